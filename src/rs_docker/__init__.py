@@ -1,0 +1,3 @@
+"""rs-docker: a daemonless, Docker-compatible container tool."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from rs_docker.cli.main import main
+
+main()
