@@ -1,0 +1,50 @@
+# Everything a fresh Debian machine needs, as root: `make demo`, `make test`.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Debian packages the tests and the demo use (the real registry, busybox for
+# images, id-mapping helpers and fuse-overlayfs for rootless, iproute2).
+APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
+                python3-venv passwd procps
+
+.PHONY: all deps venv test unit integration demo lint bench clean
+
+all: test
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/rs-docker: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/rs-docker
+
+test: deps venv
+	$(BIN)/pytest -q tests
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: deps venv
+	$(BIN)/pytest -q tests/integration
+
+demo: deps venv
+	bash scripts/demo.sh
+
+lint: venv
+	$(BIN)/ruff check src tests
+
+bench: deps venv
+	bash bench/run
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

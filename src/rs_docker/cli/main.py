@@ -1,0 +1,98 @@
+"""Entry point: global flags, lazy subcommands, and the one place where an
+error becomes stderr + an exit status."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from rs_docker.errors import EXIT_TOOL, RsDockerError
+
+# name -> "module:attribute"; a module is imported only when its command runs
+# (or when `--help` lists the commands' short help, which click asks for).
+COMMANDS: dict[str, str] = {
+    "pull": "rs_docker.cli.images:pull",
+    "images": "rs_docker.cli.images:images",
+    "rmi": "rs_docker.cli.images:rmi",
+    "image": "rs_docker.cli.images:image",
+    "run": "rs_docker.cli.run:run",
+}
+
+# Short help shown by `rs-docker --help` without importing every module.
+SHORT_HELP: dict[str, str] = {
+    "pull": "Download an image from a registry",
+    "images": "List images",
+    "rmi": "Remove one or more images",
+    "image": "Manage images",
+    "run": "Create and run a new container from an image",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        if ctx.resilient_parsing or _listing_help(ctx):
+            return click.Command(name, short_help=SHORT_HELP.get(name, ""))
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _listing_help(ctx) -> bool:
+    # `rs-docker --help` lists commands: give click a cheap stand-in.
+    return ctx.info_name is not None and ctx.invoked_subcommand is None and \
+        any(a in ("--help", "-h") for a in sys.argv[1:2])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", envvar="RS_DOCKER_ROOT", type=click.Path(file_okay=False),
+              help="Store root (default /var/lib/rs-docker; rootless: $XDG_DATA_HOME/rs-docker).")
+@click.option("-D", "--debug", is_flag=True, envvar="RS_DOCKER_DEBUG",
+              help="Show tracebacks and debug messages.")
+@click.option("--insecure-registry", multiple=True, metavar="HOST[:PORT]",
+              help="Registry reached over plain HTTP (localhost and 127.0.0.0/8 always are).")
+@click.version_option(package_name="rs-docker", prog_name="rs-docker")
+@click.pass_context
+def cli(ctx, root, debug, insecure_registry):
+    """A daemonless, Docker-compatible container tool."""
+    from rs_docker.context import Context
+
+    ctx.obj = Context.from_env(root=root, debug=debug, insecure_registries=insecure_registry)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "-D" in sys.argv[1:] or "--debug" in sys.argv[1:]
+    try:
+        code = cli.main(args=argv, prog_name="rs-docker", standalone_mode=False)
+    except RsDockerError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        fail(str(e), e.exit_code, e.hint)
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_TOOL if e.exit_code == 2 else e.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(message: str, code: int = EXIT_TOOL, hint: str | None = None):
+    """Print `rs-docker: message` (and a hint) on stderr and exit with code."""
+    print(f"rs-docker: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,82 @@
+"""The one value that carries configuration down through the layers.
+
+No module reads environment variables or global paths on its own: the CLI
+builds a Context (from flags and the environment) and passes it down; tests
+build their own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SYSTEM_ROOT = Path("/var/lib/rs-docker")
+
+
+def default_root(env: dict[str, str] | None = None, euid: int | None = None) -> Path:
+    """Store root: RS_DOCKER_ROOT, else /var/lib/rs-docker for root, else
+    $XDG_DATA_HOME/rs-docker (~/.local/share/rs-docker)."""
+    env = os.environ if env is None else env
+    euid = os.geteuid() if euid is None else euid
+    if env.get("RS_DOCKER_ROOT"):
+        return Path(env["RS_DOCKER_ROOT"])
+    if euid == 0:
+        return SYSTEM_ROOT
+    data = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME", "/"), ".local", "share")
+    return Path(data) / "rs-docker"
+
+
+def default_docker_config(env: dict[str, str] | None = None) -> Path:
+    """Docker's client config: $DOCKER_CONFIG/config.json or ~/.docker/config.json."""
+    env = os.environ if env is None else env
+    base = env.get("DOCKER_CONFIG") or os.path.join(env.get("HOME", "/"), ".docker")
+    return Path(base) / "config.json"
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the store lives, who we are, and how to reach registries."""
+
+    root: Path
+    rootless: bool = False
+    debug: bool = False
+    docker_config: Path = field(default_factory=default_docker_config)
+    insecure_registries: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, root: str | os.PathLike | None = None, debug: bool = False,
+                 insecure_registries: tuple[str, ...] = ()) -> Context:
+        env_insecure = os.environ.get("RS_DOCKER_INSECURE_REGISTRIES", "")
+        insecure = {r for r in env_insecure.split(",") if r} | set(insecure_registries)
+        return cls(
+            root=Path(root) if root else default_root(),
+            rootless=os.geteuid() != 0,
+            debug=debug,
+            insecure_registries=frozenset(insecure),
+        )
+
+    # Store layout (DESIGN.md "Storage").
+    @property
+    def blobs_dir(self) -> Path:
+        return self.root / "blobs" / "sha256"
+
+    @property
+    def layers_dir(self) -> Path:
+        return self.root / "layers"
+
+    @property
+    def images_file(self) -> Path:
+        return self.root / "images.json"
+
+    @property
+    def containers_dir(self) -> Path:
+        return self.root / "containers"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.root / "locks"

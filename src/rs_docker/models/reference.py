@@ -1,0 +1,135 @@
+"""Image references with Docker's rules (distribution/reference grammar).
+
+    ubuntu                -> docker.io/library/ubuntu:latest
+    user/app              -> docker.io/user/app:latest
+    host:5000/a/b:tag     -> host:5000/a/b:tag
+    name@sha256:<64 hex>  -> docker.io/library/name@sha256:...
+    localhost/x           -> localhost/x:latest
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rs_docker.errors import InvalidReference
+from rs_docker.models.digest import Digest
+
+DEFAULT_DOMAIN = "docker.io"
+LEGACY_DOMAIN = "index.docker.io"
+OFFICIAL_PREFIX = "library/"
+DEFAULT_TAG = "latest"
+# Where docker.io's API really lives.
+DOCKER_HUB_REGISTRY = "registry-1.docker.io"
+
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A normalized reference: domain, path, and a tag and/or a digest."""
+
+    domain: str
+    path: str
+    tag: str | None = None
+    digest: Digest | None = None
+
+    @property
+    def name(self) -> str:
+        """Fully qualified repository name: docker.io/library/ubuntu."""
+        return f"{self.domain}/{self.path}"
+
+    @property
+    def familiar_name(self) -> str:
+        """The short name Docker shows: ubuntu, user/app, host:5000/a/b."""
+        if self.domain == DEFAULT_DOMAIN:
+            return self.path.removeprefix(OFFICIAL_PREFIX)
+        return self.name
+
+    @property
+    def registry_host(self) -> str:
+        """Where the Distribution API of this reference is served."""
+        return DOCKER_HUB_REGISTRY if self.domain == DEFAULT_DOMAIN else self.domain
+
+    @property
+    def selector(self) -> str:
+        """What to ask the registry's manifest endpoint for: digest, else tag."""
+        return str(self.digest) if self.digest else (self.tag or DEFAULT_TAG)
+
+    def with_tag(self, tag: str) -> Reference:
+        return Reference(self.domain, self.path, tag, None)
+
+    def with_digest(self, digest: Digest) -> Reference:
+        return Reference(self.domain, self.path, None, digest)
+
+    def __str__(self) -> str:
+        out = self.name
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+    @property
+    def familiar(self) -> str:
+        """ubuntu:latest, user/app@sha256:..."""
+        out = self.familiar_name
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+
+def _split_domain(name: str) -> tuple[str, str]:
+    first, sep, rest = name.partition("/")
+    if not sep or (not any(c in first for c in ".:") and first != "localhost"
+                   and first.lower() == first):
+        domain, remainder = DEFAULT_DOMAIN, name
+    else:
+        domain, remainder = first, rest
+    if domain == LEGACY_DOMAIN:
+        domain = DEFAULT_DOMAIN
+    if domain == DEFAULT_DOMAIN and "/" not in remainder:
+        remainder = OFFICIAL_PREFIX + remainder
+    return domain, remainder
+
+
+def parse(text: str, default_tag: bool = True) -> Reference:
+    """Parse and normalize `text`; add the `latest` tag when it has neither a
+    tag nor a digest (unless default_tag is False). Raises InvalidReference."""
+    if not text or text != text.strip():
+        raise InvalidReference(f"invalid reference format: {text!r}")
+    rest, at, digest_text = text.partition("@")
+    digest = None
+    if at:
+        try:
+            digest = Digest.parse(digest_text)
+        except Exception:
+            raise InvalidReference(f"invalid reference format: {text!r}: bad digest") from None
+    tag = None
+    slash = rest.rfind("/")
+    colon = rest.rfind(":")
+    if colon > slash:
+        rest, tag = rest[:colon], rest[colon + 1:]
+        if not _TAG.match(tag):
+            raise InvalidReference(f"invalid reference format: {text!r}: bad tag {tag!r}")
+    if len(rest) > _MAX_NAME:
+        raise InvalidReference(f"invalid reference format: repository name must not be "
+                               f"more than {_MAX_NAME} characters")
+    domain, path = _split_domain(rest)
+    if domain != DEFAULT_DOMAIN and not _DOMAIN.match(domain):
+        raise InvalidReference(f"invalid reference format: {text!r}: bad registry host {domain!r}")
+    if not _PATH.match(path):
+        if _PATH.match(path.lower()):
+            raise InvalidReference(f"invalid reference format: repository name "
+                                   f"({path}) must be lowercase")
+        raise InvalidReference(f"invalid reference format: {text!r}")
+    if tag is None and digest is None and default_tag:
+        tag = DEFAULT_TAG
+    return Reference(domain, path, tag, digest)
