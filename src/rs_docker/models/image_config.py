@@ -1,0 +1,91 @@
+"""Image configuration (OCI image-spec config.md; Docker image JSON v1.2):
+parsing, diff_ids, chain IDs.
+
+The config is hostile until checked: its rootfs must be of type "layers" and
+every diff_id a valid digest, because diff_ids decide where layers are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from rs_docker.errors import UnsupportedManifest
+from rs_docker.models.digest import Digest
+from rs_docker.models.manifest import MAX_MANIFEST_SIZE
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """The parts of an image config rs-docker uses; `raw` keeps the whole object
+    (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...)."""
+
+    architecture: str
+    os: str
+    diff_ids: tuple[Digest, ...]
+    variant: str | None = None
+    created: str | None = None
+    author: str | None = None
+    config: dict = field(default_factory=dict)
+    history: tuple[dict, ...] = ()
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def platform(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+def parse(data: bytes) -> ImageConfig:
+    """Parse and validate a config blob. Raises UnsupportedManifest."""
+    if len(data) > MAX_MANIFEST_SIZE:
+        raise UnsupportedManifest(f"image config too large ({len(data)} bytes, limit 4 MiB)")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise UnsupportedManifest("invalid image config: not JSON") from None
+    if not isinstance(body, dict):
+        raise UnsupportedManifest("invalid image config: not a JSON object")
+    rootfs = body.get("rootfs")
+    if not isinstance(rootfs, dict) or rootfs.get("type") != "layers":
+        raise UnsupportedManifest("invalid image config: rootfs.type is not \"layers\"")
+    diff_ids = rootfs.get("diff_ids")
+    if not isinstance(diff_ids, list):
+        raise UnsupportedManifest("invalid image config: rootfs.diff_ids is not a list")
+    try:
+        parsed = tuple(Digest.parse(d) for d in diff_ids)
+    except Exception:
+        raise UnsupportedManifest("invalid image config: a diff_id is not a valid digest") from None
+    runtime = body.get("config") or {}
+    history = body.get("history") or []
+    if not isinstance(runtime, dict) or not isinstance(history, list):
+        raise UnsupportedManifest("invalid image config: config or history has the wrong type")
+    return ImageConfig(
+        architecture=_str(body, "architecture") or "",
+        os=_str(body, "os") or "",
+        diff_ids=parsed,
+        variant=_str(body, "variant"),
+        created=_str(body, "created"),
+        author=_str(body, "author"),
+        config=runtime,
+        history=tuple(h for h in history if isinstance(h, dict)),
+        raw=body,
+    )
+
+
+def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> list[Digest]:
+    """ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))
+    (OCI image-spec config.md "Layer ChainID")."""
+    out: list[Digest] = []
+    for diff_id in diff_ids:
+        if not out:
+            out.append(diff_id)
+            continue
+        text = f"{out[-1]} {diff_id}".encode()
+        out.append(Digest("sha256", hashlib.sha256(text).hexdigest()))
+    return out
+
+
+def _str(body: dict, key: str) -> str | None:
+    value = body.get(key)
+    return value if isinstance(value, str) and value else None
