@@ -1,0 +1,103 @@
+"""libseccomp (libseccomp.so.2) through ctypes.
+
+libseccomp returns a negative errno instead of setting errno, so failures
+are turned into OSError here, naming the call (seccomp_rule_add(3)).
+Constants from seccomp.h of libseccomp 2.5.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+
+_lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+_lib.seccomp_init.restype = ctypes.c_void_p
+_lib.seccomp_init.argtypes = [ctypes.c_uint32]
+_lib.seccomp_release.argtypes = [ctypes.c_void_p]
+_lib.seccomp_load.argtypes = [ctypes.c_void_p]
+_lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+_lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
+_lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
+_lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+_lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+
+ACT_KILL_PROCESS = 0x80000000
+ACT_KILL_THREAD = 0x00000000
+ACT_TRAP = 0x00030000
+ACT_ERRNO = 0x00050000       # | errno
+ACT_TRACE = 0x7FF00000       # | message
+ACT_LOG = 0x7FFC0000
+ACT_ALLOW = 0x7FFF0000
+ACT_NOTIFY = 0x7FC00000
+
+# enum scmp_compare
+CMP = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+       "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
+
+FLTATR_CTL_NNP = 3  # enum scmp_filter_attr: set no_new_privs on load (default on)
+
+NR_SCMP_ERROR = -1  # __NR_SCMP_ERROR: unknown syscall name
+
+
+class ArgCmp(ctypes.Structure):
+    """struct scmp_arg_cmp."""
+    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+
+_lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                        ctypes.c_uint, ctypes.POINTER(ArgCmp)]
+
+
+def _check(ret: int, name: str) -> int:
+    if ret < 0:
+        raise OSError(-ret, f"{name}: {os.strerror(-ret).lower()}")
+    return ret
+
+
+def syscall_number(name: str) -> int:
+    """The native syscall number of `name`; a negative pseudo number for calls
+    that exist only on another architecture of the filter (libseccomp maps
+    them); NR_SCMP_ERROR when libseccomp has never heard of it."""
+    return _lib.seccomp_syscall_resolve_name(name.encode())
+
+
+def arch_token(name: str) -> int:
+    """SCMP_ARCH_X86_64 -> its AUDIT_ARCH token; 0 if unknown to libseccomp."""
+    short = name.removeprefix("SCMP_ARCH_").lower()
+    return _lib.seccomp_arch_resolve_name(short.encode())
+
+
+class Filter:
+    """A libseccomp filter context; load() installs it in this thread."""
+
+    def __init__(self, default_action: int):
+        self._ctx = _lib.seccomp_init(default_action)
+        if not self._ctx:
+            raise OSError(_errno.EINVAL, "seccomp_init: invalid default action")
+
+    def add_arch(self, token: int) -> None:
+        ret = _lib.seccomp_arch_add(self._ctx, token)
+        if ret != -_errno.EEXIST:  # the native arch is always present
+            _check(ret, f"seccomp_arch_add {token:#x}")
+
+    def set_nnp(self, on: bool) -> None:
+        _check(_lib.seccomp_attr_set(self._ctx, FLTATR_CTL_NNP, int(on)),
+               "seccomp_attr_set SCMP_FLTATR_CTL_NNP")
+
+    def add_rule(self, action: int, nr: int, args: list[tuple[int, int, int, int]],
+                 name: str = "") -> None:
+        """args: (index, op, datum_a, datum_b), ANDed together."""
+        arr = (ArgCmp * max(len(args), 1))(*(ArgCmp(*a) for a in args))
+        ret = _lib.seccomp_rule_add_array(self._ctx, action, nr, len(args), arr)
+        if ret != -_errno.EEXIST:
+            _check(ret, f"seccomp_rule_add {name or nr}")
+
+    def load(self) -> None:
+        _check(_lib.seccomp_load(self._ctx), "seccomp_load")
+
+    def release(self) -> None:
+        if self._ctx:
+            _lib.seccomp_release(self._ctx)
+            self._ctx = None

@@ -1,0 +1,110 @@
+"""OCI linux.seccomp -> a compiled libseccomp filter (generate), then load it
+(apply) — crun's libcrun_generate_seccomp / libcrun_apply_seccomp split.
+
+Semantics follow runc libcontainer/seccomp: unknown syscall names are skipped
+(a profile names calls of every architecture and kernel); a rule whose action
+equals the default action is skipped (libseccomp refuses it); several
+conditions on the same argument become separate rules (libseccomp cannot AND
+them, runc ORs them the same way).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.linux import seccomp as scmp
+
+_SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.ACT_KILL_THREAD,
+           "SCMP_ACT_KILL_PROCESS": scmp.ACT_KILL_PROCESS, "SCMP_ACT_TRAP": scmp.ACT_TRAP,
+           "SCMP_ACT_ALLOW": scmp.ACT_ALLOW, "SCMP_ACT_LOG": scmp.ACT_LOG}
+
+
+@dataclass
+class Rule:
+    name: str
+    nr: int
+    action: int
+    args: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Program:
+    """The filter as data: what will be loaded, inspectable in tests."""
+    default_action: int
+    arches: list[int]
+    rules: list[Rule]
+    skipped: list[str]  # names libseccomp does not know
+
+
+def action_value(name: str, errno_ret: int | None) -> int:
+    """OCI action name -> libseccomp action; errno defaults to EPERM (OCI
+    runtime-spec config-linux.md "errnoRet")."""
+    if name in _SIMPLE:
+        return _SIMPLE[name]
+    if name == "SCMP_ACT_ERRNO":
+        return scmp.ACT_ERRNO | ((errno.EPERM if errno_ret is None else errno_ret) & 0xFFFF)
+    if name == "SCMP_ACT_TRACE":
+        return scmp.ACT_TRACE | ((errno.EPERM if errno_ret is None else errno_ret) & 0xFFFF)
+    raise RuntimeFailure(f"seccomp: unsupported action {name}")
+
+
+def generate(section: dict) -> Program:
+    """Resolve names, actions and conditions of an OCI linux.seccomp section."""
+    default = action_value(section["defaultAction"], section.get("defaultErrnoRet"))
+    arches = []
+    for arch in section.get("architectures") or []:
+        token = scmp.arch_token(arch)
+        if not token:
+            raise RuntimeFailure(f"seccomp: unknown architecture {arch}")
+        arches.append(token)
+    rules, skipped = [], []
+    for call in section.get("syscalls") or []:
+        action = action_value(call["action"], call.get("errnoRet"))
+        if action == default:
+            continue
+        for name in call["names"]:
+            nr = scmp.syscall_number(name)
+            if nr == scmp.NR_SCMP_ERROR:
+                skipped.append(name)
+                continue
+            rules += [Rule(name, nr, action, args) for args in _conditions(call.get("args"))]
+    return Program(default, arches, rules, skipped)
+
+
+def _conditions(args: list[dict] | None) -> list[list[tuple[int, int, int, int]]]:
+    """One AND-list per rule to add; repeated indexes split into one rule each."""
+    conds = [(a["index"], scmp.CMP[a["op"]], a.get("value", 0), a.get("valueTwo", 0))
+             for a in args or []]
+    indexes = [c[0] for c in conds]
+    if len(set(indexes)) == len(indexes):
+        return [conds]
+    return [[c] for c in conds]
+
+
+def compile_program(program: Program) -> scmp.Filter:
+    """Build the libseccomp context. no_new_privs is left to the config
+    (process.noNewPrivileges), as runc does: libseccomp would set it on load."""
+    flt = scmp.Filter(program.default_action)
+    try:
+        flt.set_nnp(False)
+        for token in program.arches:
+            flt.add_arch(token)
+        for rule in program.rules:
+            flt.add_rule(rule.action, rule.nr, rule.args, rule.name)
+    except OSError as e:
+        flt.release()
+        raise RuntimeFailure(f"seccomp: {e.strerror}") from None
+    return flt
+
+
+def load(flt: scmp.Filter) -> None:
+    """Install the filter in this process. Without no_new_privs the kernel
+    demands CAP_SYS_ADMIN (seccomp(2) SECCOMP_SET_MODE_FILTER, EACCES)."""
+    try:
+        flt.load()
+    except OSError as e:
+        raise RuntimeFailure(f"seccomp: {e.strerror}") from None
+    finally:
+        flt.release()

@@ -1,0 +1,114 @@
+"""The security steps of container init, called by the runtime in this order:
+
+    prepared = prepare(config)   # generate the seccomp filter as data
+    apply_masks(config)          # after pivot_root, with /proc and /dev mounted
+    apply_rlimits(config)
+    drop_bounding(config)        # still root: needs CAP_SETPCAP
+    keep_caps()                  # then the runtime's setgroups/setgid/setuid
+    apply_caps(config, prepared) # prepared is optional
+    set_no_new_privs(config)
+    load_seccomp(prepared)       # last, right before execve
+
+Each takes the whole OCI config and does nothing when its section is absent.
+
+Seccomp without no_new_privs (Docker's default) needs CAP_SYS_ADMIN at load
+time (seccomp(2)), which the container no longer has after apply_caps. So,
+like runc (libcontainer/standard_init_linux.go: "Without NoNewPrivileges
+seccomp is a privileged operation"), apply_caps loads the filter itself just
+before the final capset in that case, and load_seccomp does only the
+no_new_privs case, as late as possible.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from rs_docker.linux import capabilities as lc
+from rs_docker.linux.seccomp import Filter
+from rs_docker.runtime import caps, masks, rlimits, seccomp
+
+# pid of the process that has loaded its container's filter. Per-process
+# state, not configuration: apply_caps may load the filter from a Prepared
+# the runtime never sees, and load_seccomp must then not load it twice.
+_loaded_in: int | None = None
+
+
+@dataclass
+class Prepared:
+    """The compiled filter (None: unconfined) and when to load it."""
+    filter: Filter | None
+    no_new_privs: bool
+
+
+def _process(config: dict) -> dict:
+    return config.get("process") or {}
+
+
+def _linux(config: dict) -> dict:
+    return config.get("linux") or {}
+
+
+def prepare(config: dict) -> Prepared:
+    """Compile linux.seccomp into a libseccomp filter, before the hot moment."""
+    section = _linux(config).get("seccomp")
+    flt = seccomp.compile_program(seccomp.generate(section)) if section else None
+    return Prepared(flt, bool(_process(config).get("noNewPrivileges")))
+
+
+def apply_masks(config: dict, root: str = "/") -> None:
+    """linux.maskedPaths and linux.readonlyPaths, relative to `root`."""
+    linux = _linux(config)
+    masks.mask_paths(linux.get("maskedPaths") or [], root)
+    masks.readonly_paths(linux.get("readonlyPaths") or [], root)
+
+
+def apply_rlimits(config: dict) -> None:
+    rlimits.apply_rlimits(_process(config).get("rlimits") or [])
+
+
+def drop_bounding(config: dict) -> None:
+    """PR_CAPBSET_DROP every capability not in capabilities.bounding."""
+    section = _process(config).get("capabilities")
+    if section is not None:
+        caps.drop_bounding(section.get("bounding") or [])
+
+
+def keep_caps() -> None:
+    """PR_SET_KEEPCAPS, so the permitted set survives the setuid that follows."""
+    lc.set_keepcaps(True)
+
+
+def apply_caps(config: dict, prepared: Prepared | None = None) -> None:
+    """Final capability sets; clears KEEPCAPS. Loads the seccomp filter first
+    when no_new_privs is off (see the module docstring)."""
+    section = _process(config).get("capabilities")
+    if section is None and not _linux(config).get("seccomp"):
+        return
+    caps.raise_effective()
+    if not _process(config).get("noNewPrivileges") and _linux(config).get("seccomp"):
+        _load(prepared if prepared is not None else prepare(config))
+    if section is not None:
+        caps.apply(section)
+    else:
+        lc.set_keepcaps(False)
+
+
+def set_no_new_privs(config: dict) -> None:
+    if _process(config).get("noNewPrivileges"):
+        lc.set_no_new_privs()
+
+
+def load_seccomp(prepared: Prepared | None) -> None:
+    """Install the prepared filter, unless apply_caps already did."""
+    if prepared is not None:
+        _load(prepared)
+
+
+def _load(prepared: Prepared) -> None:
+    global _loaded_in
+    if prepared.filter is None or _loaded_in == os.getpid():
+        return
+    seccomp.load(prepared.filter)
+    prepared.filter = None
+    _loaded_in = os.getpid()
