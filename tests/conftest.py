@@ -1,0 +1,140 @@
+"""Fixtures shared by every test (names are a contract other tests rely on):
+
+registry        (session)  anonymous docker-registry: .host "127.0.0.1:PORT", .url, .data_dir,
+                           .corrupt_blob(digest), .blob_path(digest)
+token_registry  (session)  token-auth docker-registry: .host, .token_server (.requests,
+                           .accounts, .log, .reset(), .lifetime(s)); accounts alice/secret
+                           (pull+push on all), reader/reader (pull only); anonymous pull on
+                           "public/*" only
+images          (session)  the standard set pushed to `registry` (see fixtures/images.py):
+                           images.busybox.ref, .manifest_digest, .config_digest, ...
+pusher / token_pusher (session)  fixtures.pusher.Pusher for custom and hostile images
+store_root      (function) a fresh, empty store directory
+docker_config   (function) an empty DOCKER_CONFIG dir; .write_auth(host, user, password)
+rsd             (function) rsd(*args, input=None, timeout=60, env=None, check=False) runs
+                           `rs-docker --root <store_root> *args` -> CompletedProcess (text)
+@pytest.mark.root          skips, with the reason, when not running as root
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.images import push_standard_set
+from tests.fixtures.pusher import Pusher
+from tests.fixtures.registry import BINARY, Registry
+from tests.fixtures.token_server import Account, TokenServer
+
+ALICE = ("alice", "secret")
+READER = ("reader", "reader")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("root") and os.geteuid() != 0:
+        pytest.skip("needs root (namespaces, mounts): run the tests as root")
+
+
+def _need_registry_binary():
+    if shutil.which(BINARY) is None:
+        pytest.skip(f"{BINARY} not installed (Debian package docker-registry; `make deps`)")
+
+
+@pytest.fixture(scope="session")
+def registry():
+    _need_registry_binary()
+    with Registry() as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def token_registry():
+    _need_registry_binary()
+    accounts = {ALICE[0]: ALICE[1], READER[0]: Account(READER[1], {"*": {"pull"}})}
+    with TokenServer(accounts, anonymous={"public/*": {"pull"}}) as ts, \
+            Registry(token_server=ts) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="session")
+def pusher(registry):
+    return Pusher(registry.host)
+
+
+@pytest.fixture(scope="session")
+def token_pusher(token_registry):
+    """Pushes to token_registry as alice."""
+    return Pusher(token_registry.host, *ALICE)
+
+
+@pytest.fixture(scope="session")
+def images(pusher):
+    return push_standard_set(pusher)
+
+
+@pytest.fixture
+def store_root(tmp_path):
+    root = tmp_path / "store"
+    root.mkdir()
+    return root
+
+
+class DockerConfig:
+    """A throw-away DOCKER_CONFIG directory (Docker's config.json format)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = path / "config.json"
+        self.env = {"DOCKER_CONFIG": str(path)}
+
+    def write(self, doc: dict) -> Path:
+        self.file.write_text(json.dumps(doc))
+        return self.file
+
+    def write_auth(self, host: str, username: str, password: str) -> Path:
+        """Add `auths.<host>.auth` = base64("user:password"), as `docker login` does."""
+        doc = json.loads(self.file.read_text()) if self.file.exists() else {}
+        auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+        doc.setdefault("auths", {})[host] = {"auth": auth}
+        return self.write(doc)
+
+
+@pytest.fixture
+def docker_config(tmp_path):
+    path = tmp_path / "docker-config"
+    path.mkdir()
+    return DockerConfig(path)
+
+
+class Rsd:
+    """Runs the installed console script as a user would."""
+
+    def __init__(self, root: Path, docker_config: DockerConfig):
+        self.root = root
+        # The script sits next to the interpreter running the tests (.venv/bin).
+        self.script = Path(sys.executable).parent / "rs-docker"
+        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("RS_DOCKER_")}
+        self.base_env.update(docker_config.env)
+
+    def __call__(self, *args, input: str | None = None, timeout: float = 60,
+                 env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+        """check=True fails the test with rs-docker's stderr on a non-zero exit."""
+        proc = subprocess.run([str(self.script), "--root", str(self.root), *map(str, args)],
+                              input=input, capture_output=True, text=True, timeout=timeout,
+                              env=self.base_env | (env or {}))
+        if check and proc.returncode != 0:
+            raise AssertionError(f"rs-docker {' '.join(map(str, args))} exited "
+                                 f"{proc.returncode}: {proc.stderr.strip()}")
+        return proc
+
+
+@pytest.fixture
+def rsd(store_root, docker_config):
+    return Rsd(store_root, docker_config)
