@@ -1,0 +1,101 @@
+"""Container cgroups behind one interface for cgroup v1, v2 and hybrid hosts.
+
+    cg = create_cgroup(container_id, config["linux"].get("resources"),
+                       config["linux"].get("cgroupsPath"))
+    cg.add(pid)          # before the container process execs
+    ...
+    cg.oom_killed(); cg.destroy()
+
+Code that touches kernel files takes the cgroup root, the mountinfo text and
+the /proc/self/cgroup text as parameters, so tests run on fake trees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rs_docker.runtime.cgroups import detect as _detect
+from rs_docker.runtime.cgroups.resources import v1_writes, v2_writes
+from rs_docker.runtime.cgroups.v1 import V1
+from rs_docker.runtime.cgroups.v2 import V2
+
+DEFAULT_ROOT = Path("/sys/fs/cgroup")
+
+
+def default_path(container_id: str) -> str:
+    """Relative, so below the cgroup rs-docker itself runs in (runc semantics)."""
+    return f"rs-docker/{container_id}"
+
+
+class Cgroup:
+    """A container's cgroup: one backend that holds the limits (v1 or v2),
+    plus, on a hybrid host, the unified directory that only tracks processes."""
+
+    def __init__(self, layout: _detect.Layout, primary: V1 | V2, extra: list[V2]):
+        self.layout = layout
+        self._primary = primary
+        self._all = [primary, *extra]
+
+    @property
+    def version(self) -> int:
+        return self._primary.version
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """controller -> directory; "" is the unified (v2) directory."""
+        out: dict[str, Path] = {}
+        for backend in self._all:
+            out.update(backend.dirs)
+        return out
+
+    def add(self, pid: int) -> None:
+        for backend in self._all:
+            backend.add(pid)
+
+    def enter(self, pid: int) -> None:
+        """Join a process started later (exec) to the container's cgroup."""
+        self.add(pid)
+
+    def oom_killed(self) -> bool:
+        return self._primary.oom_killed()
+
+    def destroy(self) -> None:
+        for backend in reversed(self._all):
+            backend.destroy()
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str | None,
+                  root: Path = DEFAULT_ROOT, mountinfo: str | None = None,
+                  proc_cgroup: str | None = None) -> Cgroup:
+    """Create the container's cgroup directories and write its limits."""
+    mountinfo = _read("/proc/self/mountinfo") if mountinfo is None else mountinfo
+    proc_cgroup = _read("/proc/self/cgroup") if proc_cgroup is None else proc_cgroup
+    layout = _detect.detect(mountinfo, Path(root))
+    own = _detect.parse_proc_cgroup(proc_cgroup)
+    rel = cgroups_path or default_path(container_id)
+    extra: list[V2] = []
+    if layout.mode == "v2":
+        h = layout.unified
+        primary: V1 | V2 = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point)
+        writes = v2_writes(resources)
+    else:
+        primary = V1({c: _detect.cgroup_dir(h, own.get(c, "/"), rel)
+                      for c, h in layout.v1.items()})
+        writes = v1_writes(resources)
+        if layout.unified is not None:
+            h = layout.unified
+            extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
+    cg = Cgroup(layout, primary, extra)
+    try:
+        for backend in cg._all:
+            backend.create()
+        primary.apply(writes)
+    except BaseException:
+        cg.destroy()
+        raise
+    return cg

@@ -1,0 +1,125 @@
+"""Which cgroup layout this machine has, read from /proc/self/mountinfo rather
+than guessed from what /sys/fs/cgroup looks like.
+
+- v2 (unified): a cgroup2 filesystem mounted at the root.
+- v1: one cgroup filesystem per controller (or group of controllers), each
+  mounted at <root>/<name>.
+- hybrid: v1 controllers plus a cgroup2 mount below the root (systemd's
+  <root>/unified), which may hold few or no controllers. Limits go to v1;
+  crun 1.8 refuses such a machine, we must not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rs_docker.errors import RuntimeFailure
+
+# cgroup v1 controllers (Documentation/admin-guide/cgroup-v1/); super options
+# that are not controllers (rw, relatime, name=..., xattr...) are ignored.
+V1_CONTROLLERS = frozenset({
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
+    "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc"})
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    mount_point: Path
+    root: str          # the path of the mounted cgroup inside its hierarchy
+    fstype: str
+    super_options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    mount_point: Path
+    root: str
+    controllers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Layout:
+    mode: str                                   # "v1", "v2" or "hybrid"
+    v1: dict[str, Hierarchy] = field(default_factory=dict)  # controller -> hierarchy
+    unified: Hierarchy | None = None
+
+
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def _unescape(field_: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as \\ooo (proc(5))."""
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field_)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    """proc(5) /proc/[pid]/mountinfo: `id parent maj:min root mountpoint opts
+    [optional...] - fstype source superopts`."""
+    entries = []
+    for line in text.splitlines():
+        left, sep, right = line.partition(" - ")
+        if not sep:
+            continue
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3:
+            continue
+        entries.append(MountEntry(Path(_unescape(fields[4])), _unescape(fields[3]), tail[0],
+                                  tuple(tail[2].split(","))))
+    return entries
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def detect(mountinfo: str, root: Path = Path("/sys/fs/cgroup")) -> Layout:
+    """The cgroup layout below `root` described by mountinfo text."""
+    root = Path(root)
+    mounts = [m for m in parse_mountinfo(mountinfo) if _under(m.mount_point, root)]
+    unified = [m for m in mounts if m.fstype == "cgroup2"]
+    if any(m.mount_point == root for m in unified):
+        m = next(m for m in unified if m.mount_point == root)
+        return Layout("v2", unified=Hierarchy(m.mount_point, m.root, frozenset()))
+    v1: dict[str, Hierarchy] = {}
+    for m in mounts:
+        if m.fstype != "cgroup":
+            continue
+        ctrls = frozenset(o for o in m.super_options if o in V1_CONTROLLERS)
+        for c in ctrls:
+            v1.setdefault(c, Hierarchy(m.mount_point, m.root, ctrls))
+    if not v1:
+        raise RuntimeFailure(f"cgroups: no cgroup filesystem mounted at {root}")
+    if unified:
+        m = unified[0]
+        return Layout("hybrid", v1, Hierarchy(m.mount_point, m.root, frozenset()))
+    return Layout("v1", v1)
+
+
+def parse_proc_cgroup(text: str) -> dict[str, str]:
+    """/proc/self/cgroup (cgroups(7)): `id:controllers:path` -> controller ->
+    path; the v2 line (id 0, no controllers) under the key ""."""
+    own = {}
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        for ctrl in parts[1].split(",") if parts[1] else [""]:
+            own[ctrl] = parts[2]
+    return own
+
+
+def cgroup_dir(h: Hierarchy, own: str, cgroups_path: str) -> Path:
+    """Where `cgroups_path` lives in hierarchy `h`. An absolute path starts at
+    the hierarchy root; a relative one below our own cgroup `own`, as runc
+    does (libcontainer/cgroups/fs/paths.go subsysPath)."""
+    full = cgroups_path if cgroups_path.startswith("/") else f"{own.rstrip('/')}/{cgroups_path}"
+    rel = full
+    mroot = h.root.rstrip("/")
+    if mroot and (full == mroot or full.startswith(mroot + "/")):
+        rel = full[len(mroot):]  # the mount shows only this part of the hierarchy
+    parts = [p for p in rel.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise RuntimeFailure(f"cgroups: invalid cgroups path {cgroups_path!r}")
+    return h.mount_point.joinpath(*parts)

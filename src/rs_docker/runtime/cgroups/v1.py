@@ -1,0 +1,55 @@
+"""cgroup v1: one directory per hierarchy (cpu, memory, pids...), the same
+relative path in each (Documentation/admin-guide/cgroup-v1/cgroups.rst)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.runtime.cgroups import fs
+from rs_docker.runtime.cgroups.resources import Write
+
+
+class V1:
+    """`dirs`: controller -> cgroup directory (co-mounted controllers share one)."""
+
+    version = 1
+
+    def __init__(self, dirs: dict[str, Path]):
+        self.dirs = dirs
+
+    def create(self) -> None:
+        for ctrl, path in self.dirs.items():
+            created = fs.make_dirs(path)
+            if ctrl == "cpuset":
+                # A new v1 cpuset starts with empty cpus/mems and refuses tasks
+                # (ENOSPC) until they are set; copy the parent's, as runc does.
+                for d in created:
+                    for name in ("cpuset.cpus", "cpuset.mems"):
+                        if (d / name).exists() and not fs.read(d / name).strip():
+                            fs.write(d / name, fs.read(d.parent / name).strip())
+
+    def apply(self, writes: list[Write]) -> None:
+        for ctrl, name, value in writes:
+            path = self.dirs.get(ctrl)
+            if path is None:
+                raise RuntimeFailure(f"cgroups: cannot set {name}: no {ctrl} controller "
+                                     "is mounted")
+            if name == "memory.memsw.limit_in_bytes" and not (path / name).exists():
+                continue  # no swap accounting (CONFIG_MEMCG_SWAP off); Docker warns
+            fs.write(path / name, value)
+
+    def add(self, pid: int) -> None:
+        for path in self._unique():
+            fs.write(path / "cgroup.procs", str(pid))
+
+    def oom_killed(self) -> bool:
+        path = self.dirs.get("memory")
+        return path is not None and fs.counter(path / "memory.oom_control", "oom_kill") > 0
+
+    def destroy(self) -> None:
+        for path in self._unique():
+            fs.remove(path)
+
+    def _unique(self) -> list[Path]:
+        return list(dict.fromkeys(self.dirs.values()))
