@@ -283,3 +283,14 @@ def test_rsd_runs_the_console_script(rsd, store_root, docker_config):
     assert proc.returncode == 0, proc.stderr
     assert "rs-docker" in proc.stdout
     assert rsd.root == store_root and docker_config.file.exists()
+
+
+def test_schema1_manifest_is_served_signed(registry, images):
+    img = images.schema1
+    resp = get(f"{registry.url}/v2/schema1/manifests/latest")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == oci.DOCKER_SCHEMA1_SIGNED
+    assert resp.headers["Docker-Content-Digest"] == img.manifest_digest
+    body = resp.json()
+    assert body["schemaVersion"] == 1 and body["signatures"][0]["header"]["alg"] == "ES256"
+    assert body["fsLayers"] == [{"blobSum": images.busybox.layer_digests[0]}]
