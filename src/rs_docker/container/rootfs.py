@@ -1,0 +1,155 @@
+"""The root filesystem of a container: an overlay of the image's unpacked
+layers (read-only, shared) under a private upper directory.
+
+`plan()` returns data; the runtime performs the overlay mount (this
+project's convention: a config.json mount with destination "/" is mounted
+onto root.path inside the container's mount namespace). Where overlayfs
+cannot be mounted (rootless, or a store on a filesystem overlay refuses as
+upper), the fallbacks are fuse-overlayfs, mounted here before the runtime
+starts, else a private copy of the merged layers (slow: proportional to the
+image size). Which one works is probed once per store and remembered in
+<root>/rootfs-driver (write "copy" there to force the copy).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from rs_docker.container import layercopy
+from rs_docker.container.layerfs import LayerStack
+from rs_docker.context import Context
+from rs_docker.errors import StoreError
+
+DRIVERS = ("overlay", "fuse-overlayfs", "copy")
+DRIVER_FILE = "rootfs-driver"
+FUSE_OVERLAYFS = "/usr/bin/fuse-overlayfs"
+# The kernel copies mount options into one page (fs/namespace.c
+# copy_mount_options): longer lowerdir lists cannot be mounted.
+MAX_MOUNT_DATA = 4095
+# moby daemon/graphdriver/overlay2: index=off so that the same lower layers
+# can be mounted under many upper dirs at once.
+OVERLAY_EXTRA = ("index=off",)
+
+
+@dataclass(frozen=True)
+class RootfsPlan:
+    """Where the container's root comes from. `lowers` are top-first (the
+    reverse of the image's chain ids); `upper`/`work` live under
+    containers/<id>/; for "copy" the rootfs dir itself holds everything."""
+
+    driver: str
+    rootfs: Path
+    lowers: tuple[Path, ...]
+    upper: Path
+    work: Path
+
+    def overlay_options(self) -> list[str]:
+        lower = ":".join(str(p) for p in self.lowers)
+        return [f"lowerdir={lower}", f"upperdir={self.upper}", f"workdir={self.work}",
+                *OVERLAY_EXTRA]
+
+    def mounts(self) -> list[dict]:
+        """config.json mounts the runtime performs for the root: the overlay
+        onto "/", or nothing when the root is ready before the runtime runs."""
+        if self.driver != "overlay":
+            return []
+        return [{"destination": "/", "type": "overlay", "source": "overlay",
+                 "options": self.overlay_options()}]
+
+    def stack(self) -> LayerStack:
+        """The merged view of the unmounted root, writable on top."""
+        if self.driver == "copy":
+            return LayerStack([self.rootfs])
+        return LayerStack([self.upper, *self.lowers])
+
+
+def plan(container_dir: Path, layer_dirs: list[Path], driver: str) -> RootfsPlan:
+    """Layer dirs are given bottom-first (the order of chain ids)."""
+    container_dir = Path(container_dir)
+    lowers = tuple(reversed([Path(p) for p in layer_dirs]))
+    if not lowers:
+        lowers = (container_dir / "empty",)  # overlayfs needs one lower dir
+    p = RootfsPlan(driver, container_dir / "rootfs", lowers, container_dir / "upper",
+                   container_dir / "work")
+    if driver != "copy" and len(",".join(p.overlay_options())) > MAX_MOUNT_DATA:
+        raise StoreError(f"image has too many layers for one overlay mount ({len(layer_dirs)})")
+    return p
+
+
+def make_dirs(p: RootfsPlan) -> None:
+    for d in (p.rootfs, p.upper, p.work, *(x for x in p.lowers if x.name == "empty")):
+        d.mkdir(mode=0o700 if d != p.rootfs else 0o755, exist_ok=True)
+    os.chmod(p.upper, 0o755)  # the upper's root is the container's "/"
+
+
+def prepare(p: RootfsPlan) -> None:
+    """Make the root ready for the runtime where it does not mount it itself:
+    copy the merged layers, or mount fuse-overlayfs on rootfs/."""
+    if p.driver == "copy":
+        layercopy.merge_layers(list(reversed(p.lowers)), p.rootfs)
+    elif p.driver == "fuse-overlayfs":
+        _run([FUSE_OVERLAYFS, "-o", ",".join(p.overlay_options()[:3]), str(p.rootfs)],
+             "fuse-overlayfs")
+
+
+def release(p: RootfsPlan) -> None:
+    """Undo prepare() before the container dir is removed (fuse unmount)."""
+    if p.driver == "fuse-overlayfs" and os.path.ismount(p.rootfs):
+        _run(["umount", str(p.rootfs)], "umount")
+
+
+def _run(argv: list[str], what: str) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StoreError(f"{what} {argv[-1]}: {done.stderr.strip() or 'failed'}")
+
+
+# -- which driver works here --------------------------------------------------
+
+def driver_for(ctx: Context, on_debug=None) -> str:
+    """The remembered driver of this store, probed on first use."""
+    path = ctx.root / DRIVER_FILE
+    try:
+        driver = path.read_text().strip()
+    except FileNotFoundError:
+        driver = ""
+    if driver not in DRIVERS:
+        driver = probe(ctx)
+        tmp = path.with_name(f".{DRIVER_FILE}.{os.getpid()}")
+        tmp.write_text(driver + "\n")
+        os.replace(tmp, path)
+    if on_debug:
+        on_debug(f"rootfs driver: {driver} (from {path})")
+    return driver
+
+
+def probe(ctx: Context) -> str:
+    """Mount a tiny overlay with upper and work in the store: if the kernel
+    takes it there, it will take the containers' too."""
+    if not ctx.rootless and _overlay_works(ctx.tmp_dir):
+        return "overlay"
+    if os.access(FUSE_OVERLAYFS, os.X_OK):
+        return "fuse-overlayfs"
+    return "copy"
+
+
+def _overlay_works(tmp_dir: Path) -> bool:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    base = Path(os.path.realpath(tmp_dir)) / f"probe-overlay-{os.getpid()}"
+    dirs = [base / n for n in ("lower", "upper", "work", "merged")]
+    try:
+        for d in dirs:
+            d.mkdir(parents=True, exist_ok=True)
+        opts = f"lowerdir={dirs[0]},upperdir={dirs[1]},workdir={dirs[2]},index=off"
+        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(dirs[3])],
+                                 capture_output=True).returncode == 0
+        if mounted:
+            subprocess.run(["umount", str(dirs[3])], capture_output=True)
+        return mounted
+    finally:
+        if not os.path.ismount(dirs[3]):
+            shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,184 @@
+"""-v / --mount / --tmpfs parsing into OCI mount entries (pure).
+
+Sources: moby volume/mounts/linux_parser.go (-v host:ctr[:mode] and the
+--mount keys), daemon/oci_linux.go (bind mounts are "rbind" + propagation,
+tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from rs_docker.errors import UsageError
+
+_PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
+_TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
+# Options that cancel each other in a tmpfs option list (later wins).
+_OPPOSITE = {"exec": "noexec", "noexec": "exec", "suid": "nosuid", "nosuid": "suid",
+             "dev": "nodev", "nodev": "dev", "ro": "rw", "rw": "ro",
+             "atime": "noatime", "noatime": "atime"}
+
+
+@dataclass(frozen=True)
+class BindMount:
+    """A host directory or file seen at `target`. `create_source` is Docker's
+    -v behaviour: a missing host path becomes an empty directory; --mount
+    refuses a missing source instead."""
+
+    source: str
+    target: str
+    readonly: bool = False
+    propagation: str = "rprivate"
+    create_source: bool = True
+
+    def oci(self) -> dict:
+        options = ["rbind", self.propagation] + (["ro"] if self.readonly else [])
+        return {"destination": self.target, "type": "bind", "source": self.source,
+                "options": options}
+
+
+@dataclass(frozen=True)
+class TmpfsMount:
+    target: str
+    options: tuple[str, ...] = ()
+
+    def oci(self) -> dict:
+        return {"destination": self.target, "type": "tmpfs", "source": "tmpfs",
+                "options": merge_tmpfs_options(_TMPFS_DEFAULTS + self.options)}
+
+
+def _target(path: str, flag: str, spec: str) -> str:
+    if not path.startswith("/"):
+        raise UsageError(f"invalid {flag} specification: {spec!r}: "
+                         f"mount path must be absolute")
+    clean = posixpath.normpath(path)
+    clean = "/" + clean.lstrip("/")
+    if clean == "/":
+        raise UsageError(f"invalid {flag} specification: {spec!r}: destination can't be '/'")
+    return clean
+
+
+def parse_volume(spec: str) -> BindMount:
+    """-v /host:/ctr[:ro|rw|z|Z|<propagation>|nocopy,...]. Only bind mounts of
+    absolute host paths: named volumes are not supported."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or not all(parts[:2]):
+        raise UsageError(f"invalid volume specification: {spec!r}")
+    source, target = parts[0], parts[1]
+    if not source.startswith("/"):
+        raise UsageError(f"invalid volume specification: {spec!r}: named volumes are not "
+                         f"supported, the host path must be absolute")
+    readonly, propagation = False, "rprivate"
+    for opt in (parts[2].split(",") if len(parts) == 3 else ()):
+        if opt in ("ro", "rw"):
+            readonly = opt == "ro"
+        elif opt in _PROPAGATION:
+            propagation = opt
+        elif opt not in ("z", "Z", "nocopy", "consistent", "cached", "delegated"):
+            raise UsageError(f"invalid volume specification: {spec!r}: invalid mode: {opt}")
+    return BindMount(posixpath.normpath(source), _target(target, "volume", spec),
+                     readonly, propagation, create_source=True)
+
+
+def _bool(value: str, spec: str) -> bool:
+    if value.lower() in ("", "1", "true"):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise UsageError(f"invalid --mount specification: {spec!r}: invalid boolean {value!r}")
+
+
+def parse_mount(spec: str) -> BindMount | TmpfsMount:
+    """--mount type=bind|tmpfs,source=,target=,readonly,bind-propagation=,
+    tmpfs-size=,tmpfs-mode= (also src/dst/destination/ro)."""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if key in ("readonly", "ro") and not sep:
+            value = "true"
+        elif not sep:
+            raise UsageError(f"invalid --mount specification: {spec!r}: "
+                             f"invalid field {item!r} must be a key=value pair")
+        fields[{"src": "source", "dst": "target", "destination": "target",
+                "ro": "readonly"}.get(key, key)] = value
+    kind = fields.pop("type", "volume")
+    target_text = fields.pop("target", "")
+    if not target_text:
+        raise UsageError(f"invalid --mount specification: {spec!r}: target is required")
+    target = _target(target_text, "--mount", spec)
+    readonly = _bool(fields.pop("readonly", "false"), spec)
+    if kind == "bind":
+        return _bind_from_fields(fields, target, readonly, spec)
+    if kind == "tmpfs":
+        return _tmpfs_from_fields(fields, target, readonly, spec)
+    raise UsageError(f"invalid --mount specification: {spec!r}: mount type {kind!r} "
+                     f"is not supported (bind, tmpfs)")
+
+
+def _bind_from_fields(fields: dict, target: str, readonly: bool, spec: str) -> BindMount:
+    source = fields.pop("source", "")
+    propagation = fields.pop("bind-propagation", "rprivate")
+    if not source.startswith("/"):
+        raise UsageError(f"invalid --mount specification: {spec!r}: "
+                         f"bind source must be an absolute path")
+    if propagation not in _PROPAGATION:
+        raise UsageError(f"invalid --mount specification: {spec!r}: "
+                         f"invalid propagation {propagation!r}")
+    _no_extra(fields, spec)
+    return BindMount(posixpath.normpath(source), target, readonly, propagation,
+                     create_source=False)
+
+
+def _tmpfs_from_fields(fields: dict, target: str, readonly: bool, spec: str) -> TmpfsMount:
+    options = ["ro"] if readonly else []
+    if "tmpfs-size" in fields:
+        options.append(f"size={_size(fields.pop('tmpfs-size'), spec)}")
+    if "tmpfs-mode" in fields:
+        mode = fields.pop("tmpfs-mode")
+        if not mode or any(c not in "01234567" for c in mode):
+            raise UsageError(f"invalid --mount specification: {spec!r}: invalid tmpfs-mode")
+        options.append(f"mode={int(mode, 8):o}")
+    _no_extra(fields, spec)
+    return TmpfsMount(target, tuple(options))
+
+
+def _size(value: str, spec: str) -> int:
+    from rs_docker.models.security import parse_memory
+
+    try:
+        return parse_memory(value)
+    except UsageError:
+        raise UsageError(f"invalid --mount specification: {spec!r}: "
+                         f"invalid tmpfs-size {value!r}") from None
+
+
+def _no_extra(fields: dict, spec: str) -> None:
+    if fields:
+        raise UsageError(f"invalid --mount specification: {spec!r}: "
+                         f"unexpected key {next(iter(fields))!r}")
+
+
+def parse_tmpfs(spec: str) -> TmpfsMount:
+    """--tmpfs /path[:opt,opt] (mount(8) tmpfs options, e.g. size=64m,mode=1777)."""
+    path, _, opts = spec.partition(":")
+    options = tuple(o for o in opts.split(",") if o) if opts else ()
+    for opt in options:
+        if any(c in opt for c in "\0\n"):
+            raise UsageError(f"invalid --tmpfs specification: {spec!r}")
+    return TmpfsMount(_target(path, "--tmpfs", spec), options)
+
+
+def merge_tmpfs_options(options: tuple[str, ...] | list[str]) -> list[str]:
+    """Later options win over their opposites and over same-key values
+    (MergeTmpfsOptions): noexec then exec gives exec; size=1m then size=2m
+    gives size=2m."""
+    out: list[str] = []
+    for opt in options:
+        key = opt.partition("=")[0]
+        opposite = _OPPOSITE.get(opt)
+        out = [o for o in out if o != opt and o != opposite
+               and ("=" not in opt or o.partition("=")[0] != key)]
+        out.append(opt)
+    return out

@@ -1,0 +1,225 @@
+"""The OCI runtime config.json of a container, built from the image config,
+the run flags and the resolved user (pure: no file is read or written here).
+
+Sources: OCI runtime-spec config.md and config-linux.md; moby
+oci/defaults.go DefaultLinuxSpec (default mounts), daemon/commit.go merge
+and daemon/start.go (Entrypoint/Cmd rules), daemon/oci_linux.go (user,
+resources, privileged, security options).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from rs_docker.errors import UnsupportedManifest, UsageError
+from rs_docker.models import mount_flags, security
+from rs_docker.models.env import container_env
+from rs_docker.models.run_options import RunOptions
+from rs_docker.models.users import ExecUser
+
+OCI_VERSION = "1.0.2"
+# Where Docker bind-mounts its init (tini) for --init (daemon/oci_linux.go).
+INIT_PATH = "/sbin/docker-init"
+
+
+@dataclass(frozen=True)
+class ImageDefaults:
+    """The runtime defaults an image config carries (its "config" object),
+    checked: image content is hostile, so every field has the right type."""
+
+    env: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+
+
+def _strings(config: dict, key: str) -> tuple[str, ...]:
+    value = config.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and "\0" not in v
+                                              for v in value):
+        raise UnsupportedManifest(f"invalid image config: {key} is not a list of strings")
+    return tuple(value)
+
+
+def _string(config: dict, key: str) -> str:
+    value = config.get(key) or ""
+    if not isinstance(value, str) or "\0" in value:
+        raise UnsupportedManifest(f"invalid image config: {key} is not a string")
+    return value
+
+
+def image_defaults(config: dict | None) -> ImageDefaults:
+    """Check and extract Env, Entrypoint, Cmd, WorkingDir and User."""
+    config = config or {}
+    if not isinstance(config, dict):
+        raise UnsupportedManifest("invalid image config: config is not an object")
+    env = tuple(e for e in _strings(config, "Env") if "=" in e and not e.startswith("="))
+    return ImageDefaults(env, _strings(config, "Entrypoint"), _strings(config, "Cmd"),
+                         _string(config, "WorkingDir"), _string(config, "User"))
+
+
+def process_args(image: ImageDefaults, opts: RunOptions) -> list[str]:
+    """Entrypoint + Cmd the Docker way: a command replaces only the image's
+    Cmd; --entrypoint replaces the entrypoint and drops the image's Cmd;
+    --entrypoint "" leaves no entrypoint. --init puts docker-init first."""
+    if opts.entrypoint is not None:
+        args = ([opts.entrypoint] if opts.entrypoint else []) + list(opts.command)
+    else:
+        args = list(image.entrypoint) + list(opts.command or image.cmd)
+    if not args:
+        raise UsageError("no command specified")
+    if opts.init:
+        args = [INIT_PATH, "--"] + args
+    return args
+
+
+def working_dir(image: ImageDefaults, opts: RunOptions) -> str:
+    """-w, else the image's WorkingDir, else /; always absolute and clean."""
+    cwd = opts.workdir or image.workdir or "/"
+    if not cwd.startswith("/"):
+        raise UsageError(f"the working directory '{cwd}' is invalid, "
+                         f"it needs to be an absolute path")
+    return "/" + posixpath.normpath(cwd).lstrip("/")
+
+
+def user_spec(image: ImageDefaults, opts: RunOptions) -> str:
+    return opts.user if opts.user is not None else image.user
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the spec needs besides the image and the flags, all resolved by
+    the caller: the user, the hostname, the rootfs path and its mount (the
+    overlay onto "/" by this project's convention, or none), the per-container
+    files to bind (destination -> host path), the init binary, the namespaces."""
+
+    user: ExecUser
+    hostname: str
+    rootfs: str
+    root_mounts: tuple[dict, ...] = ()
+    etc_files: tuple[tuple[str, str], ...] = ()
+    init_binary: str | None = None
+    namespaces: tuple[dict, ...] = ()
+    cgroups_path: str | None = None
+
+
+def default_mounts(privileged: bool) -> list[dict]:
+    """moby oci/defaults.go DefaultLinuxSpec; /sys and its cgroup tree are
+    writable only for --privileged (daemon/oci_linux.go WithMounts)."""
+    ro = [] if privileged else ["ro"]
+    return [
+        {"destination": "/proc", "type": "proc", "source": "proc",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+         "options": ["nosuid", "noexec", "nodev"] + ro},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime"] + ro},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]},
+    ]
+
+
+def user_mounts(opts: RunOptions) -> list[dict]:
+    """-v, --mount and --tmpfs as OCI mounts (host paths not checked here)."""
+    parsed = [mount_flags.parse_volume(v) for v in opts.volumes]
+    parsed += [mount_flags.parse_mount(m) for m in opts.mounts]
+    parsed += [mount_flags.parse_tmpfs(t) for t in opts.tmpfs]
+    seen: set[str] = set()
+    for m in parsed:
+        if m.target in seen:
+            raise UsageError(f"duplicate mount point: {m.target}")
+        seen.add(m.target)
+    return [m.oci() for m in parsed]
+
+
+def all_mounts(opts: RunOptions, inputs: Inputs) -> list[dict]:
+    """Root mount first, then Docker's defaults, the /etc files and the user's
+    mounts; a user mount replaces a default at the same destination, and
+    user mounts go parents-first (Docker sorts by path depth)."""
+    users = sorted(user_mounts(opts), key=lambda m: m["destination"].count("/"))
+    taken = {m["destination"] for m in users}
+    etc_options = ["rbind", "rprivate"] + (["ro"] if opts.read_only else [])
+    etc = [{"destination": dest, "type": "bind", "source": src, "options": etc_options}
+           for dest, src in inputs.etc_files]
+    if inputs.init_binary:
+        etc.append({"destination": INIT_PATH, "type": "bind", "source": inputs.init_binary,
+                    "options": ["rbind", "rprivate", "ro"]})
+    base = [m for m in default_mounts(opts.privileged) + etc if m["destination"] not in taken]
+    return list(inputs.root_mounts) + base + users
+
+
+def _no_new_privileges(opts: RunOptions) -> bool:
+    """--security-opt no-new-privileges[:true|false] (or =true|false)."""
+    value = False
+    for opt in opts.security_opt:
+        key, sep, arg = opt.replace("=", ":", 1).partition(":")
+        if key == "no-new-privileges":
+            if arg not in ("", "true", "false"):
+                raise UsageError(f"invalid --security-opt: {opt}")
+            value = arg != "false"
+        elif key not in ("seccomp", "apparmor", "label"):
+            raise UsageError(f"invalid --security-opt: {opt}")
+    return value
+
+
+def resources(opts: RunOptions) -> dict:
+    """linux.resources for --memory/--memory-swap/--cpus/--cpu-shares/--pids-limit."""
+    out: dict = {}
+    memory = security.memory_resources(opts.memory, opts.memory_swap)
+    if memory:
+        out["memory"] = memory
+    cpu = security.cpus_to_quota(opts.cpus) if opts.cpus else {}
+    if opts.cpu_shares:
+        cpu["shares"] = opts.cpu_shares
+    if cpu:
+        out["cpu"] = cpu
+    if opts.pids_limit is not None:
+        # Docker: 0 or -1 means unlimited.
+        out["pids"] = {"limit": opts.pids_limit if opts.pids_limit > 0 else -1}
+    return out
+
+
+def build_spec(image: ImageDefaults, opts: RunOptions, inputs: Inputs) -> dict:
+    """The whole config.json as a dict."""
+    user = inputs.user
+    caps = security.capabilities_for(opts.cap_add, opts.cap_drop, opts.privileged, user.uid)
+    process = {
+        "terminal": opts.tty,
+        "user": {"uid": user.uid, "gid": user.gid,
+                 "additionalGids": list(user.additional_gids)},
+        "args": process_args(image, opts),
+        "env": container_env(image.env, opts.env, inputs.hostname, opts.tty, user.home),
+        "cwd": working_dir(image, opts),
+        "capabilities": caps,
+        "rlimits": [security.parse_ulimit(u) for u in opts.ulimits],
+        "noNewPrivileges": _no_new_privileges(opts),
+    }
+    linux = {
+        "namespaces": list(inputs.namespaces),
+        "maskedPaths": security.masked_paths(opts.privileged),
+        "readonlyPaths": security.readonly_paths(opts.privileged),
+        "resources": resources(opts),
+    }
+    seccomp = security.seccomp_for(opts.security_opt, opts.privileged, caps["bounding"])
+    if seccomp is not None:
+        linux["seccomp"] = seccomp
+    if inputs.cgroups_path:
+        linux["cgroupsPath"] = inputs.cgroups_path
+    return {
+        "ociVersion": OCI_VERSION,
+        "process": process,
+        "root": {"path": inputs.rootfs, "readonly": opts.read_only},
+        "hostname": inputs.hostname,
+        "mounts": all_mounts(opts, inputs),
+        "linux": linux,
+    }

@@ -1,0 +1,71 @@
+"""The three files Docker writes per container and bind-mounts over the
+image's: /etc/hostname, /etc/hosts, /etc/resolv.conf (pure text builders).
+
+Sources: moby libnetwork/etchosts (default hosts content),
+libnetwork/resolvconf (FilterResolvDNS: loopback nameservers are unreachable
+from a separate network namespace, so they are dropped, and Google's public
+servers used when none is left; systemd-resolved's stub 127.0.0.53 is
+replaced by the upstream list in /run/systemd/resolve/resolv.conf).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+# libnetwork/etchosts defaultContent
+LOCALHOST_LINES = (
+    "127.0.0.1\tlocalhost",
+    "::1\tlocalhost ip6-localhost ip6-loopback",
+    "fe00::0\tip6-localnet",
+    "ff00::0\tip6-mcastprefix",
+    "ff02::1\tip6-allnodes",
+    "ff02::2\tip6-allrouters",
+)
+# libnetwork/resolvconf defaultIPv4Dns / defaultIPv6Dns
+DEFAULT_DNS_V4 = ("8.8.8.8", "8.8.4.4")
+DEFAULT_DNS_V6 = ("2001:4860:4860::8888", "2001:4860:4860::8844")
+SYSTEMD_STUB = "127.0.0.53"
+SYSTEMD_UPSTREAM = "/run/systemd/resolve/resolv.conf"
+
+
+def hostname_file(hostname: str) -> str:
+    return hostname + "\n"
+
+
+def hosts_file(hostname: str, address: str | None = None) -> str:
+    """The localhost lines, then `address hostname` (127.0.0.1 when the
+    container has no address of its own, e.g. --network none)."""
+    return "\n".join(LOCALHOST_LINES + (f"{address or '127.0.0.1'}\t{hostname}",)) + "\n"
+
+
+def _is_loopback(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def nameservers(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            out.append(fields[1])
+    return out
+
+
+def uses_systemd_stub(text: str) -> bool:
+    return nameservers(text) == [SYSTEMD_STUB]
+
+
+def container_resolv_conf(host_text: str, ipv6: bool = False) -> str:
+    """The host's resolv.conf without loopback nameservers; the public default
+    servers when nothing is left (FilterResolvDNS)."""
+    kept = [line for line in host_text.splitlines()
+            if not (line.split()[:1] == ["nameserver"] and len(line.split()) >= 2
+                    and _is_loopback(line.split()[1]))]
+    text = "\n".join(kept).strip("\n")
+    if not nameservers(text):
+        defaults = DEFAULT_DNS_V4 + (DEFAULT_DNS_V6 if ipv6 else ())
+        text = "\n".join(([text] if text else []) + [f"nameserver {ns}" for ns in defaults])
+    return text + "\n"
