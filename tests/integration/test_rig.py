@@ -294,3 +294,18 @@ def test_schema1_manifest_is_served_signed(registry, images):
     body = resp.json()
     assert body["schemaVersion"] == 1 and body["signatures"][0]["header"]["alg"] == "ES256"
     assert body["fsLayers"] == [{"blobSum": images.busybox.layer_digests[0]}]
+
+
+def test_inject_manifest_stores_what_put_would_refuse(registry, images):
+    """A 3 MiB manifest (PUT allows < 4 MiB; GET of a stored one too) and
+    one naming a digest no registry would accept."""
+    big = dict(images.busybox.manifest, annotations={"junk": "x" * (3 << 20)})
+    digest = registry.inject_manifest("rig/injected", "big", oci.canonical_json(big))
+    resp = get(f"{registry.url}/v2/rig/injected/manifests/big")
+    assert resp.status_code == 200 and resp.headers["Docker-Content-Digest"] == digest
+    evil = dict(images.busybox.manifest, layers=[{"mediaType": oci.OCI_LAYER_GZIP,
+                                                  "digest": "sha256:../../../etc/passwd",
+                                                  "size": 1}])
+    registry.inject_manifest("rig/injected", "evil", oci.canonical_json(evil))
+    resp = get(f"{registry.url}/v2/rig/injected/manifests/evil")
+    assert resp.json()["layers"][0]["digest"] == "sha256:../../../etc/passwd"
