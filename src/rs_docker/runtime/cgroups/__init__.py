@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime.cgroups import detect as _detect
 from rs_docker.runtime.cgroups.resources import v1_writes, v2_writes
 from rs_docker.runtime.cgroups.v1 import V1
@@ -96,6 +97,14 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
             backend.create()
         primary.apply(writes)
     except BaseException:
-        cg.destroy()
+        _cleanup(cg)
         raise
     return cg
+
+
+def _cleanup(cg: Cgroup) -> None:
+    """Undo a half-made cgroup; the error that got us here is the one to report."""
+    try:
+        cg.destroy()
+    except RuntimeFailure:
+        pass

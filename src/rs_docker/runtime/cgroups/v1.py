@@ -26,8 +26,7 @@ class V1:
                 # (ENOSPC) until they are set; copy the parent's, as runc does.
                 for d in created:
                     for name in ("cpuset.cpus", "cpuset.mems"):
-                        if (d / name).exists() and not fs.read(d / name).strip():
-                            fs.write(d / name, fs.read(d.parent / name).strip())
+                        _inherit(d, name)
 
     def apply(self, writes: list[Write]) -> None:
         for ctrl, name, value in writes:
@@ -48,8 +47,21 @@ class V1:
         return path is not None and fs.counter(path / "memory.oom_control", "oom_kill") > 0
 
     def destroy(self) -> None:
+        """Remove every directory; report the first failure after trying all."""
+        first: RuntimeFailure | None = None
         for path in self._unique():
-            fs.remove(path)
+            try:
+                fs.remove(path)
+            except RuntimeFailure as e:
+                first = first or e
+        if first is not None:
+            raise first
 
     def _unique(self) -> list[Path]:
         return list(dict.fromkeys(self.dirs.values()))
+
+
+def _inherit(d: Path, name: str) -> None:
+    mine, parents = d / name, d.parent / name
+    if (not mine.exists() or not fs.read(mine).strip()) and parents.exists():
+        fs.write(mine, fs.read(parents).strip())

@@ -35,7 +35,7 @@ class V2:
         rel = self.path.relative_to(self.mount_point)
         parent = self.mount_point
         for part in rel.parts:
-            enabled = set(fs.read(parent / "cgroup.subtree_control").split())
+            enabled = set(_read_or_empty(parent / "cgroup.subtree_control").split())
             todo = controllers - enabled
             if todo:
                 fs.write(parent / "cgroup.subtree_control",
@@ -55,3 +55,8 @@ class V2:
 
     def destroy(self) -> None:
         fs.remove(self.path)
+
+
+def _read_or_empty(path: Path) -> str:
+    # always present on a real cgroup2 fs; absent in a test's fake tree
+    return fs.read(path) if path.exists() else ""
