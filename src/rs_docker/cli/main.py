@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "images": "rs_docker.cli.images:images",
     "rmi": "rs_docker.cli.images:rmi",
     "image": "rs_docker.cli.images:image",
+    "login": "rs_docker.cli.images:login",
+    "logout": "rs_docker.cli.images:logout",
     "run": "rs_docker.cli.run:run",
 }
 
@@ -26,6 +28,8 @@ SHORT_HELP: dict[str, str] = {
     "images": "List images",
     "rmi": "Remove one or more images",
     "image": "Manage images",
+    "login": "Log in to a registry",
+    "logout": "Log out from a registry",
     "run": "Create and run a new container from an image",
 }
 

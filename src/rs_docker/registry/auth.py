@@ -90,7 +90,9 @@ def token_params(challenge: Challenge, scope: str) -> dict[str, str]:
     params = {}
     if challenge.params.get("service"):
         params["service"] = challenge.params["service"]
-    params["scope"] = challenge.params.get("scope") or scope
+    scope = challenge.params.get("scope") or scope
+    if scope:                        # a login asks for no scope at all
+        params["scope"] = scope
     return params
 
 

@@ -89,6 +89,21 @@ class RegistryClient:
                                 f"{resp.status_code}")
         self._pinged = True
 
+    def check_credentials(self, creds: Credentials) -> None:
+        """Authenticate with `creds` (what `docker login` checks); AuthError
+        when the registry or its token endpoint refuses them."""
+        self._creds = creds
+        self.ping()
+        if self._challenge is None:
+            return
+        if self._challenge.scheme == "basic":
+            resp = self.transport.request("GET", f"{self.origin}/v2/", auth=basic_header(creds))
+            resp.close()
+            if resp.status_code == 401:
+                raise AuthError(f"{self.host}: unauthorized: incorrect username or password")
+            return
+        self._fetch_token(self._challenge, "")
+
     def _authorization(self, scope: str, renew: bool = False) -> str | None:
         with self._lock:
             challenge = self._challenge

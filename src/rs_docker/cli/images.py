@@ -1,0 +1,220 @@
+"""`pull`, `images`, `rmi`, `image inspect|ls|rm|pull`: flags in, one
+service call, Docker's output out."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from rs_docker.errors import RsDockerError
+
+
+@click.command("pull", short_help="Download an image from a registry")
+@click.argument("name", metavar="NAME[:TAG|@DIGEST]")
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]", envvar="DOCKER_DEFAULT_PLATFORM",
+              help="Pull the image for this platform (default: this machine's).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the image reference.")
+@click.pass_obj
+def pull(ctx, name, platform, quiet):
+    """Download an image from a registry."""
+    from rs_docker.cli.progress import renderer
+    from rs_docker.image.pull import pull as pull_image
+    from rs_docker.models.reference import parse
+    from rs_docker.store.images import ImageIndex
+
+    ref = parse(name)
+    given = parse(name, default_tag=False)
+    if not quiet and given.tag is None and given.digest is None:
+        click.echo("Using default tag: latest")
+    before = ImageIndex(ctx).get(str(ref))
+    render = renderer(quiet)
+    try:
+        record = pull_image(ctx, ref, platform, render)
+    finally:
+        render.close()
+    if not quiet:
+        fresh = before is None or before.manifest != record.manifest
+        click.echo(f"Digest: {record.repo_digest}")
+        click.echo(f"Status: {'Downloaded newer image' if fresh else 'Image is up to date'} "
+                   f"for {ref.familiar}")
+    click.echo(str(ref))
+
+
+@click.command("images", short_help="List images")
+@click.argument("repository", required=False, metavar="[REPOSITORY[:TAG]]")
+@click.option("-a", "--all", "all_", is_flag=True,
+              help="Show all images (there are no intermediate images; accepted for Docker).")
+@click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
+@click.option("--digests", is_flag=True, help="Show digests.")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.option("--format", "fmt", help="'table', 'json', or a Go-template subset.")
+@click.pass_obj
+def images(ctx, repository, all_, quiet, digests, no_trunc, fmt):
+    """List images."""
+    from rs_docker.image.catalog import list_images
+
+    rows = list_images(ctx, repository)
+    if quiet:
+        seen = []
+        for row in rows:
+            image_id = str(row.id) if no_trunc else row.id.short
+            if image_id not in seen:
+                seen.append(image_id)
+                click.echo(image_id)
+        return
+    fields = [_fields(row, no_trunc) for row in rows]
+    if fmt == "json":
+        from rs_docker.cli.templates import go_json
+
+        for f in fields:
+            click.echo(go_json(f))
+    elif fmt and fmt != "table":
+        _echo_template(fmt, fields)
+    else:
+        columns = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + \
+            ["IMAGE ID", "CREATED", "SIZE"]
+        keys = ["Repository", "Tag"] + (["Digest"] if digests else []) + \
+            ["ID", "CreatedSince", "Size"]
+        _echo_table(columns, [[f[k] for k in keys] for f in fields])
+
+
+def _fields(row, no_trunc: bool) -> dict:
+    """The object `docker images --format json` prints for one row."""
+    from rs_docker.cli import humanize
+
+    size = humanize.size(row.size)
+    return {
+        "Containers": "N/A", "CreatedAt": humanize.go_time(row.created),
+        "CreatedSince": humanize.since(row.created),
+        "Digest": str(row.digest) if row.digest else "<none>",
+        "ID": str(row.id) if no_trunc else row.id.short,
+        "Repository": row.repository, "SharedSize": "N/A", "Size": size,
+        "Tag": row.tag or "<none>", "UniqueSize": "N/A", "VirtualSize": size,
+    }
+
+
+def _echo_table(columns: list[str], rows: list[list[str]]) -> None:
+    # Docker's tabwriter: columns padded to the widest cell plus 3 spaces.
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    for line in [columns] + rows:
+        click.echo("   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+                   .rstrip())
+
+
+def _echo_template(fmt: str, objects: list[dict]) -> None:
+    from rs_docker.cli import templates
+
+    if templates.is_table(fmt):
+        body = templates.table_body(fmt)
+        header = {k: k.upper() for k in (objects[0] if objects else {})}
+        lines = [templates.render(body, header)] if objects else []
+        lines += [templates.render(body, o) for o in objects]
+        cells = [line.split("\t") for line in lines]
+        if cells:
+            _echo_table(cells[0], cells[1:])
+        return
+    for o in objects:
+        click.echo(templates.render(fmt, o))
+
+
+@click.command("rmi", short_help="Remove one or more images")
+@click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("-f", "--force", is_flag=True, help="Force removal of the image.")
+@click.option("--no-prune", is_flag=True, help="Accepted for Docker; untagged parents do not "
+                                               "exist here.")
+@click.pass_obj
+def rmi(ctx, names, force, no_prune):
+    """Remove one or more images."""
+    from rs_docker.image.catalog import remove
+
+    errors: list[RsDockerError] = []
+    for name in names:
+        try:
+            for verb, what in remove(ctx, name, force=force):
+                click.echo(f"{verb}: {what}")
+        except RsDockerError as e:
+            errors.append(e)
+    _raise_collected(errors)
+
+
+def _raise_collected(errors: list[RsDockerError]) -> None:
+    """Docker goes on past a failed argument and fails at the end."""
+    if not errors:
+        return
+    if len(errors) == 1:
+        raise errors[0]
+    first = errors[0]
+    raise type(first)("; ".join(e.message for e in errors), first.hint)
+
+
+@click.command("inspect", short_help="Display detailed information on one or more images")
+@click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.Id}}' or "
+                                            "'{{json .Config}}'.")
+@click.pass_obj
+def inspect(ctx, names, fmt):
+    """Display detailed information on one or more images."""
+    from rs_docker.image.catalog import inspect as inspect_image
+
+    found, errors = [], []
+    for name in names:
+        try:
+            found.append(inspect_image(ctx, name))
+        except RsDockerError as e:
+            errors.append(e)
+    if fmt:
+        _echo_template(fmt, found)
+    else:
+        click.echo(json.dumps(found, indent=4))
+    _raise_collected(errors)
+
+
+@click.command("login", short_help="Log in to a registry")
+@click.argument("server", required=False)
+@click.option("-u", "--username")
+@click.option("-p", "--password")
+@click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
+@click.pass_obj
+def login(ctx, server, username, password, password_stdin):
+    """Log in to a registry (Docker Hub by default); credentials are saved in
+    the docker config file (~/.docker/config.json)."""
+    from rs_docker.errors import UsageError
+    from rs_docker.registry.login import login as do_login
+
+    if password_stdin:
+        if password:
+            raise UsageError("--password and --password-stdin are mutually exclusive")
+        password = sys.stdin.read().rstrip("\r\n")
+    if not username:
+        username = click.prompt("Username")
+    if password is None:
+        password = click.prompt("Password", hide_input=True)
+    elif not password_stdin:
+        click.echo("WARNING! Using --password via the CLI is insecure. Use --password-stdin.",
+                   err=True)
+    do_login(ctx, server, username, password)
+    click.echo("Login Succeeded")
+
+
+@click.command("logout", short_help="Log out from a registry")
+@click.argument("server", required=False)
+@click.pass_obj
+def logout(ctx, server):
+    """Log out from a registry (remove its saved credentials)."""
+    from rs_docker.registry.login import logout as do_logout
+
+    domain = do_logout(ctx, server)
+    click.echo(f"Removing login credentials for {domain}")
+
+
+@click.group("image", short_help="Manage images")
+def image():
+    """Manage images."""
+
+
+image.add_command(inspect)
+image.add_command(images, "ls")
+image.add_command(rmi, "rm")
+image.add_command(pull)
