@@ -86,18 +86,23 @@ def make_dirs(p: RootfsPlan) -> None:
     os.chmod(p.upper, 0o755)  # the upper's root is the container's "/"
 
 
-def prepare(p: RootfsPlan) -> None:
-    """Make the root ready for the runtime where it does not mount it itself:
-    copy the merged layers, or mount fuse-overlayfs on rootfs/."""
+def populate(p: RootfsPlan) -> None:
+    """The copy driver: fill rootfs/ with the merged layers (before anything
+    reads or creates paths of the image in it)."""
     if p.driver == "copy":
         layercopy.merge_layers(list(reversed(p.lowers)), p.rootfs)
-    elif p.driver == "fuse-overlayfs":
+
+
+def prepare_mount(p: RootfsPlan) -> None:
+    """Mount what the runtime does not: fuse-overlayfs on rootfs/, right
+    before the runtime starts (after every offline change to upper/)."""
+    if p.driver == "fuse-overlayfs" and not os.path.ismount(p.rootfs):
         _run([FUSE_OVERLAYFS, "-o", ",".join(p.overlay_options()[:3]), str(p.rootfs)],
              "fuse-overlayfs")
 
 
 def release(p: RootfsPlan) -> None:
-    """Undo prepare() before the container dir is removed (fuse unmount)."""
+    """Undo prepare_mount() before the container dir is removed (fuse unmount)."""
     if p.driver == "fuse-overlayfs" and os.path.ismount(p.rootfs):
         _run(["umount", str(p.rootfs)], "umount")
 

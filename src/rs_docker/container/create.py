@@ -1,0 +1,243 @@
+"""Create a container: containers/<id>/ with its rootfs plan, the files
+Docker writes per container (hostname, hosts, resolv.conf), config.json
+(the OCI bundle the runtime takes) and container.json (the record).
+
+Nothing is mounted here: the runtime mounts the overlay in the container's
+own mount namespace. Paths of the image (/etc/passwd, the workdir) are
+read and created through container.layerfs, never through the host's view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rs_docker.container import names, rootfs, state
+from rs_docker.container.rootfs import RootfsPlan
+from rs_docker.context import Context
+from rs_docker.errors import Conflict, UsageError
+from rs_docker.models import mount_flags, spec
+from rs_docker.models.run_options import RunOptions
+from rs_docker.models.users import resolve_user
+from rs_docker.network import files as netfiles
+from rs_docker.network.modes import NetworkMode, network_mode
+
+# Static init binaries that work in any rootfs, bind-mounted for --init
+# (Docker uses tini as /sbin/docker-init; Debian: catatonit, tini).
+INIT_BINARIES = ("/usr/bin/catatonit", "/usr/bin/tini-static")
+NAME_ATTEMPTS = 10
+MAX_HOSTNAME = 64  # HOST_NAME_MAX, sethostname(2)
+
+
+@dataclass(frozen=True)
+class Image:
+    """What create needs of an image: its ID, its config ("config" object of
+    the image config JSON), and its layer dirs bottom-first."""
+
+    id: str
+    reference: str
+    config: dict
+    layers: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Created:
+    id: str
+    name: str
+    dir: Path
+    plan: RootfsPlan
+    spec: dict
+
+
+def _new_id(ctx: Context) -> tuple[str, Path]:
+    ctx.containers_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        cid = secrets.token_hex(32)
+        d = ctx.containers_dir / cid
+        try:
+            d.mkdir(mode=0o711)
+            return cid, d
+        except FileExistsError:
+            continue
+
+
+def _claim_name(ctx: Context, wanted: str | None, cid: str) -> str:
+    if wanted is not None:
+        name = state.check_name(wanted)
+        state.reserve_name(ctx, name, cid)
+        return name
+    for attempt in range(NAME_ATTEMPTS):
+        name = names.random_name(attempt)
+        try:
+            state.reserve_name(ctx, name, cid)
+            return name
+        except Conflict:
+            continue
+    raise Conflict("could not generate a unique container name")
+
+
+def _hostname(opts: RunOptions, mode: NetworkMode, cid: str) -> str:
+    name = opts.hostname or (socket.gethostname() if mode.host_files else cid[:12])
+    if len(name) > MAX_HOSTNAME or any(c.isspace() or c in "\0/" for c in name):
+        raise UsageError(f"invalid hostname: {name!r}")
+    return name
+
+
+def _etc_files(d: Path, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str], ...]:
+    """Write hostname, hosts, resolv.conf into the container dir."""
+    host_resolv = _read_host("/etc/resolv.conf")
+    if mode.host_files:
+        hosts = _read_host("/etc/hosts") or netfiles.hosts_file(hostname)
+        resolv = host_resolv
+    else:
+        hosts = netfiles.hosts_file(hostname)
+        if netfiles.uses_systemd_stub(host_resolv):
+            host_resolv = _read_host(netfiles.SYSTEMD_UPSTREAM) or host_resolv
+        resolv = netfiles.container_resolv_conf(host_resolv)
+    out = []
+    for name, text in (("hostname", netfiles.hostname_file(hostname)), ("hosts", hosts),
+                       ("resolv.conf", resolv)):
+        (d / name).write_text(text)
+        out.append((f"/etc/{name}", str(d / name)))
+    return tuple(out)
+
+
+def _read_host(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def _bind_sources(opts: RunOptions) -> None:
+    """-v creates a missing host directory (Docker does); --mount refuses."""
+    for v in opts.volumes:
+        m = mount_flags.parse_volume(v)
+        if not os.path.lexists(m.source):
+            os.makedirs(m.source, mode=0o755, exist_ok=True)
+    for text in opts.mounts:
+        m = mount_flags.parse_mount(text)
+        if isinstance(m, mount_flags.BindMount) and not os.path.exists(m.source):
+            raise UsageError(f'invalid mount config for type "bind": '
+                             f"bind source path does not exist: {m.source}")
+
+
+def init_binary() -> str:
+    for path in INIT_BINARIES:
+        if os.access(path, os.X_OK):
+            return path
+    raise UsageError("--init: no init binary found: install catatonit or tini")
+
+
+def create_container(ctx: Context, opts: RunOptions, image: Image,
+                     on_debug: Callable[[str], None] | None = None) -> Created:
+    """Allocate id and name, prepare the rootfs plan, write the bundle and
+    the record. On failure nothing is left behind."""
+    cid, d = _new_id(ctx)
+    name = None
+    try:
+        name = _claim_name(ctx, opts.name, cid)
+        return _fill(ctx, opts, image, cid, name, d, on_debug)
+    except BaseException:
+        remove_dir(d)
+        if name:
+            state.release_name(ctx, name, cid)
+        raise
+
+
+def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
+    defaults = spec.image_defaults(image.config)
+    mode = network_mode(opts.network)
+    plan = rootfs.plan(d, list(image.layers), rootfs.driver_for(ctx, on_debug))
+    rootfs.make_dirs(plan)
+    rootfs.populate(plan)
+    stack = plan.stack()
+    user = resolve_user(spec.user_spec(defaults, opts), _text(stack, "/etc/passwd"),
+                        _text(stack, "/etc/group"))
+    cwd = spec.working_dir(defaults, opts)
+    if cwd != "/":
+        stack.makedirs(cwd)  # root-owned 0755, as Docker's SetupWorkingDirectory
+    hostname = _hostname(opts, mode, cid)
+    inputs = spec.Inputs(
+        user=user, hostname=hostname, rootfs=str(plan.rootfs), root_mounts=tuple(plan.mounts()),
+        etc_files=_etc_files(d, hostname, mode),
+        init_binary=init_binary() if opts.init else None,
+        namespaces=tuple(mode.namespaces()), cgroups_path=f"/rs-docker/{cid}")
+    config = spec.build_spec(defaults, opts, inputs)
+    _bind_sources(opts)
+    (d / "config.json").write_text(json.dumps(config, indent=1))
+    state.write(ctx, cid, _record(cid, name, opts, image, defaults, config, plan, d))
+    return Created(cid, name, d, plan, config)
+
+
+def _text(stack, path: str) -> str | None:
+    data = stack.read_file(path)
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
+    """The Docker-shaped record (`docker inspect` field names)."""
+    args = spec.process_args(defaults, dataclasses.replace(opts, init=False))
+    never = "0001-01-01T00:00:00Z"
+    return {
+        "Id": cid, "Created": state.now(), "Path": args[0], "Args": args[1:],
+        "State": {"Status": state.CREATED, "Running": False, "Paused": False,
+                  "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": 0,
+                  "ExitCode": 0, "Error": "", "StartedAt": never, "FinishedAt": never},
+        "Image": image.id, "ResolvConfPath": str(d / "resolv.conf"),
+        "HostnamePath": str(d / "hostname"), "HostsPath": str(d / "hosts"),
+        "Name": "/" + name, "RestartCount": 0, "Driver": plan.driver, "Platform": "linux",
+        "Config": {
+            "Hostname": config["hostname"], "Domainname": "", "User": opts.user or defaults.user,
+            "AttachStdin": opts.interactive, "AttachStdout": not opts.detach,
+            "AttachStderr": not opts.detach, "Tty": opts.tty, "OpenStdin": opts.interactive,
+            "StdinOnce": opts.interactive, "Env": config["process"]["env"],
+            "Cmd": list(opts.command or (defaults.cmd if opts.entrypoint is None else ())),
+            "Image": opts.image, "WorkingDir": config["process"]["cwd"],
+            "Entrypoint": _entrypoint(opts, defaults), "Labels": {},
+        },
+        "HostConfig": {
+            "Binds": list(opts.volumes), "NetworkMode": opts.network, "AutoRemove": opts.remove,
+            "Privileged": opts.privileged, "ReadonlyRootfs": opts.read_only,
+            "CapAdd": list(opts.cap_add), "CapDrop": list(opts.cap_drop),
+            "SecurityOpt": list(opts.security_opt), "Init": opts.init,
+            "Tmpfs": {t.partition(":")[0]: t.partition(":")[2] for t in opts.tmpfs},
+            "Mounts": list(opts.mounts), "Memory": opts.memory, "MemorySwap": opts.memory_swap,
+            "Cpus": opts.cpus, "CpuShares": opts.cpu_shares, "PidsLimit": opts.pids_limit,
+            "Ulimits": list(opts.ulimits),
+        },
+        "Mounts": [_mount_record(m) for m in spec.user_mounts(opts)],
+        # What start needs to mount this root again (lifecycle: `start`).
+        "RsDocker": {"ImageReference": image.reference, "RootfsDriver": plan.driver,
+                     "Layers": [str(p) for p in image.layers]},
+    }
+
+
+def _mount_record(m: dict) -> dict:
+    """One entry of inspect's Mounts (Docker: Type, Source, Destination, RW...)."""
+    return {"Type": m["type"], "Source": m["source"] if m["type"] == "bind" else "",
+            "Destination": m["destination"], "Mode": "", "RW": "ro" not in m["options"],
+            "Propagation": next((o for o in m["options"] if o.endswith(("private", "shared",
+                                "slave"))), "")}
+
+
+def _entrypoint(opts: RunOptions, defaults) -> list[str]:
+    if opts.entrypoint is not None:
+        return [opts.entrypoint] if opts.entrypoint else []
+    return list(defaults.entrypoint)
+
+
+def remove_dir(d: Path) -> None:
+    """Remove a container dir; refuses while its rootfs is still a mount point
+    (removing through a mount would delete what it shows)."""
+    if os.path.ismount(d / "rootfs"):
+        raise Conflict(f"remove {d}: rootfs is still mounted")
+    if d.exists():
+        shutil.rmtree(d)

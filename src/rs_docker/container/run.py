@@ -1,0 +1,141 @@
+"""`run` as a service: find (or pull) the image, create the container, run
+it through the runtime, record how it ended, and remove it with --rm.
+
+The hot path imports only what running needs: the registry client (and
+requests) are imported only when a pull happens.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rs_docker.container import create, rootfs, state
+from rs_docker.context import Context
+from rs_docker.errors import ImageNotFound, RsDockerError, UsageError
+from rs_docker.models.reference import parse
+from rs_docker.models.run_options import NETWORK_MODES, PULL_POLICIES, RunOptions
+
+
+def _ignore(*_args, **_kwargs) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class RunCallbacks:
+    """How run reports: `notice` for lines Docker prints on stderr ("Unable
+    to find image 'x' locally"), `debug` for --debug lines, `pull_progress`
+    handed to image.pull, `started(container_id)` once the process runs."""
+
+    notice: Callable[[str], None] = _ignore
+    debug: Callable[[str], None] = _ignore
+    pull_progress: Callable | None = None
+    started: Callable[[str], None] = _ignore
+
+
+def check_options(opts: RunOptions) -> None:
+    if opts.detach:
+        raise UsageError("-d/--detach: not yet supported")
+    if opts.pull not in PULL_POLICIES:
+        raise UsageError(f"invalid pull option: {opts.pull!r}: must be one of "
+                         f"\"always\", \"missing\" or \"never\"")
+    if opts.network not in NETWORK_MODES and opts.network not in ("bridge", "default"):
+        raise UsageError(f"network {opts.network} not found")
+
+
+def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image:
+    """The local image (by reference, else by ID) per --pull; pulls when
+    missing, like `docker run` (which says so first)."""
+    from rs_docker.store.images import ImageIndex
+
+    record = None
+    if opts.pull != "always":
+        found = ImageIndex(ctx).find(opts.image)
+        record = found[0] if found else None
+        if record is not None and not _usable(ctx, record, opts.platform):
+            record = None
+    if record is None:
+        ref = parse(opts.image)
+        if opts.pull == "never":
+            raise ImageNotFound(f"No such image: {ref.familiar}")
+        if opts.pull == "missing":
+            cb.notice(f"Unable to find image '{ref.familiar}' locally")
+        from rs_docker.image.pull import pull
+
+        record = pull(ctx, ref, opts.platform, cb.pull_progress)
+    return _image(ctx, record)
+
+
+def _usable(ctx: Context, record, platform_text: str | None) -> bool:
+    """Every layer present, and the platform asked for (if any)."""
+    from rs_docker.store.layers import LayerStore
+
+    layers = LayerStore(ctx)
+    if not all(layers.has(c) for c in record.chain_ids):
+        return False
+    if platform_text:
+        from rs_docker.models import platform
+
+        try:
+            return platform.parse(record.platform) == platform.parse(platform_text)
+        except RsDockerError:
+            return False
+    return True
+
+
+def _image(ctx: Context, record) -> create.Image:
+    from rs_docker.models import image_config
+    from rs_docker.store.content import ContentStore
+    from rs_docker.store.layers import LayerStore
+
+    config = image_config.parse(ContentStore(ctx).read(record.config))
+    layers = LayerStore(ctx)
+    return create.Image(id=str(record.config), reference=record.reference,
+                        config=config.config, layers=tuple(layers.path(c)
+                                                           for c in record.chain_ids))
+
+
+def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> int:
+    """Run the container to its end; its exit code (Docker's: N, or 128+signal)."""
+    cb = progress or RunCallbacks()
+    check_options(opts)
+    image = find_image(ctx, opts, cb)
+    created = create.create_container(ctx, opts, image, cb.debug)
+    try:
+        return _start(ctx, created, opts, cb)
+    finally:
+        if opts.remove:
+            remove(ctx, created)
+
+
+def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks) -> int:
+    from rs_docker import runtime
+
+    def on_start(pid=None, *_args, **_kwargs) -> None:
+        state.set_state(ctx, created.id, Status=state.RUNNING, Pid=pid or 0,
+                        StartedAt=state.now())
+        cb.started(created.id)
+
+    stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    rootfs.prepare_mount(created.plan)
+    try:
+        result = runtime.run(str(created.dir), stdin=stdin, stdout=1, stderr=2,
+                             on_start=on_start)
+    except RsDockerError as e:
+        state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
+        raise
+    finally:
+        rootfs.release(created.plan)
+        if stdin != 0:
+            os.close(stdin)
+    state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
+                    OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
+    return result.exit_code
+
+
+def remove(ctx: Context, created: create.Created) -> None:
+    """--rm: the container directory goes entirely, and its name with it."""
+    rootfs.release(created.plan)
+    create.remove_dir(created.dir)
+    state.release_name(ctx, created.name, created.id)
