@@ -1,0 +1,192 @@
+"""Security defaults, probed from inside a real process after the real hooks
+ran. Every check is also shown to fail open on an unconfined process
+(privileged / seccomp=unconfined), so it cannot pass by accident.
+
+The first part drives rs_docker.runtime.security directly (forked child,
+fresh mount+UTS namespaces); the second runs whole containers through the
+runtime (tests/fixtures/bundle.py + rs_docker.runtime.run) when it exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+
+import pytest
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.models.security import MASKED_PATHS
+from rs_docker.runtime import security
+from rs_docker.runtime.masks import open_dev_null
+from tests.integration.security_probe import docker_config, host_has_cap, run_probe
+
+pytestmark = pytest.mark.root
+
+STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; "
+DOCKER_CAPS = "00000000a80425fb"
+CAP_SYS_RESOURCE = 24
+
+
+def test_default_container_has_dockers_caps_and_a_seccomp_filter():
+    p = run_probe(docker_config(), STATUS)
+    assert p.status == 0, p.out
+    assert p.field("CapEff") == p.field("CapPrm") == p.field("CapBnd") == DOCKER_CAPS
+    assert p.field("CapInh") == p.field("CapAmb") == "0000000000000000"
+    assert p.field("NoNewPrivs") == "0"
+    assert p.field("Seccomp") == "2"
+
+
+def test_privileged_keeps_everything_the_host_has():
+    p = run_probe(docker_config(privileged=True), STATUS)
+    assert p.field("CapEff") != DOCKER_CAPS and p.field("Seccomp") == "0"
+
+
+def test_non_root_user_gets_no_effective_caps_but_the_same_bounding_set():
+    p = run_probe(docker_config(uid=1000), STATUS + "id -u")
+    assert p.status == 0, p.out
+    assert p.field("CapEff") == p.field("CapPrm") == "0000000000000000"
+    assert p.field("CapBnd") == DOCKER_CAPS
+    assert p.out.strip().endswith("1000")
+
+
+def test_no_new_privileges():
+    p = run_probe(docker_config(no_new_privs=True), STATUS)
+    assert p.field("NoNewPrivs") == "1" and p.field("Seccomp") == "2"
+
+
+def test_cap_add_and_drop_show_in_the_mask():
+    p = run_probe(docker_config(cap_add=["NET_ADMIN"], cap_drop=["CHOWN"]), STATUS)
+    eff = int(p.field("CapEff"), 16)
+    assert eff == (0xA80425FB | 1 << 12) & ~1
+
+
+@pytest.mark.parametrize("script", ["unshare -m true", "mount -t tmpfs x /mnt"])
+def test_namespaces_and_mounts_are_refused(script):
+    p = run_probe(docker_config(), script)
+    assert p.status != 0 and "permi" in p.out.lower(), p.out  # EPERM
+    assert run_probe(docker_config(privileged=True), script).status == 0
+
+
+def test_seccomp_alone_refuses_unshare_even_with_cap_sys_admin_in_a_filter_without_it():
+    # CAP_SYS_ADMIN added -> the profile allows unshare; then unconfined + no caps
+    assert run_probe(docker_config(cap_add=["SYS_ADMIN"]), "unshare -m true").status == 0
+    # seccomp still on, caps all but SYS_ADMIN: the clone/unshare rules stay in
+    p = run_probe(docker_config(cap_add=["ALL"], cap_drop=["SYS_ADMIN"]), "unshare -U true")
+    assert p.status != 0, p.out
+    q = run_probe(docker_config(cap_add=["ALL"], cap_drop=["SYS_ADMIN"],
+                                security_opts=["seccomp=unconfined"]), "unshare -U true")
+    assert q.status == 0, q.out
+
+
+def test_custom_seccomp_profile(tmp_path):
+    profile = tmp_path / "deny-mkdir.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}))
+    target = tmp_path / "d"
+    p = run_probe(docker_config(security_opts=[f"seccomp={profile}"]), f"mkdir {target}")
+    assert p.status != 0 and "permission denied" in p.out.lower(), p.out
+    assert not target.exists()
+
+
+def test_masked_and_readonly_proc_paths():
+    # whichever of Docker's masked paths this kernel has (this VM: no kcore)
+    files = [p for p in MASKED_PATHS if os.path.isfile(p)]
+    dirs = [p for p in MASKED_PATHS if os.path.isdir(p) and os.listdir(p)]
+    assert files and dirs
+    script = "".join(f"test -c {f} && echo masked {f}; " for f in files)
+    script += "".join(f"test -z \"$(ls {d})\" && echo emptied {d}; " for d in dirs)
+    script += "echo x > /proc/sys/kernel/domainname && echo sys-writable"
+    p = run_probe(docker_config(), script)
+    for f in files:
+        assert f"masked {f}" in p.out, p.out
+    for d in dirs:
+        assert f"emptied {d}" in p.out, p.out
+    assert "sys-writable" not in p.out and "read-only file system" in p.out.lower(), p.out
+    q = run_probe(docker_config(privileged=True), script)
+    assert "masked" not in q.out and "emptied" not in q.out and "sys-writable" in q.out, q.out
+
+
+def test_a_fake_dev_null_is_refused(tmp_path):
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev/null").symlink_to("/etc/passwd")
+    with pytest.raises(RuntimeFailure, match="is not the null device"):
+        open_dev_null(str(tmp_path))
+    (tmp_path / "dev/null").unlink()
+    (tmp_path / "dev/null").write_text("")
+    with pytest.raises(RuntimeFailure, match="is not the null device"):
+        open_dev_null(str(tmp_path))
+
+
+def test_ulimits_apply():
+    p = run_probe(docker_config(rlimits=["nofile=1024:2048"]), "ulimit -n; ulimit -Hn")
+    assert p.out.split() == ["1024", "2048"], p.out
+
+
+def test_a_hard_limit_above_the_host_is_a_clear_error():
+    _, host_hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if host_hard == resource.RLIM_INFINITY or host_has_cap(CAP_SYS_RESOURCE):
+        pytest.skip("this host can raise RLIMIT_NOFILE (CAP_SYS_RESOURCE or unlimited)")
+    want = host_hard + 10000
+    p = run_probe(docker_config(rlimits=[f"nofile={want}:{want}"]), "true")
+    assert p.status == 125
+    assert (f"ulimit nofile={want}:{want}: hard limit is above this host's {host_hard} "
+            "and raising it needs CAP_SYS_RESOURCE") in p.out, p.out
+
+
+def test_hooks_ignore_absent_sections():
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            cfg: dict = {}
+            prepared = security.prepare(cfg)
+            for hook in (security.apply_masks, security.apply_rlimits,
+                         security.drop_bounding, security.apply_caps,
+                         security.set_no_new_privs):
+                hook(cfg)
+            security.load_seccomp(prepared)
+            os._exit(0 if open("/proc/self/status").read().count("Seccomp:\t0") else 3)
+        except BaseException:  # noqa: B036
+            os._exit(4)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+# ---- through the runtime -------------------------------------------------
+
+def _runtime():
+    try:
+        from rs_docker.runtime import run
+        from tests.fixtures.bundle import make_bundle
+    except ImportError as e:
+        pytest.skip(f"runtime core not merged yet: {e}")
+    return run, make_bundle
+
+
+def _run_container(tmp_path, script, **security_kw):
+    run, make_bundle = _runtime()
+    bundle = make_bundle(tmp_path, ["/bin/sh", "-c", script])
+    path = bundle / "config.json"
+    config = json.loads(path.read_text())
+    sec = docker_config(**security_kw)
+    config["process"].update({k: v for k, v in sec["process"].items() if k != "user"})
+    config["process"]["user"] = {**config["process"].get("user", {}), **sec["process"]["user"]}
+    config["linux"].pop("seccomp", None)
+    config["linux"].update(sec["linux"])
+    path.write_text(json.dumps(config))
+    out, err = tmp_path / "out", tmp_path / "err"
+    with open(out, "w") as o, open(err, "w") as e:
+        result = run(bundle, stdout=o, stderr=e)
+    return result, out.read_text() + err.read_text()
+
+
+def test_container_status_through_the_runtime(tmp_path):
+    result, out = _run_container(tmp_path, STATUS + "unshare -m true; echo unshare=$?")
+    assert result.exit_code == 0, out
+    assert f"CapEff:\t{DOCKER_CAPS}" in out and f"CapBnd:\t{DOCKER_CAPS}" in out
+    assert "Seccomp:\t2" in out and "unshare=1" in out
+
+
+def test_container_masks_through_the_runtime(tmp_path):
+    result, out = _run_container(
+        tmp_path, "test -c /proc/keys && echo keys-masked; echo 1 > /proc/sys/vm/overcommit_memory")
+    assert "keys-masked" in out and "read-only file system" in out.lower(), out
