@@ -1,0 +1,108 @@
+"""ctypes bindings for the namespace and mount system calls Python lacks.
+
+Each function raises OSError naming the call and the path on failure
+(through libc.call), e.g. `pivot_root /x/rootfs: invalid argument`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+from rs_docker.linux import constants as C
+from rs_docker.linux.libc import call, encode, libc
+
+_c_char_p = ctypes.c_char_p
+_ulong = ctypes.c_ulong
+
+libc.mount.argtypes = [_c_char_p, _c_char_p, _c_char_p, _ulong, _c_char_p]
+libc.umount2.argtypes = [_c_char_p, ctypes.c_int]
+libc.unshare.argtypes = [ctypes.c_int]
+libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+libc.sethostname.argtypes = [_c_char_p, ctypes.c_size_t]
+libc.setdomainname.argtypes = [_c_char_p, ctypes.c_size_t]
+libc.prctl.argtypes = [ctypes.c_int, _ulong, _ulong, _ulong, _ulong]
+libc.syscall.restype = ctypes.c_long
+
+# pivot_root(2) has no glibc wrapper: call it by number (asm/unistd_64.h and
+# the generic table used by arm64/riscv64).
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203,
+                   "s390x": 217}
+_SYS_CLOSE_RANGE = 436  # the same number on every architecture (since 5.9)
+
+
+def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,
+          data: str | None = None) -> None:
+    """mount(2). The error names the source and the target."""
+    where = f"{source or fstype or 'none'} on {target}"
+    call(libc.mount, encode(source), encode(target), encode(fstype), flags,
+         data.encode() if data else None, name="mount", path=where)
+
+
+def umount2(target: str, flags: int = 0) -> None:
+    call(libc.umount2, encode(target), flags, name="umount2", path=target)
+
+
+def unshare(flags: int) -> None:
+    call(libc.unshare, flags, name="unshare", path=hex(flags))
+
+
+def setns(fd: int, nstype: int = 0, path: str | None = None) -> None:
+    """setns(2) on an open /proc/PID/ns/* (or bind-mounted namespace) file."""
+    call(libc.setns, fd, nstype, name="setns", path=path or f"fd {fd}")
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    nr = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if nr is None:
+        raise OSError(38, f"pivot_root {new_root}: unsupported architecture")
+    call(libc.syscall, nr, encode(new_root), encode(put_old), name="pivot_root", path=new_root)
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    call(libc.sethostname, raw, len(raw), name="sethostname", path=name)
+
+
+def setdomainname(name: str) -> None:
+    raw = name.encode()
+    call(libc.setdomainname, raw, len(raw), name="setdomainname", path=name)
+
+
+def set_pdeathsig(sig: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): `sig` is sent to us when our parent dies."""
+    call(libc.prctl, C.PR_SET_PDEATHSIG, sig, 0, 0, 0, name="prctl", path="PR_SET_PDEATHSIG")
+
+
+def cloexec_from(first: int) -> None:
+    """Mark every fd >= first close-on-exec: close_range(first, ~0,
+    CLOSE_RANGE_CLOEXEC) (Linux 5.11), else walk /proc/self/fd."""
+    ret = libc.syscall(_SYS_CLOSE_RANGE, ctypes.c_uint(first), ctypes.c_uint(0xFFFFFFFF),
+                       ctypes.c_uint(C.CLOSE_RANGE_CLOEXEC))
+    if ret == 0:
+        return
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass  # the fd listdir itself used, already closed
+
+
+def close_from(first: int, keep: tuple[int, ...] = ()) -> None:
+    """Close every fd >= first except those in `keep`."""
+    lo = first
+    for fd in sorted(k for k in keep if k >= first) + [None]:
+        if fd is None:
+            os.closerange(lo, _max_fd())
+            break
+        os.closerange(lo, fd)
+        lo = fd + 1
+
+
+def _max_fd() -> int:
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (OSError, ValueError):
+        return 65536

@@ -1,0 +1,81 @@
+"""Read a bundle's config.json and turn it into a Launch: everything the
+init processes need, decided before fork() so that the children only act.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.runtime import devices, idmap, mounts, namespaces
+
+
+@dataclass(frozen=True)
+class Launch:
+    bundle: Path
+    config: dict
+    rootfs: str                       # absolute root.path
+    namespaces: namespaces.NamespacePlan
+    idmap: idmap.IdMapPlan | None     # set when a new user namespace is created
+    root_mount: dict | None           # the "/" entry (overlay convention), if any
+    mounts: list[dict]                # every other mount, defaults first
+    devices: list[dict]
+
+    @property
+    def process(self) -> dict:
+        return self.config["process"]
+
+    @property
+    def terminal(self) -> bool:
+        return bool(self.process.get("terminal"))
+
+    @property
+    def userns(self) -> bool:
+        return "user" in self.namespaces.types
+
+
+def load(bundle: Path) -> dict:
+    """config.json of `bundle`, with the fields the runtime relies on checked."""
+    path = Path(bundle) / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RuntimeFailure(f"bundle {bundle}: no config.json") from None
+    except (OSError, ValueError) as e:
+        raise RuntimeFailure(f"read {path}: {e}") from None
+    check_process(config.get("process") if isinstance(config, dict) else None, path)
+    if not isinstance((config.get("root") or {}).get("path"), str):
+        raise RuntimeFailure(f"{path}: root.path is required")
+    return config
+
+
+def check_process(process, where) -> None:
+    if not isinstance(process, dict):
+        raise RuntimeFailure(f"{where}: process is required")
+    args = process.get("args")
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+        raise RuntimeFailure(f"{where}: process.args must be a non-empty list of strings")
+    if not isinstance(process.get("cwd", "/"), str) or not process.get("cwd", "/").startswith("/"):
+        raise RuntimeFailure(f"{where}: process.cwd must be an absolute path")
+
+
+def plan(bundle: Path, config: dict, euid: int | None = None,
+         egid: int | None = None) -> Launch:
+    bundle = Path(bundle).absolute()
+    ns = namespaces.plan(config)
+    if (config.get("hostname") or config.get("domainname")) and "uts" not in ns.types:
+        raise RuntimeFailure("config: hostname needs a uts namespace")
+    ids = None
+    if "user" in ns.new:
+        ids = idmap.plan(config, os.geteuid() if euid is None else euid,
+                         os.getegid() if egid is None else egid)
+    rootfs = os.path.join(bundle, config["root"]["path"])
+    if not os.path.isdir(rootfs):
+        raise RuntimeFailure(f"rootfs {rootfs}: not a directory")
+    root_mount, rest = mounts.plan(config, "user" in ns.types, "network" in ns.new)
+    return Launch(bundle=bundle, config=config, rootfs=os.path.normpath(rootfs), namespaces=ns,
+                  idmap=ids, root_mount=root_mount, mounts=rest,
+                  devices=devices.device_list(config))

@@ -1,0 +1,81 @@
+"""`exec`: run another process inside a running container
+(runtime-spec "exec"-like, what runc exec does).
+
+The first child joins the container's namespaces with setns(2) — user
+first, pid last — and forks, since joining a PID namespace only applies
+to children (pid_namespaces(7)); that child joins the container's cgroups
+(moved by the parent), then the same final steps as `run`: cwd, console,
+rlimits, capabilities, user, no_new_privs, seccomp, execve.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.runtime import bundle as bundle_mod
+from rs_docker.runtime import cgroup_join, command, namespaces, tty
+from rs_docker.runtime.init import child_main, install_stdio, relay_status
+from rs_docker.runtime.process import RunResult, foreground, start
+from rs_docker.runtime.steps import Steps
+from rs_docker.runtime.sync import Channel
+
+
+def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=2,
+            forward_signals: bool = True) -> RunResult:
+    """Run `process` (an OCI process object) in the container whose PID 1
+    is host PID `pid`; `config` is the container's config.json. Returns when
+    the process exits, with Docker's exit code encoding."""
+    bundle_mod.check_process(process, "exec")
+    merged = {**config, "process": process}
+    types = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
+    try:
+        paths = namespaces.paths_of(pid, types)
+    except (ProcessLookupError, FileNotFoundError):
+        raise RuntimeFailure(f"container process {pid} is not running") from None
+    prepared = command.security.prepare(merged) if command.security is not None else None
+    terminal = bool(process.get("terminal"))
+    stdio = (None, None, None) if terminal else (stdin, stdout, stderr)
+
+    def launch():
+        return start(exec_first_child, (paths, stdio, merged, prepared),
+                     on_pid=lambda p: cgroup_join.join(pid, p), terminal=terminal,
+                     winsize_from=stdin if terminal else None)
+
+    return foreground(launch, forward_signals, stdin, stdout)
+
+
+def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) -> int:
+    run("stdio", install_stdio, stdio, chan.fileno())
+    run("signals", command.reset_signals)
+    run("setsid", os.setsid)
+    run("join namespaces", namespaces.join, paths)
+    pid = run("fork", os.fork)
+    if pid == 0:
+        child_main(exec_init, chan, config, os.getppid(), prepared)
+    chan.send("pid", pid=pid)
+    chan.close()
+    return relay_status(pid)
+
+
+def exec_init(run: Steps, chan: Channel, config: dict, parent: int, prepared) -> int:
+    from rs_docker.linux import syscalls
+
+    run("pdeathsig", syscalls.set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        return 125
+    run("setsid", os.setsid)
+    run("wait for parent", chan.expect, "go")
+    process = config["process"]
+    slave = None
+    if process.get("terminal"):
+        master, slave, _path = run("open pty", tty.open_pty, "/dev/pts")
+        run("send pty", chan.send, "pty", master)
+        os.close(master)
+        run("wait for parent", chan.expect, "console")
+    run("cwd", os.chdir, process.get("cwd") or "/")
+    if slave is not None:
+        run("console", tty.make_controlling, slave)
+    command.finish(run, config, prepared)
+    return 125

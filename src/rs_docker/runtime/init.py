@@ -1,0 +1,204 @@
+"""The child side of `run`: the ordered steps from fork to execve.
+
+Process model (runc/crun style):
+  runtime (parent) --fork--> A: stdio, setsid, user namespace (the parent
+  writes the id maps), joins, unshare of the other namespaces, fork B,
+  report B's host PID, then wait for B and exit with its Docker-encoded status.
+  A --fork--> B: PID 1 of the new PID namespace: waits for the parent's "go"
+  (it is in the container's cgroup by then), creates the cgroup namespace,
+  builds the root filesystem, pivot_root, then command.finish() execs.
+
+Nothing here raises across fork(): every failure is reported over the sync
+socket with the step that failed, and the process os._exit()s.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import signal
+
+from rs_docker.linux import constants as C
+from rs_docker.linux import syscalls
+from rs_docker.runtime import command, devices, mounts, namespaces, network_none, tty
+from rs_docker.runtime.bundle import Launch
+from rs_docker.runtime.idmap import maps_root
+from rs_docker.runtime.steps import Steps
+from rs_docker.runtime.sync import Channel
+
+EXIT_FAILED = 125
+
+
+def child_main(body, chan: Channel, *args) -> None:
+    """Run body(run, chan, *args) in a forked child; never return. A failure
+    is sent to the parent, then os._exit: no exception crosses fork()."""
+    run = Steps()
+    code = EXIT_FAILED
+    try:
+        code = body(run, chan, *args)
+    except BaseException as e:  # noqa: B036 - nothing may unwind into the parent's code
+        chan.report(run.current, e)
+        if isinstance(e, command.ExecError):
+            code = 127 if e.errno == errno.ENOENT else 126
+    finally:
+        os._exit(code)
+
+
+def install_stdio(stdio: tuple[int | None, int | None, int | None], keep: int) -> None:
+    """Make the caller's fds our 0, 1, 2 (None: /dev/null), close the rest
+    but `keep`: no fd of the runtime, or of a concurrent run, leaks in."""
+    high = []
+    for fd in stdio:
+        if fd is None:
+            fd = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        high.append(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3))
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
+    syscalls.close_from(3, keep=(keep,))
+
+
+def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> int:
+    """Process A. Returns the exit code for child_main."""
+    run("stdio", install_stdio, stdio, chan.fileno())
+    run("signals", command.reset_signals)
+    run("setsid", os.setsid)
+    ns = launch.namespaces
+    user_join = [(t, p) for t, p in ns.joins if t == "user"]
+    if "user" in ns.new:
+        run("unshare user", syscalls.unshare, C.CLONE_NEWUSER)
+        chan.send("userns")
+        run("id maps", chan.expect, "mapped")
+        run("become root", _become_root, launch)
+    elif user_join:
+        run("join user", namespaces.join, user_join)
+    run("join namespaces", namespaces.join, [j for j in ns.joins if j[0] != "user"])
+    run("unshare", syscalls.unshare, ns.unshare_flags)
+    pid = run("fork", os.fork)
+    if pid == 0:
+        child_main(container_init, chan, launch, os.getppid(), prepared)
+    chan.send("pid", pid=pid)
+    chan.close()
+    return relay_status(pid)
+
+
+def relay_status(pid: int) -> int:
+    """Wait for `pid`; Docker's encoding: exit N -> N, killed by S -> 128+S."""
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _become_root(launch: Launch) -> None:
+    """In the new user namespace, become its root (when mapped) so files we
+    create are owned by a mapped id (runc nsexec: setresuid(0, 0, 0))."""
+    if maps_root(launch.idmap.gid_maps):
+        if launch.idmap.method == "write":
+            os.setgroups([])
+        os.setresgid(0, 0, 0)
+    if maps_root(launch.idmap.uid_maps):
+        os.setresuid(0, 0, 0)
+
+
+def container_init(run: Steps, chan: Channel, launch: Launch, parent: int, prepared) -> int:
+    """Process B, the container's PID 1, up to execve."""
+    run("pdeathsig", syscalls.set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:
+        return EXIT_FAILED  # A died before PR_SET_PDEATHSIG took effect
+    run("setsid", os.setsid)
+    run("wait for parent", chan.expect, "go")
+    if "cgroup" in launch.namespaces.new:
+        run("unshare cgroup", syscalls.unshare, C.CLONE_NEWCGROUP)
+    slave = build_rootfs(run, chan, launch)
+    config, process = launch.config, launch.process
+    if config.get("hostname"):
+        run("sethostname", syscalls.sethostname, config["hostname"])
+    if config.get("domainname"):
+        run("setdomainname", syscalls.setdomainname, config["domainname"])
+    run("pivot_root", mounts.pivot, launch.rootfs)
+    if (config.get("root") or {}).get("readonly"):
+        run("readonly root", mounts.readonly_root)
+    run("sysctl", write_sysctls, (config.get("linux") or {}).get("sysctl") or {})
+    run("masked paths", command.hook, "apply_masks", config)
+    run("cwd", os.chdir, process.get("cwd") or "/")
+    if "network" in launch.namespaces.new:
+        run("loopback", network_none.bring_up, "lo")
+    if process.get("oomScoreAdj") is not None:
+        run("oom_score_adj", _write, "/proc/self/oom_score_adj", str(process["oomScoreAdj"]))
+    if slave is not None:
+        uid = int((process.get("user") or {}).get("uid", 0))
+        run("console", _own_console, slave, uid)
+        run("console", tty.make_controlling, slave)
+    command.finish(run, config, prepared)
+    return EXIT_FAILED  # not reached: finish execs or raises
+
+
+def build_rootfs(run: Steps, chan: Channel, launch: Launch) -> int | None:
+    """Every mount before pivot_root. Returns the pty slave fd (terminal)."""
+    propagation = (launch.config.get("linux") or {}).get("rootfsPropagation")
+    flags = mounts.parse_options([propagation]).propagation if propagation else 0
+    run("make / private", syscalls.mount, None, "/", None, flags or C.MS_REC | C.MS_PRIVATE)
+    run("mount rootfs", mounts.mount_rootfs, launch.rootfs, launch.root_mount)
+    for m in launch.mounts:
+        run(f"mount {m['destination']}", mount_with_fallback, launch.rootfs, m, launch.userns)
+        if os.path.normpath(m["destination"]) == "/dev":
+            run("devices", devices.populate, launch.rootfs, launch.devices,
+                launch.userns or os.geteuid() != 0)
+    if not launch.terminal:
+        return None
+    master, slave, path = run("open pty", tty.open_pty,
+                              mounts.secure_join(launch.rootfs, "/dev/pts"))
+    run("console", devices.bind_console, launch.rootfs, path)
+    run("send pty", chan.send, "pty", master)
+    os.close(master)
+    # The parent sets the window size before the command can ask for it.
+    run("wait for parent", chan.expect, "console")
+    return slave
+
+
+def mount_with_fallback(rootfs: str, m: dict, userns: bool) -> None:
+    """mount_entry, with what a user namespace refuses replaced as runc
+    rootless does: devpts without gid= when gid 5 is not mapped (EINVAL),
+    mqueue and sysfs bound from the host when the kernel says EPERM."""
+    try:
+        mounts.mount_entry(rootfs, m, userns)
+    except OSError as e:
+        fallback = _fallback(m, e.errno) if userns else None
+        if fallback is None:
+            raise
+        mounts.mount_entry(rootfs, fallback, userns)
+
+
+def _fallback(m: dict, err: int) -> dict | None:
+    kind, opts = m.get("type"), list(m.get("options") or [])
+    if kind == "devpts" and err == errno.EINVAL and any(o.startswith("gid=") for o in opts):
+        return {**m, "options": [o for o in opts if not o.startswith("gid=")]}
+    if kind in ("mqueue", "sysfs") and err == errno.EPERM:
+        return {**m, "type": "bind", "source": m["destination"],
+                "options": ["rbind", "nosuid", "noexec", "nodev"] +
+                (["ro"] if kind == "sysfs" else [])}
+    return None
+
+
+def write_sysctls(sysctls: dict) -> None:
+    """linux.sysctl: write each under /proc/sys (sysctl(8) names; a dot or a
+    slash separates components)."""
+    for key, value in sysctls.items():
+        parts = key.replace(".", "/").split("/")
+        if not key or any(p in ("", ".", "..") for p in parts):
+            raise OSError(errno.EINVAL, f"sysctl {key}: invalid name")
+        _write("/proc/sys/" + "/".join(parts), str(value))
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _own_console(slave: int, uid: int) -> None:
+    """The terminal belongs to the container's user (runc fchowns it too)."""
+    if uid != 0:
+        os.fchown(slave, uid, -1)

@@ -1,0 +1,114 @@
+"""The sync channel between the runtime (parent) and the container's init
+processes (children): one AF_UNIX SOCK_SEQPACKET socketpair.
+
+SEQPACKET keeps message boundaries and carries file descriptors (the pty
+master, SCM_RIGHTS, unix(7)), so every message is one JSON object:
+
+  child -> parent  {"type": "userns"}            unshared CLONE_NEWUSER, map me
+                   {"type": "pid", "pid": N}     host PID of the container's PID 1
+                   {"type": "pty"} + fd          the pty master (terminal: true)
+                   {"type": "error", "step": "pivot_root", "errno": 22,
+                    "message": "pivot_root /x: invalid argument"}
+  parent -> child  {"type": "mapped"}, {"type": "go"}
+
+The child's end is O_CLOEXEC, so a successful execve closes it: the parent
+reads EOF and knows the container command is running (runc does the same
+with its exec fifo). No exception crosses fork(): a failing child sends an
+"error" message and os._exit()s; the parent raises it.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import socket
+
+MAX_MESSAGE = 65536
+
+
+class Channel:
+    """One end of the sync socketpair."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    @classmethod
+    def pair(cls) -> tuple[Channel, Channel]:
+        # Python creates sockets non-inheritable (O_CLOEXEC, PEP 446).
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        return cls(a), cls(b)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, kind: str, fd: int | None = None, **fields) -> None:
+        data = json.dumps({"type": kind, **fields}).encode()
+        if fd is None:
+            self.sock.sendall(data)
+        else:
+            rights = array.array("i", [fd]).tobytes()
+            self.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+
+    def recv(self) -> tuple[dict | None, int | None]:
+        """The next message and the fd it carried; (None, None) at EOF."""
+        fds = array.array("i")
+        data, ancdata, _flags, _addr = self.sock.recvmsg(
+            MAX_MESSAGE, socket.CMSG_SPACE(fds.itemsize))
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+        if not data:
+            return None, None
+        return json.loads(data), (fds[0] if fds else None)
+
+    def expect(self, kind: str) -> dict:
+        """Receive one message of `kind`; raise ChildError for an error report,
+        ChildGone at EOF or on anything else."""
+        msg, _fd = self.recv()
+        return check(msg, kind)
+
+    def report(self, step: str, exc: BaseException) -> None:
+        """Child side: send an error message describing `exc` (best effort)."""
+        try:
+            self.send("error", step=step, errno=getattr(exc, "errno", None) or 0,
+                      message=describe(step, exc))
+        except OSError:
+            pass  # the parent is gone; nobody to tell
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class ChildError(Exception):
+    """A step in the child failed (parent side)."""
+
+    def __init__(self, step: str, errno: int, message: str):
+        super().__init__(message)
+        self.step, self.errno, self.message = step, errno, message
+
+
+class ChildGone(Exception):
+    """The child closed the channel (it exited, or exec'd) where a message was due."""
+
+
+def check(msg: dict | None, kind: str) -> dict:
+    if msg is None:
+        raise ChildGone(kind)
+    if msg.get("type") == "error":
+        raise ChildError(msg.get("step", "?"), int(msg.get("errno") or 0),
+                         str(msg.get("message", "unknown error")))
+    if msg.get("type") != kind:
+        raise ChildGone(f"expected {kind}, got {msg.get('type')}")
+    return msg
+
+
+def describe(step: str, exc: BaseException) -> str:
+    """One lowercase line: our OSErrors already read `call path: reason`;
+    os-module ones get `step path: reason`."""
+    if isinstance(exc, OSError):
+        if exc.filename is not None:
+            return f"{step} {exc.filename}: {(exc.strerror or '').lower()}"
+        if exc.strerror and ": " in exc.strerror:
+            return exc.strerror  # already `call path: reason` (linux.libc.call)
+        return f"{step}: {(exc.strerror or str(exc)).lower()}"
+    return f"{step}: {exc}"
