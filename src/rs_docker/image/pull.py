@@ -68,6 +68,7 @@ def pull(ctx, ref: str | Reference, platform_text: str | None = None,
     and return its ImageRecord. Re-resolves the manifest; downloads only what
     the store lacks. Raises RsDockerError subclasses."""
     from rs_docker.registry.client import RegistryClient
+    from rs_docker.store.gc import sweep_tmp
     from rs_docker.store.images import ImageIndex, ImageRecord
     from rs_docker.store.locks import store_lock
 
@@ -82,6 +83,7 @@ def pull(ctx, ref: str | Reference, platform_text: str | None = None,
         # Shared store lock until the record is written: gc cannot remove
         # the blobs and layers this pull is about to reference.
         with store_lock(ctx, shared=True):
+            sweep_tmp(ctx)             # what killed pulls left in tmp/ (unlocked entries only)
             config_digest, config = _store_metadata(ctx, client, ref, resolved)
             chain = image_config.chain_ids(config.diff_ids)
             _fetch_layers(ctx, client, ref.path, resolved.manifest.layers, config.diff_ids,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from rs_docker.errors import AuthError, DigestMismatch, ManifestUnknown, RegistryError
 from rs_docker.models.digest import Digest
-from rs_docker.models.manifest import ACCEPT, MAX_MANIFEST_SIZE, UnsupportedManifest
+from rs_docker.models.manifest import ACCEPT, MAX_MANIFEST_SIZE, SCHEMA1, UnsupportedManifest
+from rs_docker.models.manifest import parse as parse_manifest
 from rs_docker.models.reference import DEFAULT_DOMAIN, DOCKER_HUB_REGISTRY
 from rs_docker.registry import credentials
 from rs_docker.registry.auth import (
@@ -32,7 +33,8 @@ from rs_docker.registry.auth import (
 )
 from rs_docker.registry.transport import DEFAULT_RETRY, RetryPolicy, Transport, base_url
 
-CHUNK = 256 * 1024
+# Small enough that a cut transfer loses little (urllib3 drops a partial read).
+CHUNK = 64 * 1024
 # A broken blob download is resumed (Range request) this many times.
 BLOB_RESUMES = 5
 _UNSET = object()
@@ -180,9 +182,14 @@ class RegistryClient:
                 raise ManifestUnknown(f"manifest unknown: {display} not found")
             _check_status(resp, f"manifest {display}")
             data = _read_capped(resp, MAX_MANIFEST_SIZE, "manifest")
+        content_type = resp.headers.get("Content-Type")
+        if (content_type or "").split(";")[0].strip() in SCHEMA1:
+            # Signed schema1 digests cover the payload without its signatures,
+            # so refuse it for what it is before any digest check.
+            parse_manifest(data, content_type)
         digest = _verify_manifest(data, selector, resp.headers.get("Docker-Content-Digest"),
                                   display)
-        return FetchedManifest(data, resp.headers.get("Content-Type"), digest)
+        return FetchedManifest(data, content_type, digest)
 
     # -- blobs ------------------------------------------------------------
 
