@@ -22,6 +22,7 @@ no_new_privs case, as late as possible.
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 
 from rs_docker.linux import capabilities as lc
@@ -36,9 +37,15 @@ _loaded_in: int | None = None
 
 @dataclass
 class Prepared:
-    """The compiled filter (None: unconfined) and when to load it."""
+    """The compiled filter (None: unconfined) and when to load it. The
+    libseccomp context is freed when the value is collected (the runtime's
+    parent prepares it and never loads it itself)."""
     filter: Filter | None
     no_new_privs: bool
+
+    def __post_init__(self):
+        if self.filter is not None:
+            weakref.finalize(self, self.filter.release)
 
 
 def _process(config: dict) -> dict:
