@@ -31,11 +31,11 @@ class RunResult:
 class Container:
     """A started container: `pid` is the host PID of its PID 1."""
 
-    def __init__(self, pid: int, first: int, console: int | None, cgroup=None):
+    def __init__(self, pid: int, pidfd: int, first: int, console: int | None, cgroup=None):
         self.pid = pid
         self.console = console           # pty master (process.terminal), else None
         self._first = first              # the waiting first child (process A)
-        self._pidfd = os.pidfd_open(pid)  # signals reach this process, never a reused PID
+        self._pidfd = pidfd              # signals reach this process, never a reused PID
         self.exit_fd = os.pidfd_open(first)  # readable once the container has exited
         self._cgroup = cgroup
         self.result: RunResult | None = None
@@ -92,6 +92,8 @@ def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from
             chan.send("mapped")
             msg, _fd = chan.recv()
         pid = int(check(msg, "pid")["pid"])
+        # Open it while it waits for "go": it cannot have exited, its PID cannot be reused.
+        pidfd = os.pidfd_open(pid)
         if on_pid is not None:
             on_pid(pid)
         chan.send("go")
@@ -105,7 +107,7 @@ def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from
         msg, _fd = chan.recv()
         if msg is not None:  # EOF means execve succeeded (the socket is O_CLOEXEC)
             check(msg, "exec")
-        return Container(pid, first, console, cgroup)
+        return Container(pid, pidfd, first, console, cgroup)
     except ChildError as e:
         raise translate(e) from None
     except ChildGone:
@@ -142,7 +144,7 @@ def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
     launch = bundle_mod.plan(bundle, config)
     prepared = command.security.prepare(config) if command.security is not None else None
     stdio = (None, None, None) if launch.terminal else (stdin, stdout, stderr)
-    cgroup = _create_cgroup(container_id or launch.bundle.name, config)
+    cgroup = _create_cgroup(container_id or f"{launch.bundle.name}-{os.urandom(4).hex()}", config)
     try:
         c = start(init.first_child, (launch, stdio, prepared), idmaps=launch.idmap,
                   on_pid=cgroup.add if cgroup is not None else None, terminal=launch.terminal,
@@ -166,7 +168,7 @@ def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
 def _create_cgroup(container_id: str, config: dict):
     try:
         from rs_docker.runtime.cgroups import create_cgroup
-    except ImportError:  # TODO(integrator): the cgroups module is not merged yet
+    except ImportError:  # pragma: no cover - only while the cgroups module was unmerged
         return None
     linux = config.get("linux") or {}
     return create_cgroup(container_id, linux.get("resources"), linux.get("cgroupsPath"))
