@@ -1,0 +1,63 @@
+"""Whiteout rules: how a layer tar says "deleted" and how overlayfs wants it.
+
+In a layer tar (OCI image-spec layer.md "Whiteouts"; Docker's AUFS heritage):
+  dir/.wh.NAME       NAME was deleted from the layers below
+  dir/.wh..wh..opq   dir is opaque: nothing below shows through it
+  .wh..wh.*          other AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs): ignored
+In an overlayfs lowerdir (kernel Documentation/filesystems/overlayfs.rst,
+"whiteouts and opaque directories"):
+  NAME               a character device 0/0
+  dir                the xattr trusted.overlay.opaque = "y"
+                     (user.overlay.opaque when mounted with "userxattr", which is
+                     how an unprivileged user namespace mounts overlay, 5.11+)
+containerd's pkg/archive OverlayConvertWhiteout does the same conversion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rs_docker.errors import UnsafeLayerEntry
+
+PREFIX = ".wh."
+META_PREFIX = ".wh..wh."
+OPAQUE = ".wh..wh..opq"
+
+OPAQUE_XATTR = "trusted.overlay.opaque"
+OPAQUE_XATTR_USER = "user.overlay.opaque"
+
+
+@dataclass(frozen=True)
+class Whiteout:
+    """What a whiteout entry asks for: `opaque` (the parent dir), or the
+    deletion of `target`, a name in the entry's directory."""
+
+    opaque: bool
+    target: str | None = None
+
+
+def classify(base: str) -> Whiteout | None:
+    """The whiteout meaning of an entry's last path component, or None for an
+    ordinary entry. Raises UnsafeLayerEntry for `.wh.`, `.wh..` and `.wh...`:
+    they would delete nothing, the directory itself, or its parent."""
+    if base == OPAQUE:
+        return Whiteout(opaque=True)
+    if not base.startswith(PREFIX):
+        return None
+    if base.startswith(META_PREFIX):
+        return Whiteout(opaque=False, target=None)  # AUFS metadata: nothing to do
+    target = base[len(PREFIX):]
+    if target in ("", ".", "..") or "/" in target:
+        raise UnsafeLayerEntry(f"invalid whiteout {base!r}: it names no file in its directory")
+    return Whiteout(opaque=False, target=target)
+
+
+def is_aufs_meta(components: list[str]) -> bool:
+    """True for AUFS bookkeeping: `.wh..wh.plnk/...` and the like, at any depth
+    (Docker's archive skips them too), but not the opaque marker."""
+    return any(c.startswith(META_PREFIX) and c != OPAQUE for c in components)
+
+
+def opaque_xattr(privileged: bool) -> str:
+    """trusted.* needs CAP_SYS_ADMIN; an unprivileged overlay reads user.*."""
+    return OPAQUE_XATTR if privileged else OPAQUE_XATTR_USER

@@ -1,0 +1,186 @@
+"""Atomic writes and the temp entries they are built from.
+
+Everything that becomes visible in the store is first built under tmp/ and
+then rename(2)d into place (DESIGN.md "Storage"; containerd
+plugins/content/local/writer.go::Commit does the same). Each temp entry is
+flock()ed by the process building it for as long as it lives, so
+`sweep_stale()` can tell an abandoned entry (its builder was killed: the
+kernel dropped the lock) from one in progress, without trusting pids.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rs_docker.errors import StoreError
+from rs_docker.store.locks import try_flock
+
+
+def store_error(action: str, path: str | os.PathLike, e: OSError) -> StoreError:
+    """`<action> <path>: <strerror>`, the one-line message for a failed store call."""
+    return StoreError(f"{action} {path}: {(e.strerror or str(e)).lower()}")
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make a rename or unlink in `path` durable (rename(2) alone is not: see
+    fsync(2), "fsync() on a file descriptor for the directory is also needed")."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _new_name(tmp_dir: Path, prefix: str) -> Path:
+    return tmp_dir / f"{prefix}-{secrets.token_hex(8)}"
+
+
+def _locked(path: Path, fd: int) -> bool:
+    """Lock a just-created temp entry, then check that a concurrent sweep did
+    not remove it between creation and lock (the sweeper removes only while
+    holding the lock, so after we hold it the entry is ours or gone)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        return os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+@contextmanager
+def temp_file(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
+    """A new, locked, empty file under tmp_dir, open for writing. The caller
+    renames it away or it is removed on exit; yields (path, fd)."""
+    while True:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = _new_name(tmp_dir, prefix)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise store_error("create", path, e) from e
+        if _locked(path, fd):
+            break
+        os.close(fd)
+    try:
+        yield path, fd
+    finally:
+        _discard(path)
+        os.close(fd)
+
+
+@contextmanager
+def temp_dir(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
+    """A new, locked, empty directory (mode 0755) under tmp_dir; removed on
+    exit unless the caller renamed it away. Yields (path, fd of the dir)."""
+    while True:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = _new_name(tmp_dir, prefix)
+        try:
+            os.mkdir(path, 0o755)
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as e:
+            raise store_error("create", path, e) from e
+        if _locked(path, fd):
+            break
+        os.close(fd)
+    try:
+        yield path, fd
+    finally:
+        _discard(path)
+        os.close(fd)
+
+
+def _discard(path: Path) -> None:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return  # renamed into place
+    if stat.S_ISDIR(st.st_mode):
+        remove_tree(path)
+    else:
+        os.unlink(path)
+
+
+def write_atomic(path: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) -> None:
+    """Replace `path` with `data` so that readers see the old or the new
+    content, never a part: temp file, fsync, rename, fsync the directory."""
+    with temp_file(tmp_dir, "write") as (tmp, fd):
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            os.rename(tmp, path)
+            fsync_dir(path.parent)
+        except OSError as e:
+            raise store_error("write", path, e) from e
+
+
+def remove_tree(path: str | os.PathLike) -> None:
+    """Remove a directory tree without following symlinks in it (shutil.rmtree
+    works on dir fds, see its docs on symlink attacks). A tree with read-only
+    directories (a rootless unpack keeps a layer's 0555 dirs) is made writable
+    first, and a missing tree is not an error."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        _make_writable(path)
+        for top, dirs, _files in os.walk(path):  # lists symlinks to dirs, never enters them
+            for d in dirs:
+                _make_writable(os.path.join(top, d))
+        shutil.rmtree(path)
+
+
+def _make_writable(path: str | os.PathLike) -> None:
+    # lstat first: a symlink named like a dir must not lead chmod out of the
+    # tree (nothing but us writes in the store, so the check cannot go stale).
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            os.chmod(path, 0o700)
+    except FileNotFoundError:
+        pass
+
+
+def sweep_stale(tmp_dir: Path) -> list[str]:
+    """Remove every entry of tmp_dir whose builder is gone (its flock is free).
+    Returns the names removed."""
+    removed = []
+    try:
+        names = os.listdir(tmp_dir)
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        if _remove_if_stale(tmp_dir / name):
+            removed.append(name)
+    return removed
+
+
+def _remove_if_stale(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return False
+        if e.errno != errno.ELOOP:
+            raise store_error("open", path, e) from e
+        os.unlink(path)  # we never make symlinks in tmp/: not ours, just drop it
+        return True
+    try:
+        if not try_flock(fd):
+            return False
+        _discard(path)
+        return True
+    except OSError as e:
+        raise store_error("remove", path, e) from e
+    finally:
+        os.close(fd)

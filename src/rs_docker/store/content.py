@@ -1,0 +1,158 @@
+"""Blobs by digest: blobs/<algorithm>/<hex>, written by ingest -> commit.
+
+Paths are built only from a validated Digest, never from a registry string
+(containerd plugins/content/local/store.go::blobPath). A blob becomes
+visible only after its size and digest were checked, its data fsync()ed and
+its temp file renamed into place (writer.go::Commit), so a reader — or a pull
+killed half way — never sees a partial blob.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from rs_docker.context import Context
+from rs_docker.errors import DigestMismatch, StoreError
+from rs_docker.models.digest import Digest
+from rs_docker.store.atomic import fsync_dir, store_error, temp_file
+from rs_docker.store.locks import file_lock
+
+
+class BlobWriter:
+    """What `ContentStore.ingest` yields: write() chunks in order; `offset`
+    is the number of bytes written so far (where a resumed download restarts)."""
+
+    def __init__(self, fd: int, expected: Digest, size: int | None):
+        self._fd = fd
+        self._expected = expected
+        self._size = size
+        self._hasher = expected.hasher()
+        self.offset = 0
+
+    def write(self, chunk: bytes) -> int:
+        n = len(chunk)
+        if self._size is not None and self.offset + n > self._size:
+            # Bound what a hostile registry can make us store: fail at the
+            # first byte past the size the manifest promised.
+            raise DigestMismatch(f"blob {self._expected}: more than the expected "
+                                 f"{self._size} bytes received")
+        self._hasher.update(chunk)
+        view = memoryview(chunk)
+        try:
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as e:
+            raise store_error("write blob", self._expected, e) from e
+        self.offset += n
+        return n
+
+    def verify(self) -> None:
+        if self._size is not None and self.offset != self._size:
+            raise DigestMismatch(f"blob {self._expected}: size {self.offset} does not match "
+                                 f"the expected {self._size}")
+        actual = Digest(self._expected.algorithm, self._hasher.hexdigest())
+        if actual != self._expected:
+            raise DigestMismatch(f"blob digest mismatch: expected {self._expected}, "
+                                 f"got {actual}")
+
+
+class ContentStore:
+    """Content-addressed blobs under ctx.root/blobs."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def path(self, d: Digest) -> Path:
+        return self.ctx.root / "blobs" / d.algorithm / d.hex
+
+    def has(self, d: Digest) -> bool:
+        return self.path(d).is_file()
+
+    def read(self, d: Digest, max_size: int | None = None) -> bytes:
+        """The blob's bytes, checked against `d` (a corrupt store is caught
+        here, not trusted). StoreError if missing or larger than max_size."""
+        path = self.path(d)
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if max_size is not None and size > max_size:
+                    raise StoreError(f"blob {d} is {size} bytes, more than the "
+                                     f"{max_size} allowed")
+                data = f.read()
+        except FileNotFoundError:
+            raise StoreError(f"blob {d} not found in the store") from None
+        except OSError as e:
+            raise store_error("read blob", path, e) from e
+        actual = _digest_of(data, d.algorithm)
+        if actual != d:
+            raise DigestMismatch(f"blob {d} is corrupt in the store: its content is {actual}")
+        return data
+
+    def put(self, data: bytes, expected: Digest | None = None) -> Digest:
+        """Store `data` (checked against `expected` when given); its digest."""
+        actual = _digest_of(data, expected.algorithm if expected else "sha256")
+        if expected is not None and actual != expected:
+            raise DigestMismatch(f"blob digest mismatch: expected {expected}, got {actual}")
+        with self.ingest(actual, len(data)) as w:
+            w.write(data)
+        return actual
+
+    def ingest(self, expected: Digest, size: int | None = None
+               ) -> AbstractContextManager[BlobWriter]:
+        """Stream a blob in: `with store.ingest(d, size) as w: w.write(chunk)`.
+        A clean exit verifies size and digest, then commits; an exception or a
+        mismatch (DigestMismatch) discards everything written."""
+        return self._ingest(expected, size)
+
+    @contextmanager
+    def _ingest(self, expected: Digest, size: int | None) -> Iterator[BlobWriter]:
+        with temp_file(self.ctx.tmp_dir, f"ingest-{expected.hex[:16]}") as (tmp, fd):
+            writer = BlobWriter(fd, expected, size)
+            yield writer
+            writer.verify()
+            self._commit(tmp, fd, expected)
+
+    def _commit(self, tmp: Path, fd: int, d: Digest) -> None:
+        final = self.path(d)
+        if final.exists():
+            return  # someone committed it first: same bytes, nothing to do
+        try:
+            os.fchmod(fd, 0o644)
+            os.fsync(fd)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp, final)
+            fsync_dir(final.parent)
+        except OSError as e:
+            raise store_error("commit blob", final, e) from e
+
+    def delete(self, d: Digest) -> None:
+        try:
+            os.unlink(self.path(d))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise store_error("delete blob", self.path(d), e) from e
+
+    def digests(self) -> Iterator[Digest]:
+        """Every blob in the store (names that are not digests are skipped)."""
+        top = self.ctx.root / "blobs"
+        for algorithm in sorted(os.listdir(top)) if top.is_dir() else ():
+            for name in os.listdir(top / algorithm):
+                try:
+                    yield Digest.parse(f"{algorithm}:{name}")
+                except DigestMismatch:
+                    continue
+
+    def lock(self, d: Digest):
+        """Exclusive lock on one digest: take it, check has(), download only if
+        still missing — concurrent pulls then fetch each blob once."""
+        return file_lock(self.ctx.locks_dir / f"blob-{d.algorithm}-{d.hex}.lock")
+
+
+def _digest_of(data: bytes, algorithm: str) -> Digest:
+    import hashlib
+
+    return Digest(algorithm, hashlib.new(algorithm, data).hexdigest())

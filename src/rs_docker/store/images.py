@@ -1,0 +1,153 @@
+"""The image index: images.json maps a full reference to an ImageRecord.
+
+Writers take an exclusive lock, read, modify and replace the whole file
+(temp, fsync, rename), so concurrent `pull`s never lose each other's update
+and readers — who take no lock — see the old or the new file, never a part.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rs_docker.context import Context
+from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
+from rs_docker.models.digest import Digest
+from rs_docker.models.reference import parse
+from rs_docker.store.atomic import write_atomic
+from rs_docker.store.locks import file_lock
+
+FORMAT_VERSION = 1
+_ID = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
+
+
+@dataclass
+class ImageRecord:
+    """One tagged (or digest-pinned) image in the local store."""
+
+    reference: str                 # full normalized: docker.io/library/ubuntu:latest
+    manifest: Digest               # the platform manifest
+    config: Digest                 # its config blob: the image ID
+    repo_digest: Digest | None     # what the registry named (index or manifest)
+    chain_ids: list[Digest] = field(default_factory=list)
+    created: str | None = None
+    platform: str = ""
+
+    @property
+    def id(self) -> Digest:
+        return self.config
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("manifest", "config", "repo_digest"):
+            out[key] = str(out[key]) if out[key] is not None else None
+        out["chain_ids"] = [str(c) for c in self.chain_ids]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImageRecord:
+        repo = data.get("repo_digest")
+        return cls(
+            reference=str(data["reference"]),
+            manifest=Digest.parse(data["manifest"]),
+            config=Digest.parse(data["config"]),
+            repo_digest=Digest.parse(repo) if repo else None,
+            chain_ids=[Digest.parse(c) for c in data.get("chain_ids", [])],
+            created=data.get("created"),
+            platform=str(data.get("platform", "")),
+        )
+
+
+class ImageIndex:
+    """Reference -> ImageRecord, persisted in ctx.images_file."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def _lock(self):
+        return file_lock(self.ctx.locks_dir / "images.lock")
+
+    def _load(self) -> dict[str, ImageRecord]:
+        path = self.ctx.images_file
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return {}
+        except OSError as e:
+            raise StoreError(f"read {path}: {e.strerror.lower()}") from e
+        try:
+            data = json.loads(text)
+            return {ref: ImageRecord.from_json(rec) for ref, rec in data["images"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError, DigestMismatch) as e:
+            raise StoreError(f"image index {path} is corrupt: {e}") from None
+
+    def _save(self, records: dict[str, ImageRecord]) -> None:
+        data = {"version": FORMAT_VERSION,
+                "images": {ref: rec.to_json() for ref, rec in sorted(records.items())}}
+        self.ctx.root.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.ctx.images_file, json.dumps(data, indent=1).encode() + b"\n",
+                     self.ctx.tmp_dir)
+
+    def get(self, ref: str) -> ImageRecord | None:
+        return self._load().get(ref)
+
+    def put(self, record: ImageRecord) -> None:
+        """Add or replace the record of record.reference."""
+        with self._lock():
+            records = self._load()
+            records[record.reference] = record
+            self._save(records)
+
+    def remove(self, ref: str) -> ImageRecord | None:
+        """Drop one reference; the record it had, or None."""
+        with self._lock():
+            records = self._load()
+            old = records.pop(ref, None)
+            if old is not None:
+                self._save(records)
+            return old
+
+    def all(self) -> list[ImageRecord]:
+        return list(self._load().values())
+
+    def find(self, text: str) -> list[ImageRecord]:
+        """Records `text` names, the way Docker resolves an image argument:
+        a reference (ubuntu, ubuntu:22.04, name@sha256:...) first, else an
+        image ID (config digest, full or a unique hex prefix, with or without
+        "sha256:"). Every tag of the matched image is returned. Conflict if an
+        ID prefix matches more than one image; [] if nothing matches."""
+        records = self._load().values()
+        by_ref = _by_reference(records, text)
+        if by_ref:
+            return by_ref
+        m = _ID.match(text)
+        if not m:
+            return []
+        ids = {r.config for r in records if r.config.hex.startswith(m.group(1))}
+        if len(ids) > 1:
+            raise Conflict(f"image id prefix {text!r} is ambiguous: it matches "
+                           f"{len(ids)} images")
+        return [r for r in records if r.config in ids]
+
+
+def _by_reference(records, text: str) -> list[ImageRecord]:
+    try:
+        ref = parse(text)
+    except InvalidReference:
+        return []
+    if ref.digest is None:
+        return [r for r in records if r.reference == str(ref)]
+    # name@digest matches the record pulled by that digest, or any tag of the
+    # same repository whose registry digest (or manifest) is that digest.
+    return [r for r in records
+            if r.reference == str(ref)
+            or (_repository(r.reference) == ref.name
+                and ref.digest in (r.repo_digest, r.manifest))]
+
+
+def _repository(reference: str) -> str:
+    name = reference.split("@", 1)[0]
+    slash, colon = name.rfind("/"), name.rfind(":")
+    return name[:colon] if colon > slash else name

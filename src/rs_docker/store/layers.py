@@ -1,0 +1,122 @@
+"""Unpacked layers by chain ID: layers/<hex>/, each an overlay lowerdir.
+
+A layer is unpacked into a locked temp dir under tmp/ and renamed into place
+in one step, so a half-unpacked layer is never visible (DESIGN.md
+"Storage"); deletion renames it back into tmp/ before removing it, so a
+reader sees the whole layer or none. Durability is against a killed
+process, not power loss: like containerd's overlay snapshotter we do not
+fsync every unpacked file.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from rs_docker.context import Context
+from rs_docker.errors import DigestMismatch
+from rs_docker.models.digest import Digest
+from rs_docker.store.atomic import fsync_dir, remove_tree, store_error, temp_dir
+from rs_docker.store.locks import file_lock
+
+
+class LayerStore:
+    """Unpacked layer trees under ctx.layers_dir, named by chain ID."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def path(self, chain_id: Digest) -> Path:
+        return self.ctx.layers_dir / chain_id.hex
+
+    def has(self, chain_id: Digest) -> bool:
+        return self.path(chain_id).is_dir()
+
+    def lock(self, chain_id: Digest):
+        """Exclusive lock on one chain ID: unpack it once across processes."""
+        return file_lock(self.ctx.locks_dir / f"layer-{chain_id.hex}.lock")
+
+    def create(self, chain_id: Digest) -> AbstractContextManager[Path]:
+        """`with layers.create(cid) as tmp: unpack(stream, tmp)`: on a clean
+        exit tmp becomes layers/<hex> atomically (or is dropped if the layer
+        appeared meanwhile); on an exception it is removed."""
+        return self._create(chain_id)
+
+    @contextmanager
+    def _create(self, chain_id: Digest) -> Iterator[Path]:
+        with temp_dir(self.ctx.tmp_dir, f"layer-{chain_id.hex[:16]}") as (tmp, _fd):
+            yield tmp
+            final = self.path(chain_id)
+            if final.exists():
+                return
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp, final)
+                fsync_dir(final.parent)
+            except OSError as e:
+                # rename(2) refuses to replace a non-empty dir: another process
+                # won the race, and its layer is as good as ours.
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise store_error("commit layer", final, e) from e
+
+    def delete(self, chain_id: Digest) -> None:
+        """Remove a layer: rename it into tmp/ (atomic), then remove it there.
+        The dir stays flock()ed while removed, so sweep_tmp leaves it alone."""
+        final = self.path(chain_id)
+        try:
+            fd = os.open(final, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise store_error("delete layer", final, e) from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.ctx.tmp_dir.mkdir(parents=True, exist_ok=True)
+            doomed = self.ctx.tmp_dir / f"deleting-{chain_id.hex[:16]}-{os.getpid()}-{fd}"
+            os.rename(final, doomed)
+            remove_tree(doomed)
+        except FileNotFoundError:
+            pass  # removed by someone else meanwhile
+        except OSError as e:
+            raise store_error("delete layer", final, e) from e
+        finally:
+            os.close(fd)
+
+    def chain_ids(self) -> Iterator[Digest]:
+        top = self.ctx.layers_dir
+        for name in sorted(os.listdir(top)) if top.is_dir() else ():
+            try:
+                yield Digest.parse(f"sha256:{name}")
+            except DigestMismatch:
+                continue
+
+    def size(self, chain_id: Digest | None = None) -> int:
+        """Apparent size in bytes of one layer's files (or of every layer),
+        counting each hardlinked inode once — what `docker images` adds up."""
+        roots = [self.path(chain_id)] if chain_id else [self.path(c) for c in self.chain_ids()]
+        seen: set[tuple[int, int]] = set()
+        return sum(_tree_size(r, seen) for r in roots)
+
+
+def _tree_size(root: Path, seen: set[tuple[int, int]]) -> int:
+    total = 0
+    stack = [str(root)]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for e in entries:
+                st = e.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(e.path)
+                elif (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_size
+    return total
