@@ -32,6 +32,8 @@ class FaultProxy:
     slow: dict[str, float] = field(default_factory=dict)  # digest -> seconds per 64 KiB
     redirect_blobs_to: str | None = None   # "http://127.0.0.1:PORT": answer blobs with 307
     add_authorization: str | None = None   # sent upstream when the client sent none
+    # path substring -> statuses to answer, one per matching request, before forwarding
+    fail: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
 
     def start(self) -> FaultProxy:
@@ -79,6 +81,8 @@ def _handler(proxy: FaultProxy):
             with proxy._lock:
                 proxy.seen.append(Seen(self.command, self.path, self.headers.get("Range"), auth))
             digest = _blob_digest(self.path)
+            if self._scripted_failure():
+                return
             if digest and proxy.redirect_blobs_to:
                 self.send_response(307)
                 self.send_header("Location", proxy.redirect_blobs_to + self.path)
@@ -103,6 +107,21 @@ def _handler(proxy: FaultProxy):
                     cut = True
             self._copy(resp, digest, cut)
             conn.close()
+
+        def _scripted_failure(self) -> bool:
+            with proxy._lock:
+                for part, answers in proxy.fail.items():
+                    if part in self.path and answers:
+                        status, headers = answers.pop(0)
+                        break
+                else:
+                    return False
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
 
         def _copy(self, resp, digest, cut):
             if self.command == "HEAD":

@@ -127,3 +127,17 @@ def test_foreign_layer_urls_are_kept_as_data():
 def test_accept_header_names_every_supported_type():
     for t in (m.OCI_INDEX, m.OCI_MANIFEST, m.DOCKER_LIST, m.DOCKER_MANIFEST):
         assert t in m.ACCEPT
+
+
+def test_manifest_by_digest_must_match_the_digest():
+    from rs_docker.errors import DigestMismatch
+    from rs_docker.registry.client import _verify_manifest
+
+    data = oci_manifest()
+    good = Digest.sha256_of(data)
+    assert _verify_manifest(data, str(good), None, "x") == good
+    with pytest.raises(DigestMismatch):
+        _verify_manifest(data + b" ", str(good), None, "x")
+    with pytest.raises(DigestMismatch, match="Docker-Content-Digest"):
+        _verify_manifest(data, "latest", "sha256:" + "0" * 64, "x")
+    assert _verify_manifest(data, "latest", str(good), "x") == good
