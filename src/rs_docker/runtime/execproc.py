@@ -31,6 +31,7 @@ def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=
     merged = {**config, "process": process}
     types = {ns.get("type") for ns in (config.get("linux") or {}).get("namespaces") or []}
     try:
+        os.close(os.pidfd_open(pid))
         paths = namespaces.paths_of(pid, types)
     except (ProcessLookupError, FileNotFoundError):
         raise RuntimeFailure(f"container process {pid} is not running") from None
