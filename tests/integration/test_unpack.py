@@ -230,6 +230,14 @@ def test_truncated_tar(layer):
         run(data, layer)
 
 
+def test_tar_cut_at_a_member_boundary(layer):
+    full = T.build(T.file("a", b"x" * 512), T.file("b", b"y" * 512))
+    with pytest.raises(UnsafeLayerEntry, match="no end-of-archive marker"):
+        run(full[:2048], layer)  # header+data of "a" and of "b" (PAX adds none here)
+    with pytest.raises(UnsafeLayerEntry, match="no end-of-archive marker"):
+        run(full[:1024] + b"garbage!" * 64 + full[1536:], layer)
+
+
 def test_trusted_overlay_xattrs_are_not_taken_from_the_layer(layer):
     run(T.build(T.directory("d", pax={"SCHILY.xattr.trusted.overlay.opaque": "y",
                                       "SCHILY.xattr.user.keep": "v"})), layer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from rs_docker.errors import UnsupportedManifest
+from rs_docker.errors import RsDockerError, UnsafeLayerEntry, UnsupportedManifest
 from rs_docker.models.digest import Digest
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -41,21 +41,23 @@ BLOCK = 1 << 20
 def open_decompressed(fileobj: BinaryIO, media_type: str | None) -> BinaryIO:
     """A binary stream of the layer's tar, read forward only from `fileobj`.
     Close it when done (the gzip reader runs a decompression thread).
-    UnsupportedManifest for a media type or compression we do not handle."""
+    UnsupportedManifest for a media type or compression we do not handle;
+    reading it raises UnsafeLayerEntry for corrupt compressed data, and
+    whatever `fileobj` raises (network, digest errors) as it was."""
     media_type = (media_type or "").split(";")[0].strip()
     if media_type not in LAYER_MEDIA_TYPES and media_type not in GENERIC_MEDIA_TYPES:
         raise UnsupportedManifest(f"unsupported layer media type {media_type!r}")
     head = _read_exactly(fileobj, _MAGIC_LEN)
-    stream = _Prefixed(head, fileobj)
-    if head.startswith(GZIP_MAGIC):
-        return _gunzip(stream)
-    if head.startswith(ZSTD_MAGIC):
-        return _unzstd(stream)
+    source = _Prefixed(head, fileobj)
     for magic, name in _OTHER_MAGIC.items():
         if head.startswith(magic):
             raise UnsupportedManifest(f"unsupported layer compression {name} "
                                       f"(media type {media_type or 'unknown'})")
-    return io.BufferedReader(stream, BLOCK)
+    if head.startswith(GZIP_MAGIC):
+        return _Checked(_gunzip(source), source, "gzip")
+    if head.startswith(ZSTD_MAGIC):
+        return _Checked(_unzstd(source), source, "zstd")
+    return io.BufferedReader(source, BLOCK)
 
 
 def _gunzip(stream: BinaryIO) -> BinaryIO:
@@ -97,11 +99,19 @@ class _Prefixed(io.RawIOBase):
     def __init__(self, head: bytes, raw: BinaryIO):
         self._head = head
         self._raw = raw
+        self.failure: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
+        try:
+            return self._readinto(b)
+        except BaseException as e:
+            self.failure = e  # the source's own error, not corrupt compression
+            raise
+
+    def _readinto(self, b) -> int:
         if self._head:
             n = min(len(b), len(self._head))
             b[:n] = self._head[:n]
@@ -113,6 +123,38 @@ class _Prefixed(io.RawIOBase):
         n = len(data)
         b[:n] = data
         return n
+
+
+class _Checked(io.RawIOBase):
+    """A decompressing stream whose errors say "corrupt layer" in one line —
+    unless the source itself failed, whose error passes through unchanged."""
+
+    def __init__(self, inner: BinaryIO, source: _Prefixed, kind: str):
+        self._inner = inner
+        self._source = source
+        self._kind = kind
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._inner.read(n)
+        except RsDockerError:
+            raise
+        except Exception as e:
+            if self._source.failure is not None:
+                raise
+            raise UnsafeLayerEntry(f"corrupt {self._kind} layer data: {e}") from None
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 class DigestingReader(io.RawIOBase):

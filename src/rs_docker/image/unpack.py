@@ -58,6 +58,21 @@ _MAX_ID = 2**32 - 2  # (uid_t)-1 means "leave unchanged" to chown(2)
 
 
 class _BoundedTarInfo(tarfile.TarInfo):
+    @classmethod
+    def fromtarfile(cls, tf):
+        # tarfile ends the archive quietly at a missing, cut or garbled header
+        # past the first one; a layer cut short must fail, as GNU tar's
+        # "Unexpected EOF in archive" does. (A zero block, the real end, is
+        # EOFHeaderError and still ends the loop.)
+        try:
+            return super().fromtarfile(tf)
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError,
+                tarfile.InvalidHeaderError) as e:
+            if tf.offset == 0:
+                raise
+            raise UnsafeLayerEntry(f"invalid layer tar: {e} at offset {tf.offset} "
+                                   f"(no end-of-archive marker)") from None
+
     def _proc_member(self, tf):
         if self.type in _HEADER_TYPES and self.size > MAX_HEADER:
             raise UnsafeLayerEntry(f"layer tar has a {self.size}-byte extended header "
