@@ -78,8 +78,8 @@ def pull(ctx, ref: str | Reference, platform_text: str | None = None,
     own_client = client is None
     client = client or RegistryClient(ctx, ref.domain)
     try:
-        report(Progress(ref.tag or str(ref.digest), f"Pulling from {ref.path}"))
         resolved = resolve(client, ref, want)
+        report(Progress(ref.tag or str(ref.digest), f"Pulling from {ref.path}"))
         # Shared store lock until the record is written: gc cannot remove
         # the blobs and layers this pull is about to reference.
         with store_lock(ctx, shared=True):

@@ -104,7 +104,10 @@ class RegistryClient:
             if resp.status_code == 401:
                 raise AuthError(f"{self.host}: unauthorized: incorrect username or password")
             return
-        self._fetch_token(self._challenge, "")
+        try:
+            self._fetch_token(self._challenge, "")
+        except AuthError as e:
+            raise AuthError(e.message) from None   # its hint is about saved credentials
 
     def _authorization(self, scope: str, renew: bool = False) -> str | None:
         with self._lock:
