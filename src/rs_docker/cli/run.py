@@ -35,20 +35,23 @@ def _echo_err(text: str) -> None:
     click.echo(text, err=True)
 
 
-class _PullLines:
-    """Plain pull progress on stderr, one line per layer status change
-    (Docker prints `run`'s pull on stderr too)."""
+class _PullProgress:
+    """Pull progress on stderr (Docker prints `run`'s pull there), the
+    renderer imported only if a pull happens, and closed when it ends."""
 
     def __init__(self):
-        self.last: dict[str, str] = {}
+        self.renderer = None
 
     def __call__(self, event) -> None:
-        status = getattr(event, "status", str(event))
-        key = getattr(event, "id", "")
-        if self.last.get(key) == status:
-            return
-        self.last[key] = status
-        _echo_err(f"{key}: {status}" if key and not status.startswith("Pulling") else status)
+        if self.renderer is None:
+            from rs_docker.cli.progress import renderer
+
+            self.renderer = renderer(stream=sys.stderr)
+        self.renderer(event)
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
 
 
 _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
@@ -108,10 +111,12 @@ def run(ctx, image, command, env, env_file, **flags):
     if flags["tty"] and flags["interactive"] and not os.isatty(0):
         raise UsageError("the input device is not a TTY")
     opts = RunOptions(image=image, command=tuple(command), env=_env(env_file, env), **flags)
+    pull_progress = _PullProgress()
     callbacks = RunCallbacks(
         notice=_echo_err,
         debug=(lambda text: _echo_err(f"debug: {text}")) if ctx.debug else RunCallbacks.debug,
-        pull_progress=_PullLines(),
+        pull_progress=pull_progress,
+        pull_done=pull_progress.close,
     )
     sys.stdout.flush()
     code = run_container(ctx, opts, callbacks)

@@ -26,11 +26,12 @@ def _ignore(*_args, **_kwargs) -> None:
 class RunCallbacks:
     """How run reports: `notice` for lines Docker prints on stderr ("Unable
     to find image 'x' locally"), `debug` for --debug lines, `pull_progress`
-    handed to image.pull, `started(container_id)` once the process runs."""
+    handed to image.pull (and `pull_done` after it), `started(container_id)` once the process runs."""
 
     notice: Callable[[str], None] = _ignore
     debug: Callable[[str], None] = _ignore
     pull_progress: Callable | None = None
+    pull_done: Callable[[], None] = _ignore
     started: Callable[[str], None] = _ignore
 
 
@@ -63,7 +64,10 @@ def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image
             cb.notice(f"Unable to find image '{ref.familiar}' locally")
         from rs_docker.image.pull import pull
 
-        record = pull(ctx, ref, opts.platform, cb.pull_progress)
+        try:
+            record = pull(ctx, ref, opts.platform, cb.pull_progress)
+        finally:
+            cb.pull_done()
     return _image(ctx, record)
 
 
@@ -120,8 +124,10 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
     stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     rootfs.prepare_mount(created.plan)
     try:
-        result = runtime.run(str(created.dir), stdin=stdin, stdout=1, stderr=2,
-                             on_start=on_start)
+        # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
+        # races a command that exits at once; `run` records Pid itself.
+        result = runtime.run(created.dir, stdin=stdin, stdout=1, stderr=2, on_start=on_start,
+                             container_id=created.id)
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise

@@ -108,25 +108,14 @@ class Inputs:
 
 
 def default_mounts(privileged: bool) -> list[dict]:
-    """moby oci/defaults.go DefaultLinuxSpec; /sys and its cgroup tree are
-    writable only for --privileged (daemon/oci_linux.go WithMounts)."""
-    ro = [] if privileged else ["ro"]
-    return [
-        {"destination": "/proc", "type": "proc", "source": "proc",
-         "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-         "options": ["nosuid", "noexec", "nodev"] + ro},
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["nosuid", "noexec", "nodev", "relatime"] + ro},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-         "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"]},
-    ]
+    """Mounts that differ from the runtime's own defaults (/proc, /dev,
+    /dev/pts, /dev/shm, /dev/mqueue, /sys read-only — moby oci/defaults.go
+    DefaultLinuxSpec): --privileged gets a writable /sys
+    (daemon/oci_linux.go WithMounts)."""
+    if not privileged:
+        return []
+    return [{"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev"]}]
 
 
 def user_mounts(opts: RunOptions) -> list[dict]:
@@ -143,9 +132,11 @@ def user_mounts(opts: RunOptions) -> list[dict]:
 
 
 def all_mounts(opts: RunOptions, inputs: Inputs) -> list[dict]:
-    """Root mount first, then Docker's defaults, the /etc files and the user's
-    mounts; a user mount replaces a default at the same destination, and
-    user mounts go parents-first (Docker sorts by path depth)."""
+    """Root mount first, then what differs from the runtime's defaults, the
+    /etc files and the user's mounts; a user mount replaces a default or an
+    /etc file at the same destination (the runtime also lets a config mount
+    replace its default /dev/shm...), and user mounts go parents-first
+    (Docker sorts them by path depth)."""
     users = sorted(user_mounts(opts), key=lambda m: m["destination"].count("/"))
     taken = {m["destination"] for m in users}
     etc_options = ["rbind", "rprivate"] + (["ro"] if opts.read_only else [])
@@ -189,14 +180,20 @@ def resources(opts: RunOptions) -> dict:
     return out
 
 
+def additional_gids(user: ExecUser) -> list[int]:
+    """The primary gid, then the supplementary ones: containerd's
+    WithAdditionalGIDs keeps the primary group in the list, so `id` in a
+    Docker container shows groups=1000(app),29(audio)..."""
+    return list(dict.fromkeys((user.gid, *user.additional_gids)))
+
+
 def build_spec(image: ImageDefaults, opts: RunOptions, inputs: Inputs) -> dict:
     """The whole config.json as a dict."""
     user = inputs.user
     caps = security.capabilities_for(opts.cap_add, opts.cap_drop, opts.privileged, user.uid)
     process = {
         "terminal": opts.tty,
-        "user": {"uid": user.uid, "gid": user.gid,
-                 "additionalGids": list(user.additional_gids)},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": additional_gids(user)},
         "args": process_args(image, opts),
         "env": container_env(image.env, opts.env, inputs.hostname, opts.tty, user.home),
         "cwd": working_dir(image, opts),
