@@ -42,7 +42,9 @@ class ImageRecord:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("manifest", "config", "repo_digest"):
-            out[key] = str(out[key]) if out[key] is not None else None
+            # asdict() turned the Digest values into dicts: take them from self.
+            value = getattr(self, key)
+            out[key] = str(value) if value is not None else None
         out["chain_ids"] = [str(c) for c in self.chain_ids]
         return out
 
