@@ -63,8 +63,9 @@ def test_host_mount_table_unchanged_during_and_after(tmp_path):
 
 def test_old_root_is_detached(tmp_path):
     out = probe(tmp_path, "cut -d' ' -f5 /proc/self/mountinfo")
-    assert sorted(out.split()) == ["/", "/dev", "/dev/mqueue", "/dev/pts", "/dev/shm",
-                                   "/proc", "/sys"]
+    points = [p for p in out.split() if not p.startswith("/sys/fs/cgroup/")]
+    assert sorted(points) == ["/", "/dev", "/dev/mqueue", "/dev/pts", "/dev/shm",
+                              "/proc", "/sys", "/sys/fs/cgroup"]
 
 
 def test_dev_has_the_standard_nodes_and_links(tmp_path):
@@ -92,6 +93,14 @@ def test_sys_is_read_only(tmp_path):
     out = probe(tmp_path, "grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f6; "
                           "touch /sys/x 2>&1 || echo refused")
     assert out.splitlines()[0].startswith("ro,") and out.strip().endswith("refused")
+
+
+def test_sys_fs_cgroup_is_the_containers_own_and_read_only(tmp_path):
+    limit = 48 * 1024 * 1024
+    out = probe(tmp_path, "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes"
+                          " 2>/dev/null; touch /sys/fs/cgroup/x 2>/dev/null || echo refused",
+                linux={"resources": {"memory": {"limit": limit}}})
+    assert out.split() == [str(limit), "refused"]
 
 
 def test_bind_mounts_rw_and_ro(tmp_path):

@@ -86,3 +86,28 @@ def test_secure_join_stays_inside(root, unsafe, inside):
 def test_secure_join_symlink_loop(root):
     with pytest.raises(OSError, match="too many levels"):
         secure_join(root, "/loop/x")
+
+
+HYBRID = """\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
+"""
+V2 = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+
+
+def test_cgroup_hierarchies_of_a_hybrid_and_a_v2_host():
+    from rs_docker.runtime.cgroupfs import host_hierarchies
+
+    assert host_hierarchies(HYBRID) == [("cgroup", "cpu,cpuacct", "cpu,cpuacct"),
+                                        ("cgroup", "none,name=systemd", "systemd"),
+                                        ("cgroup2", "", "unified")]
+    assert host_hierarchies(V2) == [("cgroup2", "", "")]
+
+
+def test_plan_cgroup_mount_only_with_a_cgroup_namespace():
+    _, without = plan({}, userns=False, netns=True)
+    _, with_ns = plan({}, userns=False, netns=True, cgroupns=True)
+    assert "/sys/fs/cgroup" not in [m["destination"] for m in without]
+    assert with_ns[-1]["type"] == "cgroup" and "ro" in with_ns[-1]["options"]

@@ -75,7 +75,8 @@ def plan(bundle: Path, config: dict, euid: int | None = None,
     rootfs = os.path.join(bundle, config["root"]["path"])
     if not os.path.isdir(rootfs):
         raise RuntimeFailure(f"rootfs {rootfs}: not a directory")
-    root_mount, rest = mounts.plan(config, "user" in ns.types, "network" in ns.new)
+    root_mount, rest = mounts.plan(config, "user" in ns.types, "network" in ns.new,
+                                   "cgroup" in ns.new)
     return Launch(bundle=bundle, config=config, rootfs=os.path.normpath(rootfs), namespaces=ns,
                   idmap=ids, root_mount=root_mount, mounts=rest,
                   devices=devices.device_list(config))

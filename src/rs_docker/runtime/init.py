@@ -173,10 +173,10 @@ def _fallback(m: dict, err: int) -> dict | None:
     kind, opts = m.get("type"), list(m.get("options") or [])
     if kind == "devpts" and err == errno.EINVAL and any(o.startswith("gid=") for o in opts):
         return {**m, "options": [o for o in opts if not o.startswith("gid=")]}
-    if kind in ("mqueue", "sysfs") and err == errno.EPERM:
+    if kind in ("mqueue", "sysfs", "cgroup") and err == errno.EPERM:
         return {**m, "type": "bind", "source": m["destination"],
                 "options": ["rbind", "nosuid", "noexec", "nodev"] +
-                (["ro"] if kind == "sysfs" else [])}
+                (["ro"] if kind != "mqueue" else [])}
     return None
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
+from rs_docker.runtime import cgroupfs
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.
 _FLAGS: dict[str, tuple[int, int]] = {
@@ -75,15 +76,19 @@ def parse_options(options: list[str] | None) -> Options:
     return Options(flags, prop, ",".join(data))
 
 
-def default_mounts(userns: bool, netns: bool) -> list[dict]:
+def default_mounts(userns: bool, netns: bool, cgroupns: bool = False) -> list[dict]:
     """What every container gets (runc's `spec` example, Docker's defaults).
     /sys: a fresh sysfs needs a network namespace owned by our user
-    namespace; without one, bind the host's read-only (runc rootless)."""
+    namespace; without one, bind the host's read-only (runc rootless).
+    /sys/fs/cgroup (read-only, as Docker) only with a new cgroup namespace,
+    where it shows the container's own cgroup and nothing above it."""
     sys_mount = {"destination": "/sys", "type": "sysfs", "source": "sysfs",
                  "options": ["nosuid", "noexec", "nodev", "ro"]}
     if userns and not netns:
         sys_mount = {"destination": "/sys", "type": "bind", "source": "/sys",
                      "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
+    cgroup = [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+               "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}] if cgroupns else []
     return [
         {"destination": "/proc", "type": "proc", "source": "proc",
          "options": ["nosuid", "noexec", "nodev"]},
@@ -96,10 +101,11 @@ def default_mounts(userns: bool, netns: bool) -> list[dict]:
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": ["nosuid", "noexec", "nodev"]},
         sys_mount,
-    ]
+    ] + cgroup
 
 
-def plan(config: dict, userns: bool, netns: bool) -> tuple[dict | None, list[dict]]:
+def plan(config: dict, userns: bool, netns: bool,
+         cgroupns: bool = False) -> tuple[dict | None, list[dict]]:
     """(the "/" rootfs mount or None, every other mount in order). A config
     entry replaces the default with the same destination, in its place;
     the rest follow in config order."""
@@ -111,7 +117,7 @@ def plan(config: dict, userns: bool, netns: bool) -> tuple[dict | None, list[dic
             root = m
         else:
             given.append(m)
-    defaults = default_mounts(userns, netns)
+    defaults = default_mounts(userns, netns, cgroupns)
     default_dests = {d["destination"] for d in defaults}
     replaced: dict[str, dict] = {}
     rest = []
@@ -190,6 +196,9 @@ def do_mount(m: dict, target: str, userns: bool) -> None:
     kind, source = m.get("type") or None, m.get("source") or None
     if opts.bind or kind == "bind":
         _bind(source, target, opts, userns)
+    elif kind == "cgroup":
+        with open("/proc/self/mountinfo") as f:
+            cgroupfs.mount_cgroupfs(target, opts.flags, f.read())
     else:
         syscalls.mount(source, target, kind, opts.flags, opts.data or None)
     if opts.propagation:

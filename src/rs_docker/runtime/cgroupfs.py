@@ -1,0 +1,69 @@
+"""/sys/fs/cgroup inside the container (an OCI mount of type "cgroup"), as
+Docker gives it: read-only, rooted at the container's own cgroup because it
+is mounted from inside the new cgroup namespace (cgroup_namespaces(7)).
+
+A cgroup v2 host gets one cgroup2 mount. A v1 or hybrid host gets a tmpfs
+with one fresh mount per hierarchy the host has, each with the controllers
+the host mounted together (a different set would fail with EBUSY), and the
+host's links (cpu -> cpu,cpuacct), as runc does (rootfs_linux.go
+mountCgroupV1).
+"""
+
+from __future__ import annotations
+
+import os
+
+from rs_docker.linux import constants as C
+from rs_docker.linux import syscalls
+
+_NOT_CONTROLLERS = {"rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode",
+                    "nsdelegate", "memory_recursiveprot", "memory_localevents",
+                    "memory_hugetlb_accounting", "favordynmods"}
+HOST_ROOT = "/sys/fs/cgroup"
+
+
+def host_hierarchies(mountinfo: str, root: str = HOST_ROOT) -> list[tuple[str, str, str]]:
+    """(fstype, mount data, path relative to root) of the host's cgroup mounts
+    under `root`; ("cgroup2", "", "") alone on a pure v2 host."""
+    out = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        sep = fields.index("-")
+        fstype, point, superopts = fields[sep + 1], fields[4], fields[sep + 3]
+        if fstype not in ("cgroup", "cgroup2") or not (point == root or
+                                                        point.startswith(root + "/")):
+            continue
+        data = ",".join(o for o in superopts.split(",") if o not in _NOT_CONTROLLERS)
+        if fstype == "cgroup" and data.startswith("name="):
+            data = "none," + data
+        out.append((fstype, data if fstype == "cgroup" else "", os.path.relpath(point, root)
+                    if point != root else ""))
+    return out
+
+
+def mount_cgroupfs(target: str, flags: int, mountinfo: str) -> None:
+    """Mount the container's view of the cgroup hierarchies at target."""
+    hier = host_hierarchies(mountinfo)
+    flags &= ~(C.MS_BIND | C.MS_REC)
+    if len(hier) == 1 and hier[0][2] == "":
+        syscalls.mount("cgroup2", target, "cgroup2", flags)
+        return
+    syscalls.mount("tmpfs", target, "tmpfs", flags & ~C.MS_RDONLY, "mode=755")
+    for fstype, data, rel in hier:
+        sub = os.path.join(target, rel)
+        os.makedirs(sub, exist_ok=True)
+        syscalls.mount(fstype, sub, fstype, flags, data or None)
+    _copy_links(target)
+    if flags & C.MS_RDONLY:
+        syscalls.mount(None, target, None, C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | flags)
+
+
+def _copy_links(target: str) -> None:
+    try:
+        names = os.listdir(HOST_ROOT)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(HOST_ROOT, name)
+        if os.path.islink(path) and not os.path.lexists(os.path.join(target, name)):
+            os.symlink(os.readlink(path), os.path.join(target, name))
