@@ -4,9 +4,11 @@ caller's terminal is relayed in raw mode, the window size follows."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
+import signal
 import struct
 import termios
 import time
@@ -18,16 +20,18 @@ from tests.fixtures.bundle import make_bundle
 pytestmark = pytest.mark.root
 
 
-def run_in_pty(bundle, rows=30, cols=100, send: bytes = b"", timeout=15) -> tuple[int, str]:
-    """Run runtime.run(bundle) in a child whose stdio is a pty we hold the
-    master of (as a user's terminal would be); returns (exit code, output)."""
+def run_in_pty(bundle, rows=30, cols=100, send: bytes = b"", timeout=15,
+               target=None) -> tuple[int, str]:
+    """Run runtime.run(bundle) (or target()) in a child whose stdio is a pty
+    we hold the master of, as a user's terminal would be; returns (exit
+    code, output)."""
     pid, master = pty.fork()
     if pid == 0:
         code = 125
         try:
             from rs_docker.runtime import run
 
-            code = run(bundle).exit_code
+            code = (target or (lambda: run(bundle)))().exit_code
         finally:
             os._exit(code)
     fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -71,3 +75,22 @@ def test_terminal_input_reaches_the_container(tmp_path):
     code, out = run_in_pty(bundle, send=b"hello\r")
     assert code == 4, out
     assert "got:hello" in out
+
+
+def test_exec_with_a_terminal(tmp_path):
+    from rs_docker.runtime import exec_in, spawn
+
+    bundle = make_bundle(tmp_path, ["sleep", "1000"], process={"terminal": True})
+    config = json.loads((bundle / "config.json").read_text())
+    c = spawn(bundle)
+    try:
+        proc = {"args": ["sh", "-c", "tty; stty size"], "cwd": "/", "terminal": True,
+                "env": ["PATH=/bin"]}
+        code, out = run_in_pty(None, rows=20, cols=70,
+                               target=lambda: exec_in(c.pid, proc, config))
+    finally:
+        c.kill(signal.SIGKILL)
+        c.wait()
+    assert code == 0, out
+    # the container's PID 1 holds pts/0 (its console): exec gets the next one
+    assert out.replace("\r", "").splitlines()[:2] == ["/dev/pts/1", "20 70"]
