@@ -3,7 +3,7 @@ pkg/namesgenerator makes them (a shorter list of the same kind)."""
 
 from __future__ import annotations
 
-import secrets
+import os
 
 LEFT = (
     "admiring adoring affectionate agitated amazing angry awesome beautiful blissful bold "
@@ -46,11 +46,17 @@ RIGHT = (
 ).split()
 
 
+def _choice(items):
+    # os.urandom, not `secrets`/`random`: their imports cost more than a run's
+    # whole name generation, and this is the run hot path.
+    return items[int.from_bytes(os.urandom(4), "little") % len(items)]
+
+
 def random_name(retry: int = 0) -> str:
     """adjective_surname; after a collision, a digit is appended as Docker does
     (and "boring_wozniak" is never generated: "Steve Wozniak is not boring")."""
     while True:
-        name = f"{secrets.choice(LEFT)}_{secrets.choice(RIGHT)}"
+        name = f"{_choice(LEFT)}_{_choice(RIGHT)}"
         if name != "boring_wozniak":
             break
-    return f"{name}{secrets.randbelow(10)}" if retry else name
+    return f"{name}{_choice('0123456789')}" if retry else name

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def release(p: RootfsPlan) -> None:
 
 
 def _run(argv: list[str], what: str) -> None:
+    import subprocess  # only for the fallbacks and the one-time probe
+
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:
         raise StoreError(f"{what} {argv[-1]}: {done.stderr.strip() or 'failed'}")
@@ -145,6 +146,8 @@ def probe(ctx: Context) -> str:
 def _overlay_works(tmp_dir: Path) -> bool:
     tmp_dir.mkdir(parents=True, exist_ok=True)
     base = Path(os.path.realpath(tmp_dir)) / f"probe-overlay-{os.getpid()}"
+    import subprocess
+
     dirs = [base / n for n in ("lower", "upper", "work", "merged")]
     try:
         for d in dirs:
