@@ -226,6 +226,12 @@ def test_rm_leaves_nothing(rsd, store_root, busybox):
     assert containers(store_root) == []
 
 
+def test_rm_after_a_failed_start_leaves_nothing(rs, busybox):
+    assert rs("run", "--rm", "--name", "failed", busybox, "nosuchcommand").returncode == 127
+    assert containers(rs.root) == []
+    assert not (rs.root / "names" / "failed").exists()
+
+
 def test_without_rm_the_container_stays_exited(rsd, store_root, busybox):
     assert rsd("run", "--name", "kept", busybox, "sh", "-c", "exit 7").returncode == 7
     [cid] = containers(store_root)

@@ -1,0 +1,71 @@
+"""Container records and names on a temp store (no root needed)."""
+
+import threading
+
+import pytest
+
+from rs_docker.container import state
+from rs_docker.container.names import random_name
+from rs_docker.context import Context
+from rs_docker.errors import Conflict, ContainerNotFound, UsageError
+
+A, B = "a" * 64, "b" * 64
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    c = Context(root=tmp_path)
+    for cid in (A, B):
+        (c.containers_dir / cid).mkdir(parents=True)
+        state.write(c, cid, {"Id": cid, "State": {"Status": "created"}})
+    return c
+
+
+def test_names_are_unique_and_conflict_in_dockers_words(ctx):
+    state.reserve_name(ctx, "web", A)
+    with pytest.raises(Conflict, match=r'The container name "/web" is already in use by '
+                                       r'container "a{64}"'):
+        state.reserve_name(ctx, "web", B)
+    state.release_name(ctx, "web", A)
+    state.reserve_name(ctx, "web", B)
+    assert state.resolve(ctx, "web") == B
+
+
+def test_a_name_whose_container_is_gone_is_free(ctx):
+    state.reserve_name(ctx, "stale", "c" * 64)  # no containers/ccc... dir
+    state.reserve_name(ctx, "stale", A)
+
+
+def test_name_rules():
+    assert state.check_name("/ok_name.1-x") == "ok_name.1-x"
+    for bad in ("a", "-x", "x/y", "x y", ""):
+        with pytest.raises(UsageError, match="Invalid container name"):
+            state.check_name(bad)
+    assert state.check_name(random_name()) and state.check_name(random_name(1))[-1].isdigit()
+
+
+def test_resolve_by_id_prefix_and_errors(ctx):
+    assert state.resolve(ctx, "aaaa") == A
+    with pytest.raises(ContainerNotFound, match="No such container: zzz"):
+        state.resolve(ctx, "zzz")
+    with pytest.raises(ContainerNotFound):
+        state.container_dir(ctx, "../etc")
+
+
+def test_concurrent_updates_are_not_lost(ctx):
+    def bump():
+        for _ in range(20):
+            state.update(ctx, A, lambda r: r.__setitem__("n", r.get("n", 0) + 1))
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state.read(ctx, A)["n"] == 80
+
+
+def test_set_state_keeps_running_in_step(ctx):
+    rec = state.set_state(ctx, A, Status=state.RUNNING, Pid=42)
+    assert rec["State"]["Running"] is True and rec["State"]["Pid"] == 42
+    rec = state.set_state(ctx, A, Status=state.EXITED, ExitCode=3)
+    assert rec["State"]["Running"] is False and rec["State"]["ExitCode"] == 3
