@@ -31,12 +31,16 @@ class RunResult:
 class Container:
     """A started container: `pid` is the host PID of its PID 1."""
 
-    def __init__(self, pid: int, pidfd: int, first: int, console: int | None, cgroup=None):
+    def __init__(self, pid: int, pidfd: int, first: int, console: int | None, cgroup=None,
+                 exit_fd: int | None = None, start_time: int | None = None):
         self.pid = pid
         self.console = console           # pty master (process.terminal), else None
         self._first = first              # the waiting first child (process A)
         self._pidfd = pidfd              # signals reach this process, never a reused PID
-        self.exit_fd = os.pidfd_open(first)  # readable once the container has exited
+        # Readable once the container has exited. Opened while A still waits for
+        # "go", so it cannot be gone (nor its PID reused) yet.
+        self.exit_fd = os.pidfd_open(first) if exit_fd is None else exit_fd
+        self.start_time = start_time     # field 22 of /proc/PID/stat: tells a reused PID apart
         self._cgroup = cgroup
         self.result: RunResult | None = None
 
@@ -94,6 +98,8 @@ def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from
         pid = int(check(msg, "pid")["pid"])
         # Open it while it waits for "go": it cannot have exited, its PID cannot be reused.
         pidfd = os.pidfd_open(pid)
+        exit_fd = os.pidfd_open(first)
+        start_time = start_ticks(pid)
         if on_pid is not None:
             on_pid(pid)
         chan.send("go")
@@ -107,7 +113,7 @@ def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from
         msg, _fd = chan.recv()
         if msg is not None:  # EOF means execve succeeded (the socket is O_CLOEXEC)
             check(msg, "exec")
-        return Container(pid, pidfd, first, console, cgroup)
+        return Container(pid, pidfd, first, console, cgroup, exit_fd, start_time)
     except ChildError as e:
         raise translate(e) from None
     except ChildGone:
@@ -155,7 +161,7 @@ def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
         raise
     try:
         if state_dir is not None:
-            write_state(Path(state_dir), c.pid)
+            write_state(Path(state_dir), c.pid, c.start_time)
         if on_start is not None:
             on_start(c.pid)
     except BaseException:
@@ -206,13 +212,18 @@ def attach_console(c: Container, forwarder: SignalForwarder, stdin, stdout) -> N
         tty.relay(c.console, stdin, stdout, c.exit_fd)
 
 
-def write_state(state_dir: Path, pid: int) -> None:
-    """state_dir/runtime.json: {"pid", "start_time"} — start_time is field 22
-    of /proc/PID/stat (clock ticks after boot), which tells a reused PID apart."""
+def start_ticks(pid: int) -> int:
+    """Field 22 of /proc/PID/stat: start time in clock ticks after boot."""
     with open(f"/proc/{pid}/stat") as f:
-        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def write_state(state_dir: Path, pid: int, start_time: int | None) -> None:
+    """state_dir/runtime.json: {"pid", "start_time"} — start_time is field 22
+    of /proc/PID/stat (clock ticks after boot), which tells a reused PID apart.
+    It was read while the process could not have exited yet."""
     state_dir.mkdir(parents=True, exist_ok=True)
     tmp = state_dir / f".runtime.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": pid, "start_time": start_ticks,
+    tmp.write_text(json.dumps({"pid": pid, "start_time": start_time,
                                "started_at": time.time()}))
     os.replace(tmp, state_dir / "runtime.json")
