@@ -367,3 +367,17 @@ def test_gnu_format_long_names(layer):
         layer)
     assert (layer / name).read_text() == "x"
     assert os.readlink(layer / "l") == "t" * 300
+
+
+@pytest.mark.parametrize("fmt", ["gnu", "posix"])
+def test_sparse_files_from_gnu_tar(fmt, tmp_path, layer):
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "sparse", "wb") as f:
+        f.truncate(4 << 20)
+        f.seek(2 << 20)
+        f.write(b"middle")
+    data = subprocess.run(["tar", "--sparse", f"--format={fmt}", "-cf", "-", "-C", str(src),
+                           "sparse"], check=True, capture_output=True).stdout
+    assert run(data, layer) == 4 << 20
+    assert (layer / "sparse").read_bytes() == (src / "sparse").read_bytes()

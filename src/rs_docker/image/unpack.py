@@ -31,6 +31,7 @@ import os
 import shutil
 import stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -129,7 +130,7 @@ class _Writer:
 
     def _add(self, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
         parts = split_name(m.name)
-        if whiteouts.is_aufs_meta(parts):
+        if whiteouts.META_PREFIX in m.name and whiteouts.is_aufs_meta(parts):
             return
         if not parts:
             if not m.isdir():
@@ -189,18 +190,14 @@ class _Writer:
         self.content_bytes += m.size
 
     def _copy_data(self, tar: tarfile.TarFile, m: tarfile.TarInfo, fd: int) -> None:
-        # Sparse members need tarfile's map; everything else is read straight
-        # from the stream, which sits at the member's data.
-        src = tar.extractfile(m) if m.issparse() else tar.fileobj
         remaining = m.size
-        while remaining:
-            buf = src.read(min(remaining, CHUNK))
-            if not buf:
-                raise UnsafeLayerEntry(f"layer tar ends inside {_shown(m.name)}")
+        for buf in _member_data(tar, m):
             remaining -= len(buf)
             view = memoryview(buf)
             while view:
                 view = view[os.write(fd, view):]
+        if remaining:
+            raise UnsafeLayerEntry(f"layer tar ends inside {_shown(m.name)}")
 
     def _directory(self, path: str, m: tarfile.TarInfo) -> None:
         if path:
@@ -322,6 +319,24 @@ class _Writer:
                 continue  # another directory took its place
             os.fchmod(fd, mode)
             os.utime(fd, ns=_times_ns(mtime))
+
+
+def _member_data(tar: tarfile.TarFile, m: tarfile.TarInfo) -> Iterator[bytes]:
+    """The content of `m`, the member just read, in chunks; stops early only
+    at the end of the stream."""
+    if m.issparse():  # needs tarfile's sparse map
+        src = tar.extractfile(m)
+        while chunk := src.read(CHUNK):
+            yield chunk
+        return
+    stream = tar.fileobj  # in stream mode: positioned at m's data
+    remaining = m.size
+    while remaining:
+        chunk = stream.read(min(remaining, CHUNK))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield chunk
 
 
 def _xattrs_of(m: tarfile.TarInfo, privileged: bool) -> list[tuple[str, bytes]]:
