@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rs_docker.errors import UnsafeLayerEntry, UnsupportedManifest
+from rs_docker.errors import StoreError, UnsafeLayerEntry, UnsupportedManifest
 from rs_docker.image.decompress import DigestingReader
 from rs_docker.image.unpack import open_decompressed, unpack
 from rs_docker.models.digest import Digest
@@ -381,3 +381,8 @@ def test_sparse_files_from_gnu_tar(fmt, tmp_path, layer):
                            "sparse"], check=True, capture_output=True).stdout
     assert run(data, layer) == 4 << 20
     assert (layer / "sparse").read_bytes() == (src / "sparse").read_bytes()
+
+
+def test_missing_destination_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="unpack into .*/nope: no such file or directory"):
+        run(T.build(T.file("x")), tmp_path / "nope")

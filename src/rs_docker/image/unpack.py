@@ -89,7 +89,10 @@ def unpack(tar_stream: BinaryIO, dest: Path, *, privileged: bool | None = None) 
     DiffID check) covers every byte. Raises UnsafeLayerEntry for a hostile or
     corrupt tar, StoreError when the disk fails us."""
     privileged = os.geteuid() == 0 if privileged is None else privileged
-    root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        root_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise StoreError(f"unpack into {dest}: {e.strerror.lower()}") from None
     writer = _Writer(ConfinedTree(root_fd), privileged)
     try:
         with tarfile.open(fileobj=tar_stream, mode="r|", tarinfo=_BoundedTarInfo,
