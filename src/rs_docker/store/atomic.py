@@ -83,8 +83,9 @@ def temp_dir(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         path = _new_name(tmp_dir, prefix)
         try:
-            os.mkdir(path, 0o755)
+            os.mkdir(path, 0o700)
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            os.fchmod(fd, 0o755)  # whatever the umask: it becomes a layer's "/"
         except OSError as e:
             raise store_error("create", path, e) from e
         if _locked(path, fd):
