@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import resources
 from pathlib import Path
 
 from rs_docker.errors import UsageError
@@ -127,8 +126,9 @@ def readonly_paths(privileged: bool = False) -> list[str]:
 
 def default_seccomp_profile() -> dict:
     """Docker's default profile, in Docker's own JSON format."""
-    text = resources.files("rs_docker.models").joinpath("seccomp_default.json").read_text()
-    return json.loads(text)
+    from rs_docker.models import seccomp_default
+
+    return seccomp_default.profile()
 
 
 def seccomp_for(security_opts=(), privileged: bool = False, caps=(),

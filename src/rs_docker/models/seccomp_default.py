@@ -1,0 +1,146 @@
+"""Docker's default seccomp profile, as data (Docker's profile JSON shape).
+
+What it allows is Docker's behaviour, which rs-docker matches: an allowlist
+with EPERM for everything else (moby profiles/seccomp/default.json, the
+default since Docker 1.10), calls that need a capability allowed only when
+the container's bounding set has it, clone without namespace flags unless
+CAP_SYS_ADMIN, and clone3 answering ENOSYS so that libcs fall back to clone,
+whose flags the filter can inspect. The tables below are this project's own
+layout of that list; `profile()` assembles the JSON shape that
+seccomp_profile.convert_profile reads, the same code that reads a user's
+`--security-opt seccomp=FILE`.
+"""
+
+from __future__ import annotations
+
+EPERM = 1
+ENOSYS = 38
+# clone flags that create namespaces: CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+CLONE_NS_FLAGS = 0x7E020000
+
+# Allowed for every container.
+ALLOWED = """
+accept accept4 access adjtimex alarm bind brk capget capset chdir chmod chown chown32
+clock_adjtime clock_adjtime64 clock_getres clock_getres_time64 clock_gettime clock_gettime64
+clock_nanosleep clock_nanosleep_time64 close close_range connect copy_file_range creat dup dup2
+dup3 epoll_create epoll_create1 epoll_ctl epoll_ctl_old epoll_pwait epoll_pwait2 epoll_wait
+epoll_wait_old eventfd eventfd2 execve execveat exit exit_group faccessat faccessat2 fadvise64
+fadvise64_64 fallocate fanotify_mark fchdir fchmod fchmodat fchown fchown32 fchownat fcntl
+fcntl64 fdatasync fgetxattr flistxattr flock fork fremovexattr fsetxattr fstat fstat64 fstatat64
+fstatfs fstatfs64 fsync ftruncate ftruncate64 futex futex_time64 futex_waitv futimesat getcpu
+getcwd getdents getdents64 getegid getegid32 geteuid geteuid32 getgid getgid32 getgroups
+getgroups32 getitimer getpeername getpgid getpgrp getpid getppid getpriority getrandom getresgid
+getresgid32 getresuid getresuid32 getrlimit get_robust_list getrusage getsid getsockname
+getsockopt get_thread_area gettid gettimeofday getuid getuid32 getxattr inotify_add_watch
+inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl io_destroy io_getevents
+io_pgetevents io_pgetevents_time64 ioprio_get ioprio_set io_setup io_submit io_uring_enter
+io_uring_register io_uring_setup ipc kill landlock_add_rule landlock_create_ruleset
+landlock_restrict_self lchown lchown32 lgetxattr link linkat listen listxattr llistxattr _llseek
+lremovexattr lseek lsetxattr lstat lstat64 madvise membarrier memfd_create memfd_secret mincore
+mkdir mkdirat mknod mknodat mlock mlock2 mlockall mmap mmap2 mprotect mq_getsetattr mq_notify
+mq_open mq_timedreceive mq_timedreceive_time64 mq_timedsend mq_timedsend_time64 mq_unlink mremap
+msgctl msgget msgrcv msgsnd msync munlock munlockall munmap name_to_handle_at nanosleep
+newfstatat _newselect open openat openat2 pause pidfd_open pidfd_send_signal pipe pipe2
+pkey_alloc pkey_free pkey_mprotect poll ppoll ppoll_time64 prctl pread64 preadv preadv2
+prlimit64 process_mrelease pselect6 pselect6_time64 pwrite64 pwritev pwritev2 read readahead
+readlink readlinkat readv recv recvfrom recvmmsg recvmmsg_time64 recvmsg remap_file_pages
+removexattr rename renameat renameat2 restart_syscall rmdir rseq rt_sigaction rt_sigpending
+rt_sigprocmask rt_sigqueueinfo rt_sigreturn rt_sigsuspend rt_sigtimedwait rt_sigtimedwait_time64
+rt_tgsigqueueinfo sched_getaffinity sched_getattr sched_getparam sched_get_priority_max
+sched_get_priority_min sched_getscheduler sched_rr_get_interval sched_rr_get_interval_time64
+sched_setaffinity sched_setattr sched_setparam sched_setscheduler sched_yield seccomp select
+semctl semget semop semtimedop semtimedop_time64 send sendfile sendfile64 sendmmsg sendmsg
+sendto setfsgid setfsgid32 setfsuid setfsuid32 setgid setgid32 setgroups setgroups32 setitimer
+setpgid setpriority setregid setregid32 setresgid setresgid32 setresuid setresuid32 setreuid
+setreuid32 setrlimit set_robust_list setsid setsockopt set_thread_area set_tid_address setuid
+setuid32 setxattr shmat shmctl shmdt shmget shutdown sigaltstack signalfd signalfd4 sigprocmask
+sigreturn socketcall socketpair splice stat stat64 statfs statfs64 statx symlink symlinkat sync
+sync_file_range syncfs sysinfo tee tgkill time timer_create timer_delete timer_getoverrun
+timer_gettime timer_gettime64 timer_settime timer_settime64 timerfd_create timerfd_gettime
+timerfd_gettime64 timerfd_settime timerfd_settime64 times tkill truncate truncate64 ugetrlimit
+umask uname unlink unlinkat utime utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid
+waitpid write writev
+"""
+
+# Allowed only when the bounding set holds the capability.
+BY_CAPABILITY = {
+    "CAP_DAC_READ_SEARCH": "open_by_handle_at",
+    "CAP_SYS_ADMIN": "bpf clone clone3 fanotify_init fsconfig fsmount fsopen fspick lookup_dcookie mount mount_setattr move_mount open_tree perf_event_open quotactl quotactl_fd setdomainname sethostname setns syslog umount umount2 unshare",
+    "CAP_SYS_BOOT": "reboot",
+    "CAP_SYS_CHROOT": "chroot",
+    "CAP_SYS_MODULE": "delete_module init_module finit_module",
+    "CAP_SYS_PACCT": "acct",
+    "CAP_SYS_PTRACE": "kcmp pidfd_getfd process_madvise process_vm_readv process_vm_writev ptrace",
+    "CAP_SYS_RAWIO": "iopl ioperm",
+    "CAP_SYS_TIME": "settimeofday stime clock_settime clock_settime64",
+    "CAP_SYS_TTY_CONFIG": "vhangup",
+    "CAP_SYS_NICE": "get_mempolicy mbind set_mempolicy set_mempolicy_home_node",
+    "CAP_SYSLOG": "syslog",
+    "CAP_BPF": "bpf",
+    "CAP_PERFMON": "perf_event_open",
+}
+
+# Allowed only on these architectures (Go GOARCH names, as Docker's profile uses).
+BY_ARCH = {
+    ('ppc64le',): "sync_file_range2 swapcontext",
+    ('arm', 'arm64'): "arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush set_tls",
+    ('amd64', 'x32'): "arch_prctl",
+    ('amd64', 'x32', 'x86'): "modify_ldt",
+    ('s390', 's390x'): "s390_pci_mmio_read s390_pci_mmio_write s390_runtime_instr",
+    ('riscv64',): "riscv_flush_icache",
+}
+# personality(2) personas a container may switch to: PER_LINUX, PER_LINUX32,
+# UNAME26, UNAME26|PER_LINUX32, and 0xffffffff (the query).
+PERSONAS = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
+AF_VSOCK = 40
+
+# Each native architecture with the compat ones a filter must also cover.
+ARCH_FAMILIES = {
+    "SCMP_ARCH_X86_64": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+    "SCMP_ARCH_AARCH64": ["SCMP_ARCH_ARM"],
+    "SCMP_ARCH_MIPS64": ["SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64N32"],
+    "SCMP_ARCH_MIPS64N32": ["SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64"],
+    "SCMP_ARCH_MIPSEL64": ["SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64N32"],
+    "SCMP_ARCH_MIPSEL64N32": ["SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64"],
+    "SCMP_ARCH_S390X": ["SCMP_ARCH_S390"],
+    "SCMP_ARCH_RISCV64": None,
+}
+
+
+def _allow(names: str, **extra) -> dict:
+    return {"names": names.split(), "action": "SCMP_ACT_ALLOW", **extra}
+
+
+def _arg(index: int, value: int, op: str) -> dict:
+    return {"index": index, "value": value, "op": op}
+
+
+def profile() -> dict:
+    """The default profile as a fresh dict in Docker's profile JSON shape."""
+    no_sys_admin = {"caps": ["CAP_SYS_ADMIN"]}
+    s390 = ["s390", "s390x"]
+    rules = [_allow(ALLOWED)]
+    # ptrace and process_vm_* leak seccomp-bypassing power before 4.8.
+    rules.append(_allow("process_vm_readv process_vm_writev ptrace",
+                        includes={"minKernel": "4.8"}))
+    rules.append(_allow("socket", args=[_arg(0, AF_VSOCK, "SCMP_CMP_NE")]))
+    rules += [_allow("personality", args=[_arg(0, p, "SCMP_CMP_EQ")]) for p in PERSONAS]
+    rules += [_allow(names, includes={"arches": list(arches)})
+              for arches, names in BY_ARCH.items()]
+    rules += [_allow(names, includes={"caps": [cap]}) for cap, names in BY_CAPABILITY.items()]
+    # Without CAP_SYS_ADMIN: clone only without namespace flags (the flags are
+    # the first argument, the second on s390), and clone3 -> ENOSYS because a
+    # filter cannot read its flags from memory; libcs then fall back to clone.
+    rules.append(_allow("clone", args=[_arg(0, CLONE_NS_FLAGS, "SCMP_CMP_MASKED_EQ")],
+                        excludes={**no_sys_admin, "arches": s390}))
+    rules.append(_allow("clone", args=[_arg(1, CLONE_NS_FLAGS, "SCMP_CMP_MASKED_EQ")],
+                        includes={"arches": s390}, excludes=no_sys_admin))
+    rules.append({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS,
+                  "excludes": no_sys_admin})
+    return {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": EPERM,
+        "archMap": [{"architecture": a, "subArchitectures": subs}
+                    for a, subs in ARCH_FAMILIES.items()],
+        "syscalls": rules,
+    }
