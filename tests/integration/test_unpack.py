@@ -386,3 +386,28 @@ def test_sparse_files_from_gnu_tar(fmt, tmp_path, layer):
 def test_missing_destination_is_a_store_error(tmp_path):
     with pytest.raises(StoreError, match="unpack into .*/nope: no such file or directory"):
         run(T.build(T.file("x")), tmp_path / "nope")
+
+
+class Dropped(ConnectionResetError):
+    """What a registry stream raises when the connection goes (an OSError)."""
+
+
+class DropsAfter(io.RawIOBase):
+    def __init__(self, data: bytes, limit: int):
+        self._data, self._left = io.BytesIO(data), limit
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self._left <= 0:
+            raise Dropped("connection reset by peer")
+        n = self._data.readinto(memoryview(b)[: min(len(b), self._left)])
+        self._left -= n
+        return n
+
+
+def test_stream_errors_are_not_blamed_on_the_layer(layer):
+    data = T.build(T.file("big", os.urandom(300_000)))
+    with pytest.raises(Dropped, match="connection reset"):
+        unpack(DropsAfter(data, 100_000), layer)

@@ -120,6 +120,7 @@ class _Writer:
         self.tree = tree
         self.privileged = privileged
         self.content_bytes = 0
+        self._reading = False  # inside a read of the tar stream
         # (path, inode, mode, mtime) of each directory, applied last
         self._dirs: list[tuple[str, int, int, float]] = []
 
@@ -127,6 +128,8 @@ class _Writer:
         try:
             self._add(tar, m)
         except OSError as e:
+            if self._reading:
+                raise  # the stream's own failure (a network error): not the entry's
             raise _entry_error(m.name, e) from None
         except (ValueError, OverflowError) as e:
             raise UnsafeLayerEntry(f"layer entry {_shown(m.name)}: {e}") from None
@@ -194,7 +197,13 @@ class _Writer:
 
     def _copy_data(self, tar: tarfile.TarFile, m: tarfile.TarInfo, fd: int) -> None:
         remaining = m.size
-        for buf in _member_data(tar, m):
+        chunks = _member_data(tar, m)
+        while True:
+            self._reading = True
+            buf = next(chunks, None)
+            self._reading = False
+            if buf is None:
+                break
             remaining -= len(buf)
             view = memoryview(buf)
             while view:
@@ -315,13 +324,19 @@ class _Writer:
         """Directory modes and mtimes, now that nothing more goes into them."""
         for path, ino, mode, mtime in self._dirs:
             try:
-                fd = self.tree.dir(path, create=False)
-            except OSError:
-                continue  # replaced by a later entry
-            if os.fstat(fd).st_ino != ino:
-                continue  # another directory took its place
-            os.fchmod(fd, mode)
-            os.utime(fd, ns=_times_ns(mtime))
+                self._finish_dir(path, ino, mode, mtime)
+            except OSError as e:
+                raise _entry_error(path or ".", e) from None
+
+    def _finish_dir(self, path: str, ino: int, mode: int, mtime: float) -> None:
+        try:
+            fd = self.tree.dir(path, create=False)
+        except OSError:
+            return  # replaced by a later entry
+        if os.fstat(fd).st_ino != ino:
+            return  # another directory took its place
+        os.fchmod(fd, mode)
+        os.utime(fd, ns=_times_ns(mtime))
 
 
 def _member_data(tar: tarfile.TarFile, m: tarfile.TarInfo) -> Iterator[bytes]:
