@@ -27,9 +27,9 @@ BUSYBOX_REF="$REGISTRY_ADDR/busybox:latest"
 DEBIAN_REF="$REGISTRY_ADDR/debian:bookworm"
 DEBIAN_PYTHON_REF="$REGISTRY_ADDR/debian-python:bookworm"
 
-# The tool under test: the project's console script.
-RS_DOCKER="${RS_DOCKER:-$PROJECT_DIR/.venv/bin/rs-docker}"
-RS_PYTHON="$PROJECT_DIR/.venv/bin/python"
+# The bench's own helpers (memory.py, summarize.py, the busybox builder) need
+# only the standard library.
+BENCH_PYTHON="$(command -v /usr/bin/python3 || command -v python3)"
 
 # podman reads these instead of /etc/containers (written by bench/setup), so
 # the host's podman configuration is left alone.
