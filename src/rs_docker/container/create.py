@@ -26,6 +26,7 @@ from rs_docker.models.run_options import RunOptions
 from rs_docker.models.users import resolve_user
 from rs_docker.network import files as netfiles
 from rs_docker.network.modes import NetworkMode, network_mode
+from rs_docker.runtime import rootless
 
 # Static init binaries that work in any rootfs, bind-mounted for --init
 # (Docker uses tini as /sbin/docker-init; Debian: catatonit, tini).
@@ -153,7 +154,8 @@ def create_container(ctx: Context, opts: RunOptions, image: Image,
 def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     defaults = spec.image_defaults(image.config)
     mode = network_mode(opts.network)
-    plan = rootfs.plan(d, list(image.layers), rootfs.driver_for(ctx, on_debug))
+    plan = rootfs.plan(d, list(image.layers), rootfs.driver_for(ctx, on_debug),
+                       rootless=ctx.rootless)
     rootfs.make_dirs(plan)
     rootfs.populate(plan)
     stack = plan.stack()
@@ -169,6 +171,8 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
         init_binary=init_binary() if opts.init else None,
         namespaces=tuple(mode.namespaces()), cgroups_path=f"/rs-docker/{cid}")
     config = spec.build_spec(defaults, opts, inputs)
+    if ctx.rootless:
+        rootless.make_rootless(config)
     _bind_sources(opts)
     # No indent: json.dumps uses its C encoder only without one (a 400-rule
     # seccomp profile makes that visible on the run hot path).
@@ -240,4 +244,9 @@ def remove_dir(d: Path) -> None:
     if os.path.ismount(d / "rootfs"):
         raise Conflict(f"remove {d}: rootfs is still mounted")
     if d.exists():
-        shutil.rmtree(d)
+        # Rootless: overlay's 000 work dir, and files of the container's
+        # other (subuid) ids, need more than rmtree.
+        if os.geteuid() != 0:
+            rootless.remove_tree(d)
+        else:
+            shutil.rmtree(d)

@@ -45,11 +45,15 @@ class RootfsPlan:
     lowers: tuple[Path, ...]
     upper: Path
     work: Path
+    # Rootless: the runtime mounts the overlay inside the container's user
+    # namespace, where overlayfs (5.11+) needs "userxattr": its own xattrs
+    # are then user.overlay.* (the opaque marker unpack writes unprivileged).
+    userxattr: bool = False
 
     def overlay_options(self) -> list[str]:
         lower = ":".join(str(p) for p in self.lowers)
         return [f"lowerdir={lower}", f"upperdir={self.upper}", f"workdir={self.work}",
-                *OVERLAY_EXTRA]
+                *OVERLAY_EXTRA, *(("userxattr",) if self.userxattr else ())]
 
     def mounts(self) -> list[dict]:
         """config.json mounts the runtime performs for the root: the overlay
@@ -66,14 +70,17 @@ class RootfsPlan:
         return LayerStack([self.upper, *self.lowers])
 
 
-def plan(container_dir: Path, layer_dirs: list[Path], driver: str) -> RootfsPlan:
-    """Layer dirs are given bottom-first (the order of chain ids)."""
+def plan(container_dir: Path, layer_dirs: list[Path], driver: str,
+         rootless: bool | None = None) -> RootfsPlan:
+    """Layer dirs are given bottom-first (the order of chain ids). `rootless`
+    (default: not running as root) mounts the overlay with userxattr."""
+    rootless = os.geteuid() != 0 if rootless is None else rootless
     container_dir = Path(container_dir)
     lowers = tuple(reversed([Path(p) for p in layer_dirs]))
     if not lowers:
         lowers = (container_dir / "empty",)  # overlayfs needs one lower dir
     p = RootfsPlan(driver, container_dir / "rootfs", lowers, container_dir / "upper",
-                   container_dir / "work")
+                   container_dir / "work", userxattr=rootless and driver == "overlay")
     if driver != "copy" and len(",".join(p.overlay_options())) > MAX_MOUNT_DATA:
         raise StoreError(f"image has too many layers for one overlay mount ({len(layer_dirs)})")
     return p
@@ -136,14 +143,19 @@ def driver_for(ctx: Context, on_debug=None) -> str:
 def probe(ctx: Context) -> str:
     """Mount a tiny overlay with upper and work in the store: if the kernel
     takes it there, it will take the containers' too."""
-    if not ctx.rootless and _overlay_works(ctx.tmp_dir):
+    if _overlay_works(ctx.tmp_dir, ctx.rootless):
         return "overlay"
-    if os.access(FUSE_OVERLAYFS, os.X_OK):
+    # Unprivileged, fuse-overlayfs needs /dev/fuse (often 0600 root) and
+    # fusermount3: probe the device rather than trust the binary.
+    if os.access(FUSE_OVERLAYFS, os.X_OK) and (
+            not ctx.rootless or os.access("/dev/fuse", os.R_OK | os.W_OK)):
         return "fuse-overlayfs"
     return "copy"
 
 
-def _overlay_works(tmp_dir: Path) -> bool:
+def _overlay_works(tmp_dir: Path, rootless: bool = False) -> bool:
+    """Rootless, the mount is tried where the runtime will do it: as root of
+    a new user and mount namespace (unshare(1) -r), with userxattr."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     base = Path(os.path.realpath(tmp_dir)) / f"probe-overlay-{os.getpid()}"
     import subprocess
@@ -153,11 +165,22 @@ def _overlay_works(tmp_dir: Path) -> bool:
         for d in dirs:
             d.mkdir(parents=True, exist_ok=True)
         opts = f"lowerdir={dirs[0]},upperdir={dirs[1]},workdir={dirs[2]},index=off"
-        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(dirs[3])],
-                                 capture_output=True).returncode == 0
-        if mounted:
+        argv = ["mount", "-t", "overlay", "overlay", "-o", opts, str(dirs[3])]
+        if rootless:
+            argv = ["unshare", "--user", "--map-root-user", "--mount",
+                    *argv[:-2], opts + ",userxattr", str(dirs[3])]
+        mounted = subprocess.run(argv, capture_output=True).returncode == 0
+        if mounted and not rootless:  # the namespace's mount went with it
             subprocess.run(["umount", str(dirs[3])], capture_output=True)
         return mounted
     finally:
         if not os.path.ismount(dirs[3]):
-            shutil.rmtree(base, ignore_errors=True)
+            _remove_probe(base)
+
+
+def _remove_probe(base: Path) -> None:
+    # overlayfs leaves work/work mode 000: rmtree alone cannot list it.
+    for sub in ("work/work", "work/index"):
+        if (base / sub).is_dir():
+            os.chmod(base / sub, 0o700)
+    shutil.rmtree(base, ignore_errors=True)

@@ -93,7 +93,9 @@ def _become_root(launch: Launch) -> None:
     """In the new user namespace, become its root (when mapped) so files we
     create are owned by a mapped id (runc nsexec: setresuid(0, 0, 0))."""
     if maps_root(launch.idmap.gid_maps):
-        if launch.idmap.method == "write":
+        # Drop the host's supplementary groups (they would show up unmapped,
+        # as nogroup); impossible only where setgroups is denied ("self").
+        if launch.idmap.method != "self":
             os.setgroups([])
         os.setresgid(0, 0, 0)
     if maps_root(launch.idmap.uid_maps):

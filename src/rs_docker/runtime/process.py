@@ -177,7 +177,18 @@ def _create_cgroup(container_id: str, config: dict):
     except ImportError:  # pragma: no cover - only while the cgroups module was unmerged
         return None
     linux = config.get("linux") or {}
-    return create_cgroup(container_id, linux.get("resources"), linux.get("cgroupsPath"))
+    try:
+        return create_cgroup(container_id, linux.get("resources"), linux.get("cgroupsPath"))
+    except RuntimeFailure as e:
+        # Rootless without a delegated cgroup (cgroup v1, or v2 without a
+        # systemd user slice): run without one, as podman and rootless Docker
+        # do, unless a limit was asked for, which would silently not hold.
+        if os.geteuid() == 0:
+            raise
+        if any(linux.get("resources") or {}):
+            raise RuntimeFailure(f"rootless: resource limits need a writable cgroup: {e}") \
+                from None
+        return None
 
 
 def run(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_signals=True,
