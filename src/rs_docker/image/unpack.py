@@ -14,7 +14,8 @@ Rules, in the order an entry meets them:
 - symlinks are kept verbatim, absolute ones too: they are only ever followed
   inside the root (fstree.py);
 - hardlinks may only name an entry already inside this layer;
-- owners (numeric uid/gid, when privileged), modes with setuid/setgid/sticky,
+- owners (numeric uid/gid, when privileged; else recorded in the xattr
+  user.rsdocker.override_stat, see _record_owner), modes with setuid/setgid/sticky,
   mtimes and SCHILY.xattr.* are kept; chown/chmod/utime never go through a
   symlink (fchown/fchmod/futimens on our own descriptor, or *at() with
   AT_SYMLINK_NOFOLLOW);
@@ -56,6 +57,8 @@ _XATTR_PREFIX = "SCHILY.xattr."
 _STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE,
                  errno.ENFILE, errno.ENOMEM, errno.EACCES}
 _MAX_ID = 2**32 - 2  # (uid_t)-1 means "leave unchanged" to chown(2)
+# Where an unprivileged unpack keeps an entry's tar owner (see _record_owner).
+OWNER_XATTR = "user.rsdocker.override_stat"
 
 
 class _BoundedTarInfo(tarfile.TarInfo):
@@ -284,6 +287,8 @@ class _Writer:
 
     def _own(self, m: tarfile.TarInfo, fd: int | None = None, at: tuple | None = None) -> None:
         if not self.privileged:
+            if fd is not None and (m.uid, m.gid) != (0, 0):
+                _record_owner(fd, m)
             return
         if not (0 <= m.uid <= _MAX_ID and 0 <= m.gid <= _MAX_ID):
             raise UnsafeLayerEntry(f"layer entry {_shown(m.name)} has an invalid owner "
@@ -337,6 +342,20 @@ class _Writer:
             return  # another directory took its place
         os.fchmod(fd, mode)
         os.utime(fd, ns=_times_ns(mtime))
+
+
+def _record_owner(fd: int, m: tarfile.TarInfo) -> None:
+    """Unprivileged, an entry cannot be given its tar owner (chown(2): EPERM),
+    so the container shows it as root; keep the owner as "uid:gid:mode"
+    (octal) in OWNER_XATTR, the form of fuse-overlayfs's
+    user.fuseoverlayfs.override_stat (runtime/rootless.py says why). Only
+    regular files and directories take user.* xattrs (xattr(7))."""
+    value = f"{m.uid}:{m.gid}:{m.mode & 0o7777:o}".encode()
+    try:
+        os.setxattr(fd, OWNER_XATTR, value)
+    except OSError as e:
+        if e.errno not in (errno.ENOTSUP, errno.EPERM):
+            raise
 
 
 def _member_data(tar: tarfile.TarFile, m: tarfile.TarInfo) -> Iterator[bytes]:
