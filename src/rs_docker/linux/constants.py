@@ -52,6 +52,7 @@ CLOSE_RANGE_CLOEXEC = 1 << 2
 
 # prctl(2) options, <linux/prctl.h>
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 
 # tty ioctls, <asm-generic/ioctls.h>
 TIOCSCTTY = 0x540E

@@ -74,6 +74,13 @@ def set_pdeathsig(sig: int) -> None:
     call(libc.prctl, C.PR_SET_PDEATHSIG, sig, 0, 0, 0, name="prctl", path="PR_SET_PDEATHSIG")
 
 
+def set_dumpable(on: bool) -> None:
+    """prctl(PR_SET_DUMPABLE): a non-dumpable process's /proc/PID/exe, fds
+    and memory are closed to processes without CAP_SYS_PTRACE over it
+    (proc(5), ptrace(2) "ptrace access mode checking"); execve resets it."""
+    call(libc.prctl, C.PR_SET_DUMPABLE, int(on), 0, 0, 0, name="prctl", path="PR_SET_DUMPABLE")
+
+
 def cloexec_from(first: int) -> None:
     """Mark every fd >= first close-on-exec: close_range(first, ~0,
     CLOSE_RANGE_CLOEXEC) (Linux 5.11), else walk /proc/self/fd."""

@@ -14,6 +14,7 @@ import os
 import signal
 
 from rs_docker.errors import RuntimeFailure
+from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, tty
 from rs_docker.runtime.init import child_main, install_stdio, relay_status
@@ -51,6 +52,12 @@ def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) 
     run("stdio", install_stdio, stdio, chan.fileno())
     run("signals", command.reset_signals)
     run("setsid", os.setsid)
+    # CVE-2019-5736: the process forked below is in the container's PID
+    # namespace yet still the host interpreter until it execs; a container
+    # process must not open its /proc/PID/exe (nor fds, memory) meanwhile.
+    # Non-dumpable closes them (runc's nsexec does the same); execve
+    # makes the command dumpable again.
+    run("dumpable", syscalls.set_dumpable, False)
     run("join namespaces", namespaces.join, paths)
     pid = run("fork", os.fork)
     if pid == 0:
