@@ -43,12 +43,10 @@ def check_userns_allowed(proc_sys: str = "/proc/sys") -> None:
     clone = _read_int(f"{proc_sys}/kernel/unprivileged_userns_clone")
     if clone == 0:
         raise RuntimeFailure("rootless: user namespaces are disabled on this host "
-                             "(kernel.unprivileged_userns_clone = 0)",
-                             hint="sysctl -w kernel.unprivileged_userns_clone=1, or run as root")
+                             "(kernel.unprivileged_userns_clone = 0): run as root")
     if _read_int(f"{proc_sys}/user/max_user_namespaces") == 0:
         raise RuntimeFailure("rootless: user namespaces are disabled on this host "
-                             "(user.max_user_namespaces = 0)",
-                             hint="sysctl -w user.max_user_namespaces=15000, or run as root")
+                             "(user.max_user_namespaces = 0): run as root")
 
 
 def _read_int(path: str) -> int | None:
@@ -121,8 +119,7 @@ def check_mapped(user_uid: int, user_gid: int, uid_maps: list, gid_maps: list) -
                                     ("gid", user_gid, gid_maps, SUBGID)):
         if not any(m["containerID"] <= value < m["containerID"] + m["size"] for m in maps):
             raise UsageError(f"rootless: container {what} {value} is not mapped: "
-                             f"only root is, without a range in {file} for this user",
-                             hint=f"add one with usermod --add-sub{what}s, or run with -u 0")
+                             f"only root is, without a range in {file} for this user")
 
 
 def spec_additions(uid_maps: list, gid_maps: list) -> dict:

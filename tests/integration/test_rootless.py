@@ -1,0 +1,201 @@
+"""Rootless: `rs-docker pull` and `run` as an unprivileged user, end to end.
+
+Each test module run creates throw-away users (useradd with a home; one
+with /etc/subuid and /etc/subgid ranges, one without) and removes them,
+their ranges and their homes at the end. Commands run as the user through
+runuser(1) with a clean environment, so the store is the user's
+$HOME/.local/share/rs-docker, as for a real user.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.root
+
+SCRIPT = Path(sys.executable).parent / "rs-docker"
+SUB_START = {"subids": 700000}  # a range no Debian default hands out
+SUB_COUNT = 65536
+
+
+class User:
+    def __init__(self, name: str, subids: bool):
+        self.name, self.subids = name, subids
+        pw = pwd.getpwnam(name)
+        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, Path(pw.pw_dir)
+        self.store = self.home / ".local" / "share" / "rs-docker"
+
+    def env(self) -> list[str]:
+        return ["env", "-i", f"HOME={self.home}", f"USER={self.name}",
+                "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
+
+    def rsd(self, *args, timeout: float = 90) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", self.name, "--", *self.env(), str(SCRIPT),
+                               *map(str, args)], capture_output=True, text=True,
+                              timeout=timeout, cwd="/")
+
+    def sh(self, command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", self.name, "--", "sh", "-c", command],
+                              capture_output=True, text=True, timeout=30, cwd="/")
+
+
+def _make_user(name: str, subids: bool) -> User:
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh",
+                    "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name], check=True,
+                   capture_output=True)
+    if subids:
+        start = SUB_START["subids"]
+        span = f"{start}-{start + SUB_COUNT - 1}"
+        subprocess.run(["usermod", "--add-subuids", span, "--add-subgids", span, name],
+                       check=True, capture_output=True)
+    return User(name, subids)
+
+
+def _remove_user(user: User) -> None:
+    if user.subids:
+        start = SUB_START["subids"]
+        span = f"{start}-{start + SUB_COUNT - 1}"
+        subprocess.run(["usermod", "--del-subuids", span, "--del-subgids", span, user.name],
+                       capture_output=True)
+    subprocess.run(["pkill", "-KILL", "-u", user.name], capture_output=True)
+    subprocess.run(["userdel", "--remove", user.name], capture_output=True)
+    shutil.rmtree(user.home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["subids", "single"])
+def user(request):
+    for tool in ("useradd", "runuser", "newuidmap"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (packages passwd, util-linux, uidmap)")
+    name = f"rsdrl{request.param[:3]}{os.getpid() % 10000}"
+    u = _make_user(name, request.param == "subids")
+    try:
+        if u.sh(f"test -x {SCRIPT}").returncode != 0:
+            pytest.skip(f"{SCRIPT} is not reachable by an unprivileged user")
+        yield u
+    finally:
+        _remove_user(u)
+
+
+@pytest.fixture(scope="module")
+def pulled(user, images):
+    proc = user.rsd("pull", images.busybox.ref)
+    assert proc.returncode == 0, proc.stderr
+    return images.busybox.ref
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_pull_as_the_user_fills_its_own_store(user, pulled):
+    assert user.store.is_dir()
+    owners = {(p.stat().st_uid) for p in user.store.rglob("*") if not p.is_symlink()}
+    # Unpacked as the user: every file of the store is the user's.
+    assert owners == {user.uid}
+    assert ok(user.rsd("images")).count("busybox") == 1
+
+
+def test_id_inside_is_mapped_root(user, pulled):
+    out = ok(user.rsd("run", "--rm", pulled, "sh", "-c", "id; cat /proc/self/uid_map"))
+    lines = out.splitlines()
+    assert lines[0] == "uid=0(root) gid=0(root) groups=0(root)"
+    maps = [line.split() for line in lines[1:]]
+    assert maps[0] == ["0", str(user.uid), "1"]
+    if user.subids:
+        assert maps[1] == ["1", str(SUB_START["subids"]), str(SUB_COUNT)]
+    else:
+        assert len(maps) == 1
+
+
+def test_bind_mount_writes_as_the_user(user, pulled):
+    data = user.home / "data"
+    assert user.sh(f"mkdir -p {data}").returncode == 0
+    ok(user.rsd("run", "--rm", "-v", f"{data}:/data", pulled, "sh", "-c",
+                "echo hi > /data/written"))
+    st = (data / "written").stat()
+    assert (st.st_uid, st.st_gid) == (user.uid, user.gid)
+    assert (data / "written").read_text() == "hi\n"
+
+
+def test_rm_leaves_nothing_behind(user, pulled):
+    # A 0555 directory owned by container uid 1000 (a subuid) or root:
+    # --rm must still remove the container's whole directory.
+    who = "1000:1000" if user.subids else "0:0"
+    ok(user.rsd("run", "--rm", pulled, "sh", "-c",
+                f"mkdir -p /srv/x && touch /srv/x/f && chown -R {who} /srv && "
+                "chmod 555 /srv/x"))
+    containers = user.store / "containers"
+    assert not containers.exists() or os.listdir(containers) == []
+    with open("/proc/self/mountinfo") as f:
+        assert str(user.home) not in f.read()
+
+
+def test_other_users_need_a_range(user, pulled):
+    proc = user.rsd("run", "--rm", "-u", "1000", pulled, "id", "-u")
+    if user.subids:
+        assert ok(proc) == "1000\n"
+    else:
+        assert proc.returncode == 125
+        assert proc.stderr.strip().splitlines()[-1].startswith(
+            "rs-docker: rootless: container uid 1000 is not mapped")
+
+
+def test_network_none(user, pulled):
+    out = ok(user.rsd("run", "--rm", "--network", "none", pulled, "cat", "/proc/net/dev"))
+    names = [line.split(":")[0].strip() for line in out.splitlines()[2:]]
+    assert names == ["lo"]
+
+
+def test_limits_without_a_writable_cgroup(user, pulled):
+    """Without a delegated cgroup the container runs without one; a limit
+    asked for is refused in one line rather than silently ignored."""
+    assert ok(user.rsd("run", "--rm", pulled, "true")) == ""
+    proc = user.rsd("run", "--rm", "--memory", "64m", pulled, "true")
+    if proc.returncode != 0:
+        assert proc.returncode == 125
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("rs-docker: rootless: resource limits need a writable cgroup")
+
+
+def test_user_namespaces_disabled_is_one_line(user, pulled):
+    """In a user namespace whose max_user_namespaces is 0 (per namespace,
+    namespaces(7)), the user cannot create one: exit 125 with one line."""
+    code = f"""
+import os, sys
+from rs_docker.linux import constants as C, syscalls
+r, w = os.pipe()
+r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    syscalls.unshare(C.CLONE_NEWUSER)
+    os.write(w2, b'u')
+    os.read(r, 1)
+    open('/proc/sys/user/max_user_namespaces', 'w').write('0')
+    os.setgroups([])
+    os.setresgid({user.gid}, {user.gid}, {user.gid})
+    os.setresuid({user.uid}, {user.uid}, {user.uid})
+    os.execv('/usr/bin/env', {user.env()!r} + [{str(SCRIPT)!r}, 'run', '--rm',
+             {pulled!r}, 'true'])
+os.close(r)
+os.read(r2, 1)
+for kind in ('uid', 'gid'):
+    open(f'/proc/{{pid}}/{{kind}}_map', 'w').write('0 0 4294967295')
+os.write(w, b'x')
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd="/")
+    assert proc.returncode == 125, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "rs-docker: rootless: user namespaces are disabled on this host")
