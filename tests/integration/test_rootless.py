@@ -102,6 +102,9 @@ def test_pull_as_the_user_fills_its_own_store(user, pulled):
     # Unpacked as the user: every file of the store is the user's.
     assert owners == {user.uid}
     assert ok(user.rsd("images")).count("busybox") == 1
+    # /home/app is 1000:1000 in the layer tar: the owner is kept in an xattr.
+    apps = [p for p in (user.store / "layers").glob("*/home/app")]
+    assert apps and os.getxattr(apps[0], "user.rsdocker.override_stat") == b"1000:1000:755"
 
 
 def test_id_inside_is_mapped_root(user, pulled):
