@@ -20,6 +20,17 @@ COMMANDS: dict[str, str] = {
     "login": "rs_docker.cli.images:login",
     "logout": "rs_docker.cli.images:logout",
     "run": "rs_docker.cli.run:run",
+    "ps": "rs_docker.cli.containers:ps",
+    "logs": "rs_docker.cli.containers:logs",
+    "stop": "rs_docker.cli.containers:stop",
+    "kill": "rs_docker.cli.containers:kill",
+    "rm": "rs_docker.cli.containers:rm",
+    "start": "rs_docker.cli.containers:start",
+    "restart": "rs_docker.cli.containers:restart",
+    "wait": "rs_docker.cli.containers:wait",
+    "exec": "rs_docker.cli.containers:exec_",
+    "inspect": "rs_docker.cli.containers:inspect",
+    "container": "rs_docker.cli.containers:container",
 }
 
 # Short help shown by `rs-docker --help` without importing every module.
@@ -31,6 +42,17 @@ SHORT_HELP: dict[str, str] = {
     "login": "Log in to a registry",
     "logout": "Log out from a registry",
     "run": "Create and run a new container from an image",
+    "ps": "List containers",
+    "logs": "Fetch the logs of a container",
+    "stop": "Stop one or more running containers",
+    "kill": "Kill one or more running containers",
+    "rm": "Remove one or more containers",
+    "start": "Start one or more stopped containers",
+    "restart": "Restart one or more containers",
+    "wait": "Block until containers stop, then print their exit codes",
+    "exec": "Execute a command in a running container",
+    "inspect": "Return low-level information on containers and images",
+    "container": "Manage containers",
 }
 
 

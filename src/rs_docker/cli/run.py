@@ -71,7 +71,8 @@ _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
 @click.option("-h", "--hostname", default=None, help="Container host name (default: short id).")
 @click.option("--name", default=None, help="Assign a name to the container.")
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True, help="Run in the background (not yet supported).")
+@click.option("-d", "--detach", is_flag=True,
+              help="Run container in background and print container ID.")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open and pass it in.")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
 @click.option("--pull", type=click.Choice(PULL_POLICIES), default="missing", show_default=True,
@@ -103,6 +104,9 @@ _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
                                                            "(-1 for unlimited).")
 @click.option("--ulimit", "ulimits", multiple=True, metavar="NAME=SOFT[:HARD]",
               help="Ulimit options.")
+@click.option("--stop-signal", default=None, help="Signal to stop the container.")
+@click.option("--stop-timeout", type=int, default=None,
+              help="Timeout (in seconds) to stop a container.")
 @click.pass_obj
 def run(ctx, image, command, env, env_file, **flags):
     """Create and run a new container from an image."""
@@ -119,5 +123,10 @@ def run(ctx, image, command, env, env_file, **flags):
         pull_done=pull_progress.close,
     )
     sys.stdout.flush()
+    if opts.detach:
+        from rs_docker.container.run import run_detached
+
+        click.echo(run_detached(ctx, opts, callbacks))
+        return
     code = run_container(ctx, opts, callbacks)
     raise click.exceptions.Exit(code)

@@ -206,6 +206,7 @@ def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
             "Cmd": list(opts.command or (defaults.cmd if opts.entrypoint is None else ())),
             "Image": opts.image, "WorkingDir": config["process"]["cwd"],
             "Entrypoint": _entrypoint(opts, defaults), "Labels": {},
+            **_stop_fields(opts, image.config),
         },
         "HostConfig": {
             "Binds": list(opts.volumes), "NetworkMode": opts.network, "AutoRemove": opts.remove,
@@ -218,10 +219,30 @@ def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
             "Ulimits": list(opts.ulimits),
         },
         "Mounts": [_mount_record(m) for m in spec.user_mounts(opts)],
+        # Docker's overlay2 shape; image.catalog.layers_in_use reads LowerDir.
+        "GraphDriver": {"Name": "overlay2" if plan.driver != "copy" else "vfs", "Data": {
+            "LowerDir": ":".join(str(p) for p in plan.lowers), "UpperDir": str(plan.upper),
+            "WorkDir": str(plan.work), "MergedDir": str(plan.rootfs)}},
+        "LogPath": str(d / f"{cid}-json.log"),
         # What start needs to mount this root again (lifecycle: `start`).
         "RsDocker": {"ImageReference": image.reference, "RootfsDriver": plan.driver,
                      "Layers": [str(p) for p in image.layers]},
     }
+
+
+def _stop_fields(opts: RunOptions, image_config: dict) -> dict:
+    """Config.StopSignal (--stop-signal, else the image's STOPSIGNAL) and
+    Config.StopTimeout, as `docker inspect` shows them (omitted when unset)."""
+    from rs_docker.models.signal_names import parse_signal
+
+    out = {}
+    wanted = opts.stop_signal or (image_config or {}).get("StopSignal")
+    if isinstance(wanted, str) and wanted:
+        parse_signal(wanted)  # refuse a bad signal now, not at `stop`
+        out["StopSignal"] = wanted
+    if opts.stop_timeout is not None:
+        out["StopTimeout"] = opts.stop_timeout
+    return out
 
 
 def _mount_record(m: dict) -> dict:

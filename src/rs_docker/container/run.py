@@ -36,8 +36,10 @@ class RunCallbacks:
 
 
 def check_options(opts: RunOptions) -> None:
-    if opts.detach:
-        raise UsageError("-d/--detach: not yet supported")
+    if opts.detach and (opts.tty or opts.interactive):
+        # The monitor has no attach socket yet: a detached container's stdin
+        # and terminal cannot be reached later (`attach` is not there either).
+        raise UsageError("-d with -i/-t: not yet supported (attach comes later)")
     if opts.pull not in PULL_POLICIES:
         raise UsageError(f"invalid pull option: {opts.pull!r}: must be one of "
                          f"\"always\", \"missing\" or \"never\"")
@@ -111,6 +113,21 @@ def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None 
     finally:
         if opts.remove:
             remove(ctx, created)
+
+
+def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
+    """`run -d`: create the container, start it under a monitor, return its
+    id once its command runs (the monitor records the exit, and removes it
+    with --rm)."""
+    from rs_docker.container import lifecycle
+
+    cb = progress or RunCallbacks()
+    check_options(opts)
+    image = find_image(ctx, opts, cb)
+    created = create.create_container(ctx, opts, image, cb.debug)
+    lifecycle.start(ctx, created.id)
+    cb.started(created.id)
+    return created.id
 
 
 def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks) -> int:

@@ -53,3 +53,6 @@ class RunOptions:
     cpu_shares: int | None = None
     pids_limit: int | None = None
     ulimits: tuple[str, ...] = ()
+    # `stop`: --stop-signal (name or number) and --stop-timeout (seconds)
+    stop_signal: str | None = None
+    stop_timeout: int | None = None

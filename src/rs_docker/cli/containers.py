@@ -1,0 +1,390 @@
+"""Container commands: ps, logs, stop, kill, rm, start, restart, wait,
+exec, inspect, and the `container` group with Docker's aliases. Flags in,
+one service call per container, Docker's output out.
+
+Docker goes on past a failed argument, prints each error, and exits 1 at
+the end; errors about a container's state are the daemon's ("Error
+response from daemon") and exit 1, not 125.
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import click
+
+from rs_docker.errors import Conflict, ContainerNotFound, RsDockerError, UsageError
+
+_DAEMON_ERRORS = (ContainerNotFound, Conflict)
+_PARALLEL = 16  # containers stopped/removed at once (Docker: errgroup, unbounded)
+
+
+def _exit_code(e: RsDockerError) -> int:
+    return 1 if isinstance(e, _DAEMON_ERRORS) else e.exit_code
+
+
+def _fail(errors: list[RsDockerError]) -> None:
+    if not errors:
+        return
+    for e in errors:
+        click.echo(f"rs-docker: {e}", err=True)
+    raise click.exceptions.Exit(max(_exit_code(e) for e in errors) if len(errors) == 1 else 1)
+
+
+def _resolve(ctx, name: str) -> str:
+    from rs_docker.container import state
+
+    return state.resolve(ctx, name)
+
+
+def _each(ctx, names, action, parallel: bool = False, echo: bool = True) -> None:
+    """action(container_id) for every name; print the name as given on success."""
+    def one(name):
+        try:
+            result = action(_resolve(ctx, name))
+            return name if result is None else result, None
+        except RsDockerError as e:
+            return None, e
+
+    if parallel and len(names) > 1:
+        with ThreadPoolExecutor(min(_PARALLEL, len(names))) as pool:
+            results = list(pool.map(one, names))
+    else:
+        results = [one(n) for n in names]
+    for out, _ in results:
+        if out is not None and echo:
+            click.echo(out)
+    _fail([e for _, e in results if e is not None])
+
+
+# -- ps -------------------------------------------------------------------------
+
+@click.command("ps", short_help="List containers")
+@click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default "
+                                                       "shows just running).")
+@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
+@click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Filter output: id=, name=, status=, ancestor=.")
+@click.option("--format", "fmt", help="'table', 'json', or a Go-template subset.")
+@click.option("-n", "--last", type=int, default=-1, help="Show n last created containers.")
+@click.option("-l", "--latest", is_flag=True, help="Show the latest created container.")
+@click.option("-s", "--size", is_flag=True, help="Accepted for Docker (sizes show 0B).")
+@click.pass_obj
+def ps(ctx, all_, quiet, no_trunc, filters, fmt, last, latest, size):
+    """List containers."""
+    from rs_docker.cli import format as fmt_mod
+    from rs_docker.container import ps as ps_mod
+
+    if latest:
+        last = 1
+    records = ps_mod.list_containers(ctx, all_ or last > 0, ps_mod.parse_filters(filters))
+    if last > 0:
+        records = records[:last]
+    if quiet:
+        for r in records:
+            click.echo(r["Id"] if no_trunc else r["Id"][:12])
+        return
+    fmt_mod.echo_objects(fmt, [fmt_mod.ps_fields(r, no_trunc) for r in records])
+
+
+# -- logs -----------------------------------------------------------------------
+
+@click.command("logs", short_help="Fetch the logs of a container")
+@click.argument("container")
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
+@click.option("-n", "--tail", default="all", help="Number of lines to show from the end.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option("--since", default=None, help="Logs since a timestamp or relative (e.g. 42m).")
+@click.option("--until", default=None, help="Logs before a timestamp or relative (e.g. 42m).")
+@click.option("--details", is_flag=True, help="Accepted for Docker (no log attributes).")
+@click.pass_obj
+def logs(ctx, container, follow, tail, timestamps, since, until, details):
+    """Fetch the logs of a container (stdout to stdout, stderr to stderr)."""
+    from rs_docker.container import lifecycle, state
+    from rs_docker.container import logs as logs_mod
+
+    try:
+        cid = _resolve(ctx, container)
+        record = lifecycle.refresh(ctx, cid)
+    except RsDockerError as e:
+        _fail([e])
+    path = logs_mod.log_path(state.container_dir(ctx, cid), cid)
+    entries, offset = logs_mod.read_all(path)
+    wanted_tail = None if tail in ("all", "") else _int(tail)
+    if wanted_tail is not None and wanted_tail < 0:
+        wanted_tail = None
+    low = logs_mod.parse_since(since) if since else None
+    high = logs_mod.parse_since(until) if until else None
+    for e in logs_mod.select(entries, wanted_tail, low, high):
+        _write_entry(e, timestamps)
+    if follow and lifecycle.is_running(record) and until is None:
+        def running() -> bool:
+            try:
+                return lifecycle.is_running(lifecycle.refresh(ctx, cid))
+            except ContainerNotFound:
+                return False
+
+        for e in logs_mod.follow(path, offset, running):
+            _write_entry(e, timestamps, flush=True)
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"invalid value for --tail: {text}") from None
+
+
+def _write_entry(entry, timestamps: bool, flush: bool = False) -> None:
+    stream = sys.stderr if entry.stream == "stderr" else sys.stdout
+    text = f"{entry.time} {entry.text}" if timestamps else entry.text
+    stream.buffer.write(text.encode("utf-8", "replace"))
+    if flush:
+        stream.buffer.flush()
+
+
+# -- stop, kill, restart, start, wait, rm ---------------------------------------
+
+@click.command("stop", short_help="Stop one or more running containers")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
+              help="Seconds to wait before killing the container (default 10).")
+@click.option("-s", "--signal", "sig", default=None, help="Signal to send (default: the "
+                                                           "container's StopSignal, SIGTERM).")
+@click.pass_obj
+def stop(ctx, containers, timeout, sig):
+    """Stop one or more running containers (in parallel)."""
+    from rs_docker.container import lifecycle
+    from rs_docker.models.signal_names import parse_signal
+
+    number = parse_signal(sig) if sig else None
+    _each(ctx, containers, lambda cid: lifecycle.stop(ctx, cid, timeout, number), parallel=True)
+
+
+@click.command("kill", short_help="Kill one or more running containers")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-s", "--signal", "sig", default="KILL", show_default=True,
+              help="Signal to send to the container.")
+@click.pass_obj
+def kill(ctx, containers, sig):
+    """Kill one or more running containers."""
+    from rs_docker.container import lifecycle
+    from rs_docker.models.signal_names import parse_signal
+
+    number = parse_signal(sig)
+    _each(ctx, containers, lambda cid: lifecycle.kill(ctx, cid, number), parallel=True)
+
+
+@click.command("restart", short_help="Restart one or more containers")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
+              help="Seconds to wait before killing the container.")
+@click.pass_obj
+def restart(ctx, containers, timeout):
+    """Restart one or more containers."""
+    from rs_docker.container import lifecycle
+
+    _each(ctx, containers, lambda cid: _none(lifecycle.restart(ctx, cid, timeout)))
+
+
+def _none(_value) -> None:
+    return None
+
+
+@click.command("start", short_help="Start one or more stopped containers")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals.")
+@click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN.")
+@click.pass_obj
+def start(ctx, containers, attach, interactive):
+    """Start one or more stopped containers."""
+    from rs_docker.container import lifecycle
+
+    if interactive:
+        raise UsageError("start -i: not yet supported (attaching stdin comes later)")
+    if attach:
+        if len(containers) > 1:
+            raise UsageError("you cannot start and attach multiple containers at once")
+        _start_attached(ctx, containers[0])
+    _each(ctx, containers, lambda cid: _none(lifecycle.start(ctx, cid)))
+
+
+def _start_attached(ctx, name: str) -> None:
+    """start -a: start, stream the new log entries until the container
+    exits, exit with its code (what Docker's attach shows)."""
+    from rs_docker.container import lifecycle, state
+    from rs_docker.container import logs as logs_mod
+
+    try:
+        cid = _resolve(ctx, name)
+        path = logs_mod.log_path(state.container_dir(ctx, cid), cid)
+        offset = logs_mod.read_all(path)[1]
+        lifecycle.start(ctx, cid)
+    except RsDockerError as e:
+        _fail([e])
+    code = {}
+
+    def running() -> bool:
+        try:
+            record = lifecycle.refresh(ctx, cid)
+        except ContainerNotFound:
+            return False
+        code["exit"] = record["State"].get("ExitCode", 0)
+        return lifecycle.is_running(record)
+
+    for e in logs_mod.follow(path, offset, running):
+        _write_entry(e, False, flush=True)
+    raise click.exceptions.Exit(int(code.get("exit", 0)))
+
+
+@click.command("wait", short_help="Block until containers stop, then print their exit codes")
+@click.argument("containers", nargs=-1, required=True)
+@click.pass_obj
+def wait(ctx, containers):
+    """Block until one or more containers stop, then print their exit codes."""
+    from rs_docker.container import lifecycle
+
+    _each(ctx, containers, lambda cid: str(lifecycle.wait(ctx, cid)), parallel=True)
+
+
+@click.command("rm", short_help="Remove one or more containers")
+@click.argument("containers", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container "
+                                                  "(uses SIGKILL).")
+@click.option("-v", "--volumes", is_flag=True, help="Accepted for Docker (no anonymous "
+                                                    "volumes yet).")
+@click.pass_obj
+def rm(ctx, containers, force, volumes):
+    """Remove one or more containers."""
+    from rs_docker.container import lifecycle
+
+    _each(ctx, containers, lambda cid: lifecycle.remove(ctx, cid, force=force), parallel=True)
+
+
+@click.command("prune", short_help="Remove all stopped containers")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@click.pass_obj
+def prune(ctx, force):
+    """Remove all stopped containers."""
+    from rs_docker.container import lifecycle
+
+    if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
+                                       "Are you sure you want to continue?", default=False):
+        return
+    removed = lifecycle.prune(ctx)
+    if removed:
+        click.echo("Deleted Containers:")
+        for cid in removed:
+            click.echo(cid)
+        click.echo("")
+    click.echo("Total reclaimed space: 0B")
+
+
+# -- exec -----------------------------------------------------------------------
+
+@click.command("exec", short_help="Execute a command in a running container",
+               context_settings={"ignore_unknown_options": True,
+                                 "allow_interspersed_args": False})
+@click.argument("container")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY.")
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the "
+                                                   "background.")
+@click.option("-e", "--env", multiple=True, help="Set environment variables.")
+@click.option("--env-file", multiple=True, help="Read in a file of environment variables.")
+@click.option("-w", "--workdir", default=None, help="Working directory inside the container.")
+@click.option("-u", "--user", default=None, help="Username or UID (format: "
+                                                 "<name|uid>[:<group|gid>]).")
+@click.pass_obj
+def exec_(ctx, container, command, interactive, tty, detach, env, env_file, workdir, user):
+    """Execute a command in a running container."""
+    import os
+
+    from rs_docker.cli.run import _env
+    from rs_docker.container.execute import ExecOptions, exec_in_container
+
+    if tty and interactive and not os.isatty(0):
+        raise UsageError("the input device is not a TTY")
+    opts = ExecOptions(tuple(command), _env(env_file, env), workdir, user, tty, interactive,
+                       detach)
+    try:
+        code = exec_in_container(ctx, _resolve(ctx, container), opts)
+    except RsDockerError as e:
+        _fail([e])
+    raise click.exceptions.Exit(code)
+
+
+# -- inspect --------------------------------------------------------------------
+
+@click.command("inspect", short_help="Return low-level information on Docker objects")
+@click.argument("names", nargs=-1, required=True, metavar="NAME|ID...")
+@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
+@click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None,
+              help="Only this type of object.")
+@click.pass_obj
+def inspect(ctx, names, fmt, kind):
+    """Return low-level information on containers and images."""
+    _inspect(ctx, names, fmt, kind)
+
+
+@click.command("inspect", short_help="Display detailed information on one or more containers")
+@click.argument("names", nargs=-1, required=True, metavar="CONTAINER...")
+@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
+@click.pass_obj
+def container_inspect(ctx, names, fmt):
+    """Display detailed information on one or more containers."""
+    _inspect(ctx, names, fmt, "container")
+
+
+def _inspect(ctx, names, fmt, kind) -> None:
+    import json
+
+    from rs_docker.cli import templates
+    from rs_docker.errors import ImageNotFound
+
+    found, errors = [], []
+    for name in names:
+        try:
+            found.append(_inspect_one(ctx, name, kind))
+        except (ContainerNotFound, ImageNotFound) as e:
+            errors.append(ContainerNotFound(f"No such object: {name}") if kind is None else e)
+        except RsDockerError as e:
+            errors.append(e)
+    if fmt:
+        for obj in found:
+            click.echo(templates.render(fmt, obj))
+    else:
+        click.echo(json.dumps(found, indent=4, ensure_ascii=False))
+    _fail(errors)
+
+
+def _inspect_one(ctx, name: str, kind: str | None) -> dict:
+    from rs_docker.container import ps as ps_mod
+
+    if kind in (None, "container"):
+        try:
+            return ps_mod.inspect(ctx, _resolve(ctx, name))
+        except ContainerNotFound:
+            if kind == "container":
+                raise
+    from rs_docker.image.catalog import inspect as inspect_image
+
+    return inspect_image(ctx, name)
+
+
+# -- the `container` group --------------------------------------------------------
+
+@click.group("container", short_help="Manage containers")
+def container():
+    """Manage containers."""
+
+
+for _name, _cmd in (("ls", ps), ("ps", ps), ("list", ps), ("rm", rm), ("remove", rm),
+                    ("inspect", container_inspect), ("start", start), ("stop", stop),
+                    ("kill", kill), ("logs", logs), ("wait", wait), ("exec", exec_),
+                    ("restart", restart), ("prune", prune)):
+    container.add_command(_cmd, _name)
+

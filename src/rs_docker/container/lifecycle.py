@@ -1,0 +1,257 @@
+"""Container lifecycle without a daemon: start (through a monitor), stop,
+kill, rm, wait, restart, prune — and keeping records honest.
+
+Every change takes the container's lock (state.locked). Nothing here holds
+a lock while waiting for a container to exit: the monitor needs that lock
+to record the exit. A record that says "running" is checked against the
+processes it names (PID plus start time, procs.py): when the monitor is
+gone, no one can collect the container's output or exit status any more,
+so the container is killed and recorded as exited (ExitCode 137).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from rs_docker.container import procs, state
+from rs_docker.context import Context
+from rs_docker.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    Conflict,
+    ContainerNotFound,
+    RuntimeFailure,
+)
+
+DEFAULT_STOP_TIMEOUT = 10   # seconds, Docker's default for `stop`
+MONITOR_GRACE = 15          # seconds for a monitor to record an exit it has seen
+MONITOR_DIED = "container monitor died"
+MNT_DETACH = 2              # umount(2): detach now, clean up when no longer busy
+
+
+def extra(record: dict) -> dict:
+    """rs-docker's own bookkeeping in the record (not part of Docker's shape)."""
+    return record.setdefault("RsDocker", {})
+
+
+def is_running(record: dict) -> bool:
+    return (record.get("State") or {}).get("Status") == state.RUNNING
+
+
+def reconcile(record: dict) -> bool:
+    """Fix a "running" record whose processes are gone; True if changed."""
+    st = record.get("State") or {}
+    if st.get("Status") != state.RUNNING:
+        return False
+    x = extra(record)
+    monitor = x.get("MonitorPid")
+    if monitor and procs.alive(monitor, x.get("MonitorStartTime")):
+        return False
+    if not monitor and procs.alive(st.get("Pid"), x.get("PidStartTime")):
+        return False
+    # An orphaned container: nothing reads its output or reaps it.
+    killed = bool(monitor) and procs.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
+    st.update(Status=state.EXITED, Running=False, Pid=0, FinishedAt=state.now(),
+              ExitCode=137 if killed else st.get("ExitCode") or 255,
+              Error=MONITOR_DIED if monitor else st.get("Error", ""))
+    return True
+
+
+def refresh(ctx: Context, container_id: str) -> dict:
+    """The record, reconciled with the processes (under the lock)."""
+    with state.locked(ctx, container_id):
+        record = state.read(ctx, container_id)
+        if reconcile(record):
+            state.write(ctx, container_id, record)
+        return record
+
+
+# -- start ----------------------------------------------------------------------
+
+def start(ctx: Context, container_id: str) -> dict:
+    """Start a created or exited container detached, on its own rootfs and
+    config; a running one is left alone. Returns the record."""
+    from rs_docker.container import monitor
+
+    with state.locked(ctx, container_id):
+        record = state.read(ctx, container_id)
+        reconcile(record)
+        if is_running(record):
+            return record
+        report = monitor.launch(str(ctx.root), container_id)
+        if "error" not in report:
+            _set_running(record, report)
+            state.write(ctx, container_id, record)
+            return record
+        record["State"].update(ExitCode=report.get("code", 125), Error=report["error"])
+        state.write(ctx, container_id, record)
+    if (record.get("HostConfig") or {}).get("AutoRemove"):
+        remove(ctx, container_id, force=True)
+    raise _start_error(report)
+
+
+def _set_running(record: dict, report: dict) -> None:
+    record["State"].update(Status=state.RUNNING, Running=True, Pid=report["pid"],
+                           StartedAt=state.now(), ExitCode=0, Error="", OOMKilled=False,
+                           Dead=False)
+    extra(record).update(PidStartTime=report.get("ticks"), MonitorPid=report["monitor_pid"],
+                         MonitorStartTime=report.get("monitor_ticks"),
+                         CgroupPaths=report.get("cgroups") or {})
+
+
+def _start_error(report: dict) -> RuntimeFailure:
+    kind = {127: CommandNotFound, 126: CommandNotExecutable}.get(report.get("code"),
+                                                                 RuntimeFailure)
+    return kind(report["error"])
+
+
+# -- signals and stopping -------------------------------------------------------
+
+def kill(ctx: Context, container_id: str, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to the container's PID 1 (Docker: only if it is running)."""
+    record = refresh(ctx, container_id)
+    st = record["State"]
+    if not is_running(record) or not procs.send(st["Pid"], extra(record).get("PidStartTime"),
+                                                sig):
+        raise Conflict(f"cannot kill container: {container_id}: container "
+                       f"{container_id} is not running")
+    if sig == signal.SIGKILL:
+        _wait_exit(ctx, container_id, record, None)
+
+
+def stop(ctx: Context, container_id: str, timeout: int | None = None,
+         sig: int | None = None) -> None:
+    """StopSignal (--stop-signal, the image's, else SIGTERM), then SIGKILL
+    after `timeout` seconds (StopTimeout, else 10; negative: wait forever).
+    Stopping a stopped container is not an error (Docker)."""
+    record = refresh(ctx, container_id)
+    if not is_running(record):
+        return
+    config = record.get("Config") or {}
+    if sig is None:
+        from rs_docker.models.signal_names import parse_signal
+
+        sig = parse_signal(config.get("StopSignal") or "SIGTERM")
+    if timeout is None:
+        timeout = config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT
+    pid, ticks = record["State"]["Pid"], extra(record).get("PidStartTime")
+    procs.send(pid, ticks, sig)
+    if not _wait_exit(ctx, container_id, record, None if timeout < 0 else timeout):
+        procs.send(pid, ticks, signal.SIGKILL)
+        _wait_exit(ctx, container_id, record, None)
+
+
+def _wait_exit(ctx: Context, container_id: str, record: dict, timeout: float | None) -> bool:
+    """Wait for PID 1 to exit (False on timeout), then for the monitor to
+    record it."""
+    if not procs.wait_gone(record["State"]["Pid"], extra(record).get("PidStartTime"), timeout):
+        return False
+    x = extra(record)
+    procs.wait_gone(x.get("MonitorPid"), x.get("MonitorStartTime"), MONITOR_GRACE)
+    try:
+        refresh(ctx, container_id)
+    except ContainerNotFound:
+        pass  # --rm: the monitor removed it
+    return True
+
+
+def wait(ctx: Context, container_id: str) -> int:
+    """Block until the container is not running; its exit code."""
+    record = refresh(ctx, container_id)
+    while is_running(record):
+        x = extra(record)
+        procs.wait_gone(record["State"]["Pid"], x.get("PidStartTime"), 1.0)
+        record = _poll_record(ctx, container_id, record)
+    return int(record["State"].get("ExitCode") or 0)
+
+
+def _poll_record(ctx: Context, container_id: str, last: dict) -> dict:
+    """Re-read the record often while its container is exiting, so that the
+    exit code of an --rm container is seen before the monitor removes it."""
+    for _ in range(100):
+        try:
+            record = refresh(ctx, container_id)
+        except ContainerNotFound:
+            if is_running(last):
+                raise
+            return last
+        if not is_running(record):
+            return record
+        if procs.alive(record["State"]["Pid"], extra(record).get("PidStartTime")):
+            return record
+        time.sleep(0.01)
+    return record
+
+
+def restart(ctx: Context, container_id: str, timeout: int | None = None) -> dict:
+    stop(ctx, container_id, timeout)
+    return start(ctx, container_id)
+
+
+# -- removal --------------------------------------------------------------------
+
+def remove(ctx: Context, container_id: str, force: bool = False) -> None:
+    """Remove the container: its rootfs (unmounted first), cgroup, log,
+    record and name. A running container needs force (then it is killed)."""
+    record = refresh(ctx, container_id)
+    if is_running(record):
+        if not force:
+            raise Conflict(f'cannot remove container "{record.get("Name", container_id)}": '
+                           f"container is running: stop the container before removing or "
+                           f"force remove")
+        try:
+            kill(ctx, container_id, signal.SIGKILL)
+        except Conflict:
+            pass  # it exited meanwhile
+    with state.locked(ctx, container_id):
+        try:
+            record = state.read(ctx, container_id)
+        except ContainerNotFound:
+            return  # removed meanwhile (--rm)
+        if reconcile(record) or is_running(record):
+            state.write(ctx, container_id, record)
+        if is_running(record):
+            raise Conflict(f"cannot remove container {container_id}: it is still running")
+        _free(ctx, container_id, record)
+    state.release_name(ctx, str(record.get("Name", "")).removeprefix("/"), container_id)
+
+
+def _free(ctx: Context, container_id: str, record: dict) -> None:
+    import shutil
+
+    d = state.container_dir(ctx, container_id)
+    root = d / "rootfs"
+    if os.path.ismount(root):  # fuse-overlayfs left by a monitor that died
+        from rs_docker.linux import syscalls
+
+        syscalls.umount2(str(root), MNT_DETACH)
+    _remove_cgroups(extra(record).get("CgroupPaths") or {})
+    # Rename first: a concurrent reader sees the container gone, not half-removed.
+    doomed = d.with_name(f".removing-{container_id}")
+    os.rename(d, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _remove_cgroups(paths: dict) -> None:
+    from pathlib import Path
+
+    from rs_docker.runtime.cgroups import fs
+
+    for path in sorted({Path(p) for p in paths.values()}, key=lambda p: -len(p.parts)):
+        if path.is_relative_to("/sys/fs/cgroup"):
+            fs.remove(path)
+
+
+def prune(ctx: Context) -> list[str]:
+    """Remove every container that is not running; the ids removed."""
+    removed = []
+    for cid in state.list_ids(ctx):
+        try:
+            if not is_running(refresh(ctx, cid)):
+                remove(ctx, cid)
+                removed.append(cid)
+        except (ContainerNotFound, Conflict):
+            continue
+    return removed

@@ -1,0 +1,197 @@
+"""Container logs in Docker's json-file format (daemon/logger/jsonfilelog):
+one JSON object per line, {"log": "text\\n", "stream": "stdout"|"stderr",
+"time": RFC 3339 with nanoseconds, UTC}. A line longer than 16 KiB is cut
+into entries without the trailing newline, as Docker does
+(daemon/logger/copier.go: bufSize 16K).
+
+The writer runs in the container monitor, which should stay small: it needs
+only json and time. The reader serves `logs` (--tail, --since, -f).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+MAX_LINE = 16 * 1024
+# Go's encoding/json escapes these (HTML safety and JavaScript line terminators).
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+               "\u2029": "\\u2029"}
+
+
+def log_path(container_dir, container_id: str):
+    return container_dir / f"{container_id}-json.log"
+
+
+def rfc3339_nano(ns: int) -> str:
+    """Go's time.RFC3339Nano in UTC, trailing zeros of the fraction dropped."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    digits = f"{frac:09d}".rstrip("0")
+    return f"{head}.{digits}Z" if digits else f"{head}Z"
+
+
+def encode(text: str, stream: str, ns: int) -> bytes:
+    entry = json.dumps({"log": text, "stream": stream, "time": rfc3339_nano(ns)},
+                       separators=(",", ":"), ensure_ascii=False)
+    for char, esc in _GO_ESCAPES.items():
+        if char in entry:
+            entry = entry.replace(char, esc)
+    return (entry + "\n").encode()
+
+
+class LogWriter:
+    """Cuts each stream's bytes into lines and appends entries to the log."""
+
+    def __init__(self, fd: int, clock: Callable[[], int] = time.time_ns):
+        self.fd = fd
+        self.clock = clock
+        self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    def feed(self, stream: str, data: bytes) -> None:
+        buf = self.pending[stream] + data
+        while True:
+            cut = buf.find(b"\n", 0, MAX_LINE)
+            if cut < 0 and len(buf) < MAX_LINE:
+                break
+            end = cut + 1 if cut >= 0 else MAX_LINE
+            self._emit(stream, buf[:end])
+            buf = buf[end:]
+        self.pending[stream] = buf
+
+    def flush(self, stream: str) -> None:
+        """End of the stream: a last line without a newline is kept as is."""
+        if self.pending[stream]:
+            self._emit(stream, self.pending[stream])
+            self.pending[stream] = b""
+
+    def _emit(self, stream: str, line: bytes) -> None:
+        # Go's json replaces invalid UTF-8 with U+FFFD, as does "replace".
+        os.write(self.fd, encode(line.decode("utf-8", "replace"), stream, self.clock()))
+
+
+# -- reading --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    stream: str
+    time: str
+    text: str
+
+
+def _parse(line: bytes) -> Entry | None:
+    try:
+        obj = json.loads(line)
+        return Entry(str(obj["stream"]), str(obj["time"]), str(obj["log"]))
+    except (ValueError, KeyError, TypeError):
+        return None  # a line cut short by a crash: skip it, as Docker's decoder does
+
+
+def read_all(path) -> tuple[list[Entry], int]:
+    """Every entry, and the byte offset after the last complete line."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return [], 0
+    end = data.rfind(b"\n") + 1
+    return [e for e in map(_parse, data[:end].splitlines()) if e is not None], end
+
+
+def follow(path, offset: int, running: Callable[[], bool],
+           interval: float = 0.1) -> Iterator[Entry]:
+    """Entries appended after `offset` until `running()` turns false (then
+    what is left is read once more, so nothing written before the exit is lost)."""
+    while True:
+        still = running()
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
+            entry = _parse(line)
+            if entry is not None:
+                yield entry
+        offset += end
+        if not still:
+            return
+        if not end:
+            time.sleep(interval)
+
+
+# -- selecting ------------------------------------------------------------------
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Go's time.ParseDuration ("1h30m", "10s", "1.5h") in seconds; None if not one."""
+    pos, total = 0, 0.0
+    if not text:
+        return None
+    while pos < len(text):
+        m = _DURATION.match(text, pos)
+        if m is None:
+            return None
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    return total
+
+
+def parse_time(text: str) -> float | None:
+    """RFC 3339 (fraction up to nanoseconds; no zone means UTC) -> Unix seconds."""
+    from datetime import UTC, datetime
+
+    t = text.strip().replace("Z", "+00:00")
+    frac = 0.0
+    m = re.match(r"^(.*T\d\d:\d\d:\d\d)\.(\d+)(.*)$", t)
+    if m:
+        t, frac = m.group(1) + m.group(3), float("0." + m.group(2))
+    try:
+        value = datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp() + frac
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """--since/--until as docker logs takes them (docker/api types/time
+    GetTimestamp): a Go duration before now ("10m"), a Unix timestamp
+    ("1700000000.5"), or an RFC 3339 date/time. Returns Unix seconds."""
+    from rs_docker.errors import UsageError
+
+    now = time.time() if now is None else now
+    ago = parse_go_duration(text)
+    if ago is not None:
+        return now - ago
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    value = parse_time(text)
+    if value is None:
+        raise UsageError(f'invalid value for "since": {text}: not a timestamp or duration')
+    return value
+
+
+def select(entries: list[Entry], tail: int | None = None, since: float | None = None,
+           until: float | None = None) -> list[Entry]:
+    """The last `tail` entries (None: all) within [since, until)."""
+    if since is not None or until is not None:
+        def keep(e: Entry) -> bool:
+            t = parse_time(e.time) or 0.0
+            return (since is None or t >= since) and (until is None or t < until)
+        entries = [e for e in entries if keep(e)]
+    if tail is not None:
+        entries = entries[len(entries) - tail:] if tail > 0 else []
+    return entries

@@ -1,0 +1,107 @@
+"""`ps` as a service: the container records, reconciled with their
+processes, filtered as `docker ps --filter` does, newest first.
+
+Filters (docker/cli opts/filter, moby daemon/list.go): values of one key
+are alternatives (OR), different keys must all match (AND). id= is an id
+prefix, name= a regular expression searched in the name, status= one of
+Docker's states, ancestor= an image reference or image id (prefix).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rs_docker.container import lifecycle, state
+from rs_docker.context import Context
+from rs_docker.errors import ContainerNotFound, StoreError, UsageError
+
+FILTER_KEYS = ("id", "name", "status", "ancestor")
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """["status=exited", "name=web"] -> {"status": ["exited"], "name": ["web"]}."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip().lower()
+        if not eq:
+            raise UsageError(f"bad format of filter (expected name=value): {item}")
+        if key not in FILTER_KEYS:
+            raise UsageError(f"invalid filter '{key}'")
+        if key == "status" and value not in STATUSES:
+            raise UsageError(f"invalid filter 'status={value}'")
+        if key == "name":
+            try:
+                re.compile(value)
+            except re.error:
+                raise UsageError(f"invalid filter 'name={value}': not a regular expression") \
+                    from None
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _ancestor_matches(record: dict, wanted: str) -> bool:
+    from rs_docker.models.reference import parse
+
+    image_id = str(record.get("Image") or "")
+    bare = wanted.removeprefix("sha256:")
+    if len(bare) >= 4 and image_id.removeprefix("sha256:").startswith(bare):
+        return True
+    given = (record.get("Config") or {}).get("Image") or ""
+    try:
+        return parse(given) == parse(wanted) or \
+            (parse(wanted, default_tag=False).tag is None and parse(given).name ==
+             parse(wanted).name)
+    except Exception:  # noqa: BLE001 - an unparsable filter value matches nothing
+        return given == wanted
+
+
+def matches(record: dict, filters: dict[str, list[str]]) -> bool:
+    name = str(record.get("Name", "")).removeprefix("/")
+    tests = {
+        "id": lambda v: str(record.get("Id", "")).startswith(v),
+        "name": lambda v: re.search(v, name) is not None,
+        "status": lambda v: (record.get("State") or {}).get("Status") == v,
+        "ancestor": lambda v: _ancestor_matches(record, v),
+    }
+    return all(any(tests[key](v) for v in values) for key, values in filters.items())
+
+
+def list_containers(ctx: Context, all_: bool = False,
+                    filters: dict[str, list[str]] | None = None) -> list[dict]:
+    """Records of running containers (every container with all_), newest first.
+    A status filter implies all_, as in Docker."""
+    filters = filters or {}
+    show_all = all_ or "status" in filters
+    out = []
+    for cid in state.list_ids(ctx):
+        try:
+            record = lifecycle.refresh(ctx, cid)
+        except (ContainerNotFound, StoreError):
+            continue  # removed while we listed, or being created
+        if not record.get("State"):
+            continue
+        if (show_all or lifecycle.is_running(record)) and matches(record, filters):
+            out.append(record)
+    out.sort(key=lambda r: r.get("Created", ""), reverse=True)
+    return out
+
+
+def inspect(ctx: Context, container_id: str) -> dict:
+    """`docker container inspect` of one container: the record (reconciled),
+    without rs-docker's bookkeeping, with Docker's remaining top-level keys."""
+    record = dict(lifecycle.refresh(ctx, container_id))
+    record.pop("RsDocker", None)
+    record.setdefault("LogPath", "")
+    record.update(
+        RestartCount=record.get("RestartCount", 0), MountLabel="", ProcessLabel="",
+        AppArmorProfile="", ExecIDs=None,
+        NetworkSettings={"Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {},
+                         "HairpinMode": False, "LinkLocalIPv6Address": "",
+                         "LinkLocalIPv6PrefixLen": 0, "SecondaryIPAddresses": None,
+                         "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "",
+                         "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
+                         "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
+                         "Networks": {}})
+    return record
