@@ -32,9 +32,9 @@ def test_status_text(state, text):
 
 def test_command_is_quoted_and_truncated_to_20_cells():
     rec = {"Path": "sh", "Args": ["-c", "while true; do sleep 1; done"]}
-    # Docker joins Path and Args with spaces, unquoted (container.Command)
-    assert fmt.command_text(rec, trunc=True) == '"sh -c while true; d…"'
-    assert fmt.command_text(rec, trunc=False) == '"sh -c while true; do sleep 1; done"'
+    # Docker joins Path and Args with spaces, single-quoting args that hold one
+    assert fmt.command_text(rec, trunc=True) == '"sh -c \'while true; …"'
+    assert fmt.command_text(rec, trunc=False) == '"sh -c \'while true; do sleep 1; done\'"'
     assert fmt.command_text({"Path": "sleep", "Args": ["5"]}, trunc=True) == '"sleep 5"'
 
 

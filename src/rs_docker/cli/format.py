@@ -51,7 +51,10 @@ def status_text(st: dict, now: datetime | None = None) -> str:
 
 
 def command_text(record: dict, trunc: bool) -> str:
-    command = " ".join([record.get("Path", ""), *(record.get("Args") or [])]).strip()
+    # As Docker's daemon (daemon/list.go): arguments holding a space are
+    # wrapped in single quotes, no other escaping.
+    args = [f"'{a}'" if " " in a else a for a in record.get("Args") or []]
+    command = " ".join([record.get("Path", ""), *args]).strip()
     if trunc:
         command = ellipsis(command, COMMAND_WIDTH)
     return json.dumps(command, ensure_ascii=False)  # strconv.Quote for printable text
