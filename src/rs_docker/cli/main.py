@@ -56,11 +56,21 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
+# Docker's CLI exits 125 when `run`/`create` fail before the container runs
+# (and on a bad flag of any command); any other command reports a failed
+# request with 1 (`docker pull nope` -> 1, `docker rm nope` -> 1).
+EXIT_FAILED_REQUEST = 1
+TOOL_EXIT_COMMANDS = frozenset({"run", "create"})
+
+
 class LazyGroup(click.Group):
+    invoked: str | None = None  # the subcommand being run, for the exit code
+
     def list_commands(self, ctx):
         return sorted(COMMANDS)
 
     def get_command(self, ctx, name):
+        LazyGroup.invoked = name
         target = COMMANDS.get(name)
         if target is None:
             return None
@@ -101,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        fail(str(e), e.exit_code, e.hint)
+        fail(str(e), exit_code_for(e, LazyGroup.invoked), e.hint)
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:
@@ -114,6 +124,12 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def exit_code_for(error: RsDockerError, command: str | None) -> int:
+    if error.exit_code == EXIT_TOOL and command not in TOOL_EXIT_COMMANDS:
+        return EXIT_FAILED_REQUEST
+    return error.exit_code
 
 
 def fail(message: str, code: int = EXIT_TOOL, hint: str | None = None):
