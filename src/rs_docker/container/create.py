@@ -171,6 +171,9 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
         init_binary=init_binary() if opts.init else None,
         namespaces=tuple(mode.namespaces()), cgroups_path=f"/rs-docker/{cid}")
     config = spec.build_spec(defaults, opts, inputs)
+    # Where the runtime caches compiled seccomp programs (runtime/security.py).
+    config.setdefault("annotations", {})["io.rs-docker.cache-dir"] = \
+        str(ctx.root / "cache" / "seccomp-bpf")
     if ctx.rootless:
         rootless.make_rootless(config)
     _bind_sources(opts)

@@ -21,6 +21,15 @@ _lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
 _lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
 _lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
 _lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+_lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+
+
+class _Version(ctypes.Structure):
+    """struct scmp_version."""
+    _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+
+
+_lib.seccomp_version.restype = ctypes.POINTER(_Version)
 
 ACT_KILL_PROCESS = 0x80000000
 ACT_KILL_THREAD = 0x00000000
@@ -63,6 +72,12 @@ def syscall_number(name: str) -> int:
     return _lib.seccomp_syscall_resolve_name(name.encode())
 
 
+def version() -> str:
+    """The loaded libseccomp's version, "2.5.4" (seccomp_version(3))."""
+    v = _lib.seccomp_version().contents
+    return f"{v.major}.{v.minor}.{v.micro}"
+
+
 def arch_token(name: str) -> int:
     """SCMP_ARCH_X86_64 -> its AUDIT_ARCH token; 0 if unknown to libseccomp."""
     short = name.removeprefix("SCMP_ARCH_").lower()
@@ -96,6 +111,18 @@ class Filter:
 
     def load(self) -> None:
         _check(_lib.seccomp_load(self._ctx), "seccomp_load")
+
+    def export_bpf(self) -> bytes:
+        """The raw BPF program seccomp_load would install, as an array of
+        struct sock_filter (seccomp_export_bpf(3)); libseccomp writes it to an
+        fd, here an anonymous memfd so its size is not bounded by a pipe."""
+        fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+        try:
+            _check(_lib.seccomp_export_bpf(self._ctx, fd), "seccomp_export_bpf")
+            size = os.fstat(fd).st_size
+            return os.pread(fd, size, 0)
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         if self._ctx:

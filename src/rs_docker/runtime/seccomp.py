@@ -14,7 +14,9 @@ import errno
 from dataclasses import dataclass, field
 
 from rs_docker.errors import RuntimeFailure
+from rs_docker.linux import bpf
 from rs_docker.linux import seccomp as scmp
+from rs_docker.runtime import seccomp_cache
 
 _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.ACT_KILL_THREAD,
            "SCMP_ACT_KILL_PROCESS": scmp.ACT_KILL_PROCESS, "SCMP_ACT_TRAP": scmp.ACT_TRAP,
@@ -99,12 +101,38 @@ def compile_program(program: Program) -> scmp.Filter:
     return flt
 
 
-def load(flt: scmp.Filter) -> None:
-    """Install the filter in this process. Without no_new_privs the kernel
-    demands CAP_SYS_ADMIN (seccomp(2) SECCOMP_SET_MODE_FILTER, EACCES)."""
+def compile_bpf(section: dict) -> bytes:
+    """The raw BPF program of an OCI linux.seccomp section: what
+    seccomp_load would install (seccomp_export_bpf(3))."""
+    flt = compile_program(generate(section))
     try:
-        flt.load()
+        return flt.export_bpf()
     except OSError as e:
         raise RuntimeFailure(f"seccomp: {e.strerror}") from None
     finally:
         flt.release()
+
+
+def program_for(section: dict, cache_dir: str | None) -> bytes:
+    """compile_bpf(section), through the cache in `cache_dir` when given. A
+    cache that cannot be written only costs the next run a compile."""
+    if cache_dir is None:
+        return compile_bpf(section)
+    entry = seccomp_cache.key(section, scmp.version())
+    program = seccomp_cache.read(cache_dir, entry)
+    if program is None:
+        program = compile_bpf(section)
+        try:
+            seccomp_cache.write(cache_dir, entry, program)
+        except OSError:
+            pass  # read-only or full store: correct, just slower next time
+    return program
+
+
+def load(program: bytes) -> None:
+    """Install the filter in this process. Without no_new_privs the kernel
+    demands CAP_SYS_ADMIN (seccomp(2) SECCOMP_SET_MODE_FILTER, EACCES)."""
+    try:
+        bpf.load(program)
+    except (OSError, ValueError) as e:
+        raise RuntimeFailure(f"seccomp: {getattr(e, 'strerror', None) or e}") from None

@@ -22,12 +22,15 @@ no_new_privs case, as late as possible.
 from __future__ import annotations
 
 import os
-import weakref
 from dataclasses import dataclass
 
 from rs_docker.linux import capabilities as lc
-from rs_docker.linux.seccomp import Filter
 from rs_docker.runtime import caps, masks, rlimits, seccomp
+
+# config.json annotation naming a directory where compiled seccomp programs
+# are cached (runtime/seccomp_cache.py); the container layer points it into
+# the store root. Absent: compile on every start.
+CACHE_DIR_ANNOTATION = "io.rs-docker.cache-dir"
 
 # pid of the process that has loaded its container's filter. Per-process
 # state, not configuration: apply_caps may load the filter from a Prepared
@@ -37,15 +40,10 @@ _loaded_in: int | None = None
 
 @dataclass
 class Prepared:
-    """The compiled filter (None: unconfined) and when to load it. The
-    libseccomp context is freed when the value is collected (the runtime's
-    parent prepares it and never loads it itself)."""
-    filter: Filter | None
+    """The compiled filter as raw BPF (None: unconfined) and when to load it.
+    Plain bytes: nothing of libseccomp is needed in the child to load it."""
+    filter: bytes | None
     no_new_privs: bool
-
-    def __post_init__(self):
-        if self.filter is not None:
-            weakref.finalize(self, self.filter.release)
 
 
 def _process(config: dict) -> dict:
@@ -57,10 +55,12 @@ def _linux(config: dict) -> dict:
 
 
 def prepare(config: dict) -> Prepared:
-    """Compile linux.seccomp into a libseccomp filter, before the hot moment."""
+    """Compile linux.seccomp into a BPF program, before the hot moment
+    (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any)."""
     section = _linux(config).get("seccomp")
-    flt = seccomp.compile_program(seccomp.generate(section)) if section else None
-    return Prepared(flt, bool(_process(config).get("noNewPrivileges")))
+    cache_dir = (config.get("annotations") or {}).get(CACHE_DIR_ANNOTATION)
+    program = seccomp.program_for(section, cache_dir) if section else None
+    return Prepared(program, bool(_process(config).get("noNewPrivileges")))
 
 
 def apply_masks(config: dict, root: str = "/") -> None:

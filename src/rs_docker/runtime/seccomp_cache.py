@@ -1,0 +1,90 @@
+"""A cache of compiled seccomp programs, so that `run` does not build the
+same libseccomp filter (~4 ms for Docker's profile) on every start.
+
+Entry: <dir>/<key>.bpf where key = sha256 of (FORMAT, machine, libseccomp
+version, canonical JSON of linux.seccomp): a changed profile, a libseccomp
+upgrade or a change of how runtime/seccomp.py resolves a profile (bump
+FORMAT) gives a new entry. The file is HEADER + sha256(program) + program,
+the raw BPF that seccomp_export_bpf(3) gives and the kernel takes.
+
+An entry is a cache, not an input: anything wrong with it (truncated, bad
+checksum, length not a multiple of 8, not ours, writable by others) makes
+read() return None and the caller rebuilds and rewrites it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+
+from rs_docker.linux import bpf
+
+FORMAT = "rs-docker-seccomp-1"  # bump when generate()/compile_program() semantics change
+HEADER = b"RSBPF1\n\0"
+_SUM = 32  # sha256 digest size
+
+
+def key(section: dict, libseccomp_version: str, machine: str | None = None) -> str:
+    """The entry name for an OCI linux.seccomp section."""
+    canonical = json.dumps(section, sort_keys=True, separators=(",", ":"))
+    machine = os.uname().machine if machine is None else machine
+    text = "\0".join((FORMAT, machine, libseccomp_version, canonical))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def path(cache_dir: str, entry: str) -> str:
+    return os.path.join(cache_dir, f"{entry}.bpf")
+
+
+def read(cache_dir: str, entry: str) -> bytes | None:
+    """The cached program, or None when absent or not to be trusted."""
+    try:
+        fd = os.open(path(cache_dir, entry), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        # Another user's file, or one others may rewrite, is not our cache.
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None
+        data = os.read(fd, st.st_size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return decode(data)
+
+
+def decode(data: bytes) -> bytes | None:
+    """HEADER + sha256 + program -> program, or None if anything is off."""
+    start = len(HEADER) + _SUM
+    program = data[start:]
+    if not data.startswith(HEADER) or len(data) < start:
+        return None
+    try:
+        bpf.check_program(program)
+    except ValueError:
+        return None
+    if hashlib.sha256(program).digest() != data[len(HEADER):start]:
+        return None
+    return program
+
+
+def encode(program: bytes) -> bytes:
+    return HEADER + hashlib.sha256(program).digest() + program
+
+
+def write(cache_dir: str, entry: str, program: bytes) -> None:
+    """Store atomically (a reader sees the old entry, none, or the whole new
+    one: rename(2)). No fsync: a torn entry after a crash fails decode()."""
+    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+    final = path(cache_dir, entry)
+    tmp = f"{final}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, encode(program))
+    finally:
+        os.close(fd)
+    os.replace(tmp, final)

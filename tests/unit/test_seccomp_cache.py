@@ -1,0 +1,54 @@
+"""The compiled-seccomp cache: keys follow their inputs, and an entry that is
+anything but what we wrote is refused (and so rebuilt by the caller)."""
+
+import os
+
+from rs_docker.runtime import seccomp_cache as cache
+
+PROFILE = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+           "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}
+PROGRAM = bytes(range(8)) * 5  # five 8-byte instructions
+
+
+def test_key_ignores_key_order_but_follows_every_input():
+    reordered = dict(reversed(list(PROFILE.items())))
+    base = cache.key(PROFILE, "2.5.4", "x86_64")
+    assert cache.key(reordered, "2.5.4", "x86_64") == base
+    changed = {**PROFILE, "defaultAction": "SCMP_ACT_KILL"}
+    assert len({base, cache.key(changed, "2.5.4", "x86_64"),
+                cache.key(PROFILE, "2.5.5", "x86_64"),
+                cache.key(PROFILE, "2.5.4", "aarch64")}) == 4
+
+
+def test_round_trip(tmp_path):
+    cache.write(str(tmp_path / "c"), "k", PROGRAM)
+    assert cache.read(str(tmp_path / "c"), "k") == PROGRAM
+    assert oct(os.stat(tmp_path / "c").st_mode & 0o777) == "0o700"
+    assert not [n for n in os.listdir(tmp_path / "c") if n.endswith(".tmp")]
+
+
+def test_absent_entry_is_none(tmp_path):
+    assert cache.read(str(tmp_path), "nope") is None
+
+
+def test_corrupt_entries_are_refused():
+    good = cache.encode(PROGRAM)
+    assert cache.decode(good) == PROGRAM
+    flipped = bytearray(good)
+    flipped[-1] ^= 1
+    for bad in (b"", good[:10], good[:-3], bytes(flipped), b"X" + good[1:],
+                cache.HEADER + good[len(cache.HEADER):-8],  # checksum of the long program
+                cache.encode(b"")):
+        assert cache.decode(bad) is None, bad
+
+
+def test_an_entry_others_can_write_is_not_trusted(tmp_path):
+    cache.write(str(tmp_path), "k", PROGRAM)
+    os.chmod(cache.path(str(tmp_path), "k"), 0o666)
+    assert cache.read(str(tmp_path), "k") is None
+
+
+def test_a_symlinked_entry_is_not_followed(tmp_path):
+    (tmp_path / "real").write_bytes(cache.encode(PROGRAM))
+    os.symlink(tmp_path / "real", cache.path(str(tmp_path), "k"))
+    assert cache.read(str(tmp_path), "k") is None
