@@ -7,19 +7,22 @@ every diff_id a valid digest, because diff_ids decide where layers are kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
-from rs_docker.models.manifest import MAX_MANIFEST_SIZE
+
+# Configs are capped like manifests (models.manifest.MAX_MANIFEST_SIZE, the
+# 4 MiB of containerd and the distribution registry); kept here so that `run`,
+# which parses a config, does not load the manifest module.
+MAX_CONFIG_SIZE = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(NamedTuple):
     """The parts of an image config rs-docker uses; `raw` keeps the whole object
-    (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...)."""
+    (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...).
+    A NamedTuple: cheaper to define than a dataclass on `run`'s import path."""
 
     architecture: str
     os: str
@@ -27,9 +30,9 @@ class ImageConfig:
     variant: str | None = None
     created: str | None = None
     author: str | None = None
-    config: dict = field(default_factory=dict)
+    config: dict | None = None
     history: tuple[dict, ...] = ()
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
+    raw: dict | None = None
 
     @property
     def platform(self) -> str:
@@ -38,7 +41,7 @@ class ImageConfig:
 
 def parse(data: bytes) -> ImageConfig:
     """Parse and validate a config blob. Raises UnsupportedManifest."""
-    if len(data) > MAX_MANIFEST_SIZE:
+    if len(data) > MAX_CONFIG_SIZE:
         raise UnsupportedManifest(f"image config too large ({len(data)} bytes, limit 4 MiB)")
     try:
         body = json.loads(data)
@@ -76,6 +79,8 @@ def parse(data: bytes) -> ImageConfig:
 def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> list[Digest]:
     """ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))
     (OCI image-spec config.md "Layer ChainID")."""
+    import hashlib  # only pull computes chain IDs; `run` reads them from the index
+
     out: list[Digest] = []
     for diff_id in diff_ids:
         if not out:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import secrets
-import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +38,9 @@ def fsync_dir(path: str | os.PathLike) -> None:
 
 
 def _new_name(tmp_dir: Path, prefix: str) -> Path:
-    return tmp_dir / f"{prefix}-{secrets.token_hex(8)}"
+    # os.urandom is what secrets.token_hex reads; importing secrets (hmac,
+    # hashlib's OpenSSL, random) costs a few ms on every `run`.
+    return tmp_dir / f"{prefix}-{os.urandom(8).hex()}"
 
 
 def _locked(path: Path, fd: int) -> bool:
@@ -130,6 +130,8 @@ def remove_tree(path: str | os.PathLike) -> None:
     works on dir fds, see its docs on symlink attacks). A tree with read-only
     directories (a rootless unpack keeps a layer's 0555 dirs) is made writable
     first, and a missing tree is not an error."""
+    import shutil  # ~2 ms (it loads bz2 and lzma): only when something is removed
+
     try:
         shutil.rmtree(path)
     except FileNotFoundError:

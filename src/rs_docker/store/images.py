@@ -9,29 +9,28 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
 from rs_docker.models.digest import Digest
 from rs_docker.models.reference import parse
-from rs_docker.store.atomic import write_atomic
 from rs_docker.store.locks import file_lock
 
 FORMAT_VERSION = 1
 _ID = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
 
 
-@dataclass
-class ImageRecord:
-    """One tagged (or digest-pinned) image in the local store."""
+class ImageRecord(NamedTuple):
+    """One tagged (or digest-pinned) image in the local store. A NamedTuple,
+    not a dataclass: `run` loads this module, and a dataclass definition
+    costs ~0.3 ms at import (it generates and compiles its methods)."""
 
     reference: str                 # full normalized: docker.io/library/ubuntu:latest
     manifest: Digest               # the platform manifest
     config: Digest                 # its config blob: the image ID
     repo_digest: Digest | None     # what the registry named (index or manifest)
-    chain_ids: list[Digest] = field(default_factory=list)
+    chain_ids: list[Digest] | tuple[Digest, ...] = ()
     created: str | None = None
     platform: str = ""
 
@@ -40,10 +39,9 @@ class ImageRecord:
         return self.config
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = self._asdict()
         for key in ("manifest", "config", "repo_digest"):
-            # asdict() turned the Digest values into dicts: take them from self.
-            value = getattr(self, key)
+            value = out[key]
             out[key] = str(value) if value is not None else None
         out["chain_ids"] = [str(c) for c in self.chain_ids]
         return out
@@ -86,6 +84,9 @@ class ImageIndex:
             raise StoreError(f"image index {path} is corrupt: {e}") from None
 
     def _save(self, records: dict[str, ImageRecord]) -> None:
+        # Imported here: `run` only reads the index (store.atomic is for writers).
+        from rs_docker.store.atomic import write_atomic
+
         data = {"version": FORMAT_VERSION,
                 "images": {ref: rec.to_json() for ref, rec in sorted(records.items())}}
         self.ctx.root.mkdir(parents=True, exist_ok=True)
