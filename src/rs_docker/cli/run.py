@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -22,7 +21,8 @@ def _env(env_files: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str, ...]:
     from_files: list[str] = []
     for path in env_files:
         try:
-            text = Path(path).read_text()
+            with open(path) as f:
+                text = f.read()
         except OSError as e:
             raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
         except UnicodeDecodeError:
@@ -116,12 +116,10 @@ def run(ctx, image, command, env, env_file, **flags):
         raise UsageError("the input device is not a TTY")
     opts = RunOptions(image=image, command=tuple(command), env=_env(env_file, env), **flags)
     pull_progress = _PullProgress()
-    callbacks = RunCallbacks(
-        notice=_echo_err,
-        debug=(lambda text: _echo_err(f"debug: {text}")) if ctx.debug else RunCallbacks.debug,
-        pull_progress=pull_progress,
-        pull_done=pull_progress.close,
-    )
+    callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
+                             pull_done=pull_progress.close)
+    if ctx.debug:
+        callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
     sys.stdout.flush()
     if opts.detach:
         from rs_docker.container.run import run_detached

@@ -9,13 +9,11 @@ read and created through container.layerfs, never through the host's view.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from rs_docker.container import names, rootfs, state
 from rs_docker.container.rootfs import RootfsPlan
@@ -26,7 +24,6 @@ from rs_docker.models.run_options import RunOptions
 from rs_docker.models.users import resolve_user
 from rs_docker.network import files as netfiles
 from rs_docker.network.modes import NetworkMode, network_mode
-from rs_docker.runtime import rootless
 
 # Static init binaries that work in any rootfs, bind-mounted for --init
 # (Docker uses tini as /sbin/docker-init; Debian: catatonit, tini).
@@ -35,8 +32,7 @@ NAME_ATTEMPTS = 10
 MAX_HOSTNAME = 64  # HOST_NAME_MAX, sethostname(2)
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     """What create needs of an image: its ID, its config ("config" object of
     the image config JSON), and its layer dirs bottom-first."""
 
@@ -46,8 +42,7 @@ class Image:
     layers: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class Created:
+class Created(NamedTuple):
     id: str
     name: str
     dir: Path
@@ -175,6 +170,8 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     config.setdefault("annotations", {})["io.rs-docker.cache-dir"] = \
         str(ctx.root / "cache" / "seccomp-bpf")
     if ctx.rootless:
+        from rs_docker.runtime import rootless
+
         rootless.make_rootless(config)
     _bind_sources(opts)
     # No indent: json.dumps uses its C encoder only without one (a 400-rule
@@ -191,7 +188,7 @@ def _text(stack, path: str) -> str | None:
 
 def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
     """The Docker-shaped record (`docker inspect` field names)."""
-    args = spec.process_args(defaults, dataclasses.replace(opts, init=False))
+    args = spec.process_args(defaults, opts._replace(init=False))
     never = "0001-01-01T00:00:00Z"
     return {
         "Id": cid, "Created": state.now(), "Path": args[0], "Args": args[1:],
@@ -271,6 +268,10 @@ def remove_dir(d: Path) -> None:
         # Rootless: overlay's 000 work dir, and files of the container's
         # other (subuid) ids, need more than rmtree.
         if os.geteuid() != 0:
+            from rs_docker.runtime import rootless
+
             rootless.remove_tree(d)
         else:
+            import shutil
+
             shutil.rmtree(d)

@@ -14,11 +14,9 @@ image size). Which one works is probed once per store and remembered in
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-from rs_docker.container import layercopy
 from rs_docker.container.layerfs import LayerStack
 from rs_docker.context import Context
 from rs_docker.errors import StoreError
@@ -34,8 +32,7 @@ MAX_MOUNT_DATA = 4095
 OVERLAY_EXTRA = ("index=off",)
 
 
-@dataclass(frozen=True)
-class RootfsPlan:
+class RootfsPlan(NamedTuple):
     """Where the container's root comes from. `lowers` are top-first (the
     reverse of the image's chain ids); `upper`/`work` live under
     containers/<id>/; for "copy" the rootfs dir itself holds everything."""
@@ -96,6 +93,8 @@ def populate(p: RootfsPlan) -> None:
     """The copy driver: fill rootfs/ with the merged layers (before anything
     reads or creates paths of the image in it)."""
     if p.driver == "copy":
+        from rs_docker.container import layercopy
+
         layercopy.merge_layers(list(reversed(p.lowers)), p.rootfs)
 
 
@@ -179,6 +178,8 @@ def _overlay_works(tmp_dir: Path, rootless: bool = False) -> bool:
 
 
 def _remove_probe(base: Path) -> None:
+    import shutil
+
     # overlayfs leaves work/work mode 000: rmtree alone cannot list it.
     for sub in ("work/work", "work/index"):
         if (base / sub).is_dir():

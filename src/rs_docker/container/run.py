@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.container import create, rootfs, state
 from rs_docker.context import Context
@@ -22,8 +22,7 @@ def _ignore(*_args, **_kwargs) -> None:
     pass
 
 
-@dataclass(frozen=True)
-class RunCallbacks:
+class RunCallbacks(NamedTuple):
     """How run reports: `notice` for lines Docker prints on stderr ("Unable
     to find image 'x' locally"), `debug` for --debug lines, `pull_progress`
     handed to image.pull (and `pull_done` after it), `started(container_id)` once the process runs."""

@@ -8,7 +8,7 @@ tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import UsageError
 
@@ -20,8 +20,7 @@ _OPPOSITE = {"exec": "noexec", "noexec": "exec", "suid": "nosuid", "nosuid": "su
              "atime": "noatime", "noatime": "atime"}
 
 
-@dataclass(frozen=True)
-class BindMount:
+class BindMount(NamedTuple):
     """A host directory or file seen at `target`. `create_source` is Docker's
     -v behaviour: a missing host path becomes an empty directory; --mount
     refuses a missing source instead."""
@@ -38,8 +37,7 @@ class BindMount:
                 "options": options}
 
 
-@dataclass(frozen=True)
-class TmpfsMount:
+class TmpfsMount(NamedTuple):
     target: str
     options: tuple[str, ...] = ()
 

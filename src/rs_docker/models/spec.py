@@ -10,7 +10,7 @@ resources, privileged, security options).
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import UnsupportedManifest, UsageError
 from rs_docker.models import mount_flags, security
@@ -23,8 +23,7 @@ OCI_VERSION = "1.0.2"
 INIT_PATH = "/sbin/docker-init"
 
 
-@dataclass(frozen=True)
-class ImageDefaults:
+class ImageDefaults(NamedTuple):
     """The runtime defaults an image config carries (its "config" object),
     checked: image content is hostile, so every field has the right type."""
 
@@ -90,8 +89,7 @@ def user_spec(image: ImageDefaults, opts: RunOptions) -> str:
     return opts.user if opts.user is not None else image.user
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     """What the spec needs besides the image and the flags, all resolved by
     the caller: the user, the hostname, the rootfs path and its mount (the
     overlay onto "/" by this project's convention, or none), the per-container

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import UsageError
 
@@ -21,23 +21,20 @@ class UserNotFound(UsageError):
     """-u names a user or group the image does not have."""
 
 
-@dataclass(frozen=True)
-class PasswdEntry:
+class PasswdEntry(NamedTuple):
     name: str
     uid: int
     gid: int
     home: str
 
 
-@dataclass(frozen=True)
-class GroupEntry:
+class GroupEntry(NamedTuple):
     name: str
     gid: int
     members: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ExecUser:
+class ExecUser(NamedTuple):
     """Who the container process runs as."""
 
     uid: int = 0

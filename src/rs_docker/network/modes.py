@@ -9,15 +9,14 @@ the host's /etc/hosts and resolv.conf and, with no -h, the host's hostname).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import UsageError
 
 DEFAULT_MODE = "none"
 
 
-@dataclass(frozen=True)
-class NetworkMode:
+class NetworkMode(NamedTuple):
     name: str
     private_netns: bool     # a new network namespace (only lo) vs the host's
     host_files: bool        # /etc/hosts and resolv.conf as the host has them
