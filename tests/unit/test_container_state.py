@@ -69,3 +69,20 @@ def test_set_state_keeps_running_in_step(ctx):
     assert rec["State"]["Running"] is True and rec["State"]["Pid"] == 42
     rec = state.set_state(ctx, A, Status=state.EXITED, ExitCode=3)
     assert rec["State"]["Running"] is False and rec["State"]["ExitCode"] == 3
+
+
+def test_record_of_an_rm_container_is_replaced_without_fsync(ctx, monkeypatch):
+    """--rm records are removed with their container: atomic replace, no fsync;
+    every other record is fsync()ed before the rename."""
+    synced = []
+    real_fsync = state.os.fsync
+    monkeypatch.setattr(state.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    state.write(ctx, A, {"Id": A, "State": {"Status": "created"},
+                         "HostConfig": {"AutoRemove": True}})
+    state.set_state(ctx, A, Status="running", Pid=7)
+    assert synced == []
+    assert state.read(ctx, A)["State"] == {"Status": "running", "Running": True, "Pid": 7}
+    state.set_state(ctx, B, Status="exited")
+    assert len(synced) == 1
+    leftovers = [p.name for p in (ctx.containers_dir / A).iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
