@@ -38,12 +38,13 @@ def row(text: str, label: str) -> list[str]:
 
 
 def test_ratios_and_verdicts(tmp_path):
-    write_run(tmp_path, {"rs-run": 30.0, "podman-run": 150.0, "crun-run": 6.0,
+    write_run(tmp_path, {"rs-run": 30.0, "podman-run": 150.0, "crun-run": 6.0, "crun-eq-run": 7.5,
                          "rs-help": 45.0, "rs-pull": 2000.0, "podman-pull": 3000.0,
                          "skopeo-pull": 4000.0})
     out = summarize(tmp_path)
     assert row(out, "rs run / podman run")[1:] == ["0.20", "<= 0.25", "ok"]
-    assert row(out, "rs run / crun run")[1:] == ["5.00", "<= 4", "**MISS**"]
+    assert row(out, "rs run / crun run (equivalent bundle)")[1:] == ["4.00", "<= 4", "ok"]
+    assert row(out, "rs run / crun run (minimal bundle)")[1:] == ["5.00", "-", "(no budget)"]
     assert row(out, "rs --help median")[1:] == ["45.0 ms", "< 80 ms", "ok"]
     assert row(out, "rs pull / podman pull (debian-python)")[1:] == ["0.67", "<= 0.8", "ok"]
     assert row(out, "rs pull / skopeo+umoci (debian-python)")[1:] == ["0.50", "-", "(no budget)"]
