@@ -272,6 +272,6 @@ def remove_dir(d: Path) -> None:
 
             rootless.remove_tree(d)
         else:
-            import shutil
+            from rs_docker.store.rmtree import rmtree
 
-            shutil.rmtree(d)
+            rmtree(d)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rs_docker.errors import StoreError
 from rs_docker.store.locks import try_flock
+from rs_docker.store.rmtree import rmtree
 
 
 def store_error(action: str, path: str | os.PathLike, e: OSError) -> StoreError:
@@ -126,14 +127,12 @@ def write_atomic(path: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) -> N
 
 
 def remove_tree(path: str | os.PathLike) -> None:
-    """Remove a directory tree without following symlinks in it (shutil.rmtree
-    works on dir fds, see its docs on symlink attacks). A tree with read-only
+    """Remove a directory tree without following symlinks in it (store.rmtree
+    works on dir fds, as shutil.rmtree does). A tree with read-only
     directories (a rootless unpack keeps a layer's 0555 dirs) is made writable
     first, and a missing tree is not an error."""
-    import shutil  # ~2 ms (it loads bz2 and lzma): only when something is removed
-
     try:
-        shutil.rmtree(path)
+        rmtree(path)
     except FileNotFoundError:
         return
     except PermissionError:
@@ -141,7 +140,7 @@ def remove_tree(path: str | os.PathLike) -> None:
         for top, dirs, _files in os.walk(path):  # lists symlinks to dirs, never enters them
             for d in dirs:
                 _make_writable(os.path.join(top, d))
-        shutil.rmtree(path)
+        rmtree(path)
 
 
 def _make_writable(path: str | os.PathLike) -> None:
