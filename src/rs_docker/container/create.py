@@ -233,11 +233,11 @@ def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
 def _stop_fields(opts: RunOptions, image_config: dict) -> dict:
     """Config.StopSignal (--stop-signal, else the image's STOPSIGNAL) and
     Config.StopTimeout, as `docker inspect` shows them (omitted when unset)."""
-    from rs_docker.models.signal_names import parse_signal
-
     out = {}
     wanted = opts.stop_signal or (image_config or {}).get("StopSignal")
     if isinstance(wanted, str) and wanted:
+        from rs_docker.models.signal_names import parse_signal
+
         parse_signal(wanted)  # refuse a bad signal now, not at `stop`
         out["StopSignal"] = wanted
     if opts.stop_timeout is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from rs_docker.errors import UsageError
 from rs_docker.models.seccomp_profile import convert_profile
@@ -153,7 +152,8 @@ def seccomp_for(security_opts=(), privileged: bool = False, caps=(),
 
 def _load_profile(path: str) -> dict:
     try:
-        data = json.loads(Path(path).read_text())
+        with open(path) as f:
+            data = json.loads(f.read())
     except OSError as e:
         raise UsageError(f"opening seccomp profile {path}: {e.strerror.lower()}") from None
     except (ValueError, UnicodeDecodeError) as e:
