@@ -53,6 +53,8 @@ CLOSE_RANGE_CLOEXEC = 1 << 2
 # prctl(2) options, <linux/prctl.h>
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
 
 # tty ioctls, <asm-generic/ioctls.h>
 TIOCSCTTY = 0x540E

@@ -81,6 +81,21 @@ def set_dumpable(on: bool) -> None:
     call(libc.prctl, C.PR_SET_DUMPABLE, int(on), 0, 0, 0, name="prctl", path="PR_SET_DUMPABLE")
 
 
+def set_child_subreaper(on: bool) -> None:
+    """prctl(PR_SET_CHILD_SUBREAPER): our orphaned descendants are reparented
+    to us instead of init, and we wait for them (prctl(2))."""
+    call(libc.prctl, C.PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0, name="prctl",
+         path="PR_SET_CHILD_SUBREAPER")
+
+
+def child_subreaper() -> bool:
+    """prctl(PR_GET_CHILD_SUBREAPER)."""
+    value = ctypes.c_int(0)
+    call(libc.prctl, C.PR_GET_CHILD_SUBREAPER, ctypes.addressof(value), 0, 0, 0, name="prctl",
+         path="PR_GET_CHILD_SUBREAPER")
+    return bool(value.value)
+
+
 def cloexec_from(first: int) -> None:
     """Mark every fd >= first close-on-exec: close_range(first, ~0,
     CLOSE_RANGE_CLOEXEC) (Linux 5.11), else walk /proc/self/fd."""

@@ -11,13 +11,12 @@ rlimits, capabilities, user, no_new_privs, seccomp, execve.
 from __future__ import annotations
 
 import os
-import signal
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, tty
-from rs_docker.runtime.init import child_main, install_stdio, relay_status
+from rs_docker.runtime.init import child_main, install_stdio
 from rs_docker.runtime.process import RunResult, foreground, start
 from rs_docker.runtime.steps import Steps
 from rs_docker.runtime.sync import Channel
@@ -61,18 +60,15 @@ def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) 
     run("join namespaces", namespaces.join, paths)
     pid = run("fork", os.fork)
     if pid == 0:
-        child_main(exec_init, chan, config, os.getppid(), prepared)
+        child_main(exec_init, chan, config, prepared)
     chan.send("pid", pid=pid)
     chan.close()
-    return relay_status(pid)
+    return 0  # done: the process is reparented to the runtime, which waits for it
 
 
-def exec_init(run: Steps, chan: Channel, config: dict, parent: int, prepared) -> int:
-    from rs_docker.linux import syscalls
-
-    run("pdeathsig", syscalls.set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
-        return 125
+def exec_init(run: Steps, chan: Channel, config: dict, prepared) -> int:
+    """The exec'd process up to execve; like container_init, it exits at EOF
+    where it waits for "go" should the runtime die first."""
     run("setsid", os.setsid)
     run("wait for parent", chan.expect, "go")
     process = config["process"]

@@ -3,10 +3,13 @@
 Process model (runc/crun style):
   runtime (parent) --fork--> A: stdio, setsid, user namespace (the parent
   writes the id maps), joins, unshare of the other namespaces, fork B,
-  report B's host PID, then wait for B and exit with its Docker-encoded status.
-  A --fork--> B: PID 1 of the new PID namespace: waits for the parent's "go"
-  (it is in the container's cgroup by then), creates the cgroup namespace,
-  builds the root filesystem, pivot_root, then command.finish() execs.
+  report B's host PID and exit: the runtime is a child subreaper, so B is
+  reparented to it and it waits for B itself (process.py).
+  A --fork--> B: PID 1 of the new PID namespace: hostname, loopback and the
+  mounts that do not need the cgroup while the parent moves it into the
+  container's cgroup; then waits for the parent's "go" (it is in the cgroup
+  by then), creates the cgroup namespace, mounts the cgroup filesystem and
+  the rest, pivot_root, then command.finish() execs.
 
 Nothing here raises across fork(): every failure is reported over the sync
 socket with the step that failed, and the process os._exit()s.
@@ -17,7 +20,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import signal
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
@@ -76,17 +78,10 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
     run("unshare", syscalls.unshare, ns.unshare_flags)
     pid = run("fork", os.fork)
     if pid == 0:
-        child_main(container_init, chan, launch, os.getppid(), prepared)
+        child_main(container_init, chan, launch, prepared)
     chan.send("pid", pid=pid)
     chan.close()
-    return relay_status(pid)
-
-
-def relay_status(pid: int) -> int:
-    """Wait for `pid`; Docker's encoding: exit N -> N, killed by S -> 128+S."""
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code
+    return 0  # done: B is reparented to the runtime, which waits for it
 
 
 def _become_root(launch: Launch) -> None:
@@ -102,29 +97,35 @@ def _become_root(launch: Launch) -> None:
         os.setresuid(0, 0, 0)
 
 
-def container_init(run: Steps, chan: Channel, launch: Launch, parent: int, prepared) -> int:
-    """Process B, the container's PID 1, up to execve."""
-    run("pdeathsig", syscalls.set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent:
-        return EXIT_FAILED  # A died before PR_SET_PDEATHSIG took effect
+def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
+    """Process B, the container's PID 1, up to execve. No PR_SET_PDEATHSIG:
+    A exits on purpose once B is forked. Should the runtime die first, B
+    reads EOF where it waits for "go" and exits."""
     run("setsid", os.setsid)
-    run("wait for parent", chan.expect, "go")
-    if "cgroup" in launch.namespaces.new:
-        run("unshare cgroup", syscalls.unshare, C.CLONE_NEWCGROUP)
-    slave = build_rootfs(run, chan, launch)
     config, process = launch.config, launch.process
-    if config.get("hostname"):
-        run("sethostname", syscalls.sethostname, config["hostname"])
-    if config.get("domainname"):
-        run("setdomainname", syscalls.setdomainname, config["domainname"])
+    joined = Joined(run, chan, launch)
+    try:
+        # Up to "go" the parent is moving us into the container's cgroup
+        # (its first cgroup.procs write waits ~9 ms for an RCU grace period):
+        # work that does not depend on the cgroup overlaps with it.
+        if config.get("hostname"):
+            run("sethostname", syscalls.sethostname, config["hostname"])
+        if config.get("domainname"):
+            run("setdomainname", syscalls.setdomainname, config["domainname"])
+        if "network" in launch.namespaces.new:
+            run("loopback", network_none.bring_up, "lo")
+        slave = build_rootfs(run, chan, launch, joined)
+    except BaseException as e:  # noqa: B036 - reported like child_main does
+        if joined.done:
+            raise
+        joined.fail(e)
+        return EXIT_FAILED
     run("pivot_root", mounts.pivot, launch.rootfs)
     if (config.get("root") or {}).get("readonly"):
         run("readonly root", mounts.readonly_root)
     run("sysctl", write_sysctls, (config.get("linux") or {}).get("sysctl") or {})
     run("masked paths", command.hook, "apply_masks", config)
     run("cwd", os.chdir, process.get("cwd") or "/")
-    if "network" in launch.namespaces.new:
-        run("loopback", network_none.bring_up, "lo")
     if process.get("oomScoreAdj") is not None:
         run("oom_score_adj", _write, "/proc/self/oom_score_adj", str(process["oomScoreAdj"]))
     if slave is not None:
@@ -135,17 +136,53 @@ def container_init(run: Steps, chan: Channel, launch: Launch, parent: int, prepa
     return EXIT_FAILED  # not reached: finish execs or raises
 
 
-def build_rootfs(run: Steps, chan: Channel, launch: Launch) -> int | None:
-    """Every mount before pivot_root. Returns the pty slave fd (terminal)."""
+class Joined:
+    """B's wait for the parent's "go", sent once B is in the container's
+    cgroup; then the cgroup namespace is created, rooted there
+    (cgroup_namespaces(7): a new namespace's root is the creator's cgroup)."""
+
+    def __init__(self, run: Steps, chan: Channel, launch: Launch):
+        self.run, self.chan, self.launch = run, chan, launch
+        self.done = False
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.run("wait for parent", self.chan.expect, "go")
+        self.done = True
+        if "cgroup" in self.launch.namespaces.new:
+            self.run("unshare cgroup", syscalls.unshare, C.CLONE_NEWCGROUP)
+
+    def fail(self, e: BaseException) -> None:
+        """Report a failure from before "go", then stay until the parent is
+        done with us (its "go", or EOF): it may be writing our PID to
+        cgroup.procs, which must not meet an exited process."""
+        self.chan.report(self.run.current, e)
+        try:
+            self.chan.recv()
+        except OSError:
+            pass
+
+
+def build_rootfs(run: Steps, chan: Channel, launch: Launch, joined: Joined) -> int | None:
+    """Every mount before pivot_root; joined() before the first mount of the
+    cgroup filesystem (or after the last mount). Returns the pty slave fd
+    (terminal)."""
     propagation = (launch.config.get("linux") or {}).get("rootfsPropagation")
     flags = mounts.parse_options([propagation]).propagation if propagation else 0
-    run("make / private", syscalls.mount, None, "/", None, flags or C.MS_REC | C.MS_PRIVATE)
+    flags = flags or C.MS_REC | C.MS_PRIVATE
+    run("make / private", syscalls.mount, None, "/", None, flags)
+    private_tree = flags == C.MS_REC | C.MS_PRIVATE
     run("mount rootfs", mounts.mount_rootfs, launch.rootfs, launch.root_mount)
     for m in launch.mounts:
-        run(f"mount {m['destination']}", mount_with_fallback, launch.rootfs, m, launch.userns)
+        if m.get("type") == "cgroup":
+            joined()
+        run(f"mount {m['destination']}", mount_with_fallback, launch.rootfs, m, launch.userns,
+            private_tree)
         if os.path.normpath(m["destination"]) == "/dev":
             run("devices", devices.populate, launch.rootfs, launch.devices,
                 launch.userns or os.geteuid() != 0)
+    joined()
     if not launch.terminal:
         return None
     master, slave, path = run("open pty", tty.open_pty,
@@ -158,17 +195,17 @@ def build_rootfs(run: Steps, chan: Channel, launch: Launch) -> int | None:
     return slave
 
 
-def mount_with_fallback(rootfs: str, m: dict, userns: bool) -> None:
+def mount_with_fallback(rootfs: str, m: dict, userns: bool, private_tree: bool = False) -> None:
     """mount_entry, with what a user namespace refuses replaced as runc
     rootless does: devpts without gid= when gid 5 is not mapped (EINVAL),
     mqueue and sysfs bound from the host when the kernel says EPERM."""
     try:
-        mounts.mount_entry(rootfs, m, userns)
+        mounts.mount_entry(rootfs, m, userns, private_tree)
     except OSError as e:
         fallback = _fallback(m, e.errno) if userns else None
         if fallback is None:
             raise
-        mounts.mount_entry(rootfs, fallback, userns)
+        mounts.mount_entry(rootfs, fallback, userns, private_tree)
 
 
 def _fallback(m: dict, err: int) -> dict | None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import errno
 import json
 import os
+import select
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
+from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import command, idmap, init, tty
 from rs_docker.runtime.signals import SignalForwarder
@@ -29,17 +32,16 @@ class RunResult:
 
 
 class Container:
-    """A started container: `pid` is the host PID of its PID 1."""
+    """A started container: `pid` is the host PID of its PID 1, our child."""
 
-    def __init__(self, pid: int, pidfd: int, first: int, console: int | None, cgroup=None,
-                 exit_fd: int | None = None, start_time: int | None = None):
+    def __init__(self, pid: int, pidfd: int, console: int | None, cgroup=None,
+                 start_time: int | None = None):
         self.pid = pid
         self.console = console           # pty master (process.terminal), else None
-        self._first = first              # the waiting first child (process A)
         self._pidfd = pidfd              # signals reach this process, never a reused PID
-        # Readable once the container has exited. Opened while A still waits for
-        # "go", so it cannot be gone (nor its PID reused) yet.
-        self.exit_fd = os.pidfd_open(first) if exit_fd is None else exit_fd
+        # Readable once the container's PID 1 has exited (pidfd_open(2): a
+        # pidfd polls readable when its process terminates).
+        self.exit_fd = pidfd
         self.start_time = start_time     # field 22 of /proc/PID/stat: tells a reused PID apart
         self._cgroup = cgroup
         self.result: RunResult | None = None
@@ -56,53 +58,118 @@ class Container:
     def wait(self) -> RunResult:
         """Block until the container's PID 1 exits; release its resources."""
         if self.result is None:
-            code = init.relay_status(self._first)
+            code = exit_code(self._pidfd)
             oom = False
             if self._cgroup is not None:
                 try:
                     oom = bool(self._cgroup.oom_killed())
                 finally:
                     self._cgroup.destroy()
-            for fd in (self._pidfd, self.exit_fd, self.console):
+            for fd in (self._pidfd, self.console):
                 if fd is not None:
                     os.close(fd)
             self.result = RunResult(code, oom, self.pid)
         return self.result
 
 
+def exit_code(pidfd: int) -> int:
+    """Reap our child `pidfd`; Docker's encoding: exit N -> N, killed by S -> 128+S."""
+    info = os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+    return info.si_status if info.si_code == os.CLD_EXITED else 128 + info.si_status
+
+
+class _Subreaper:
+    """PR_SET_CHILD_SUBREAPER while a start is under way, restored after.
+
+    Process A exits as soon as it has forked B (the container's PID 1), so
+    that no process stays behind only to relay B's exit (~13 MiB of Python
+    per container). An orphan goes to its nearest subreaper ancestor
+    (prctl(2)), so B becomes our child and we wait for it directly, as
+    containerd-shim does with runc's forks. The flag is restored once A is
+    reaped (B stays our child), so a program using this library does not
+    inherit every orphan of its other children; a count keeps it set while
+    several threads start containers."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._was = False
+
+    def __enter__(self):
+        with self._lock:
+            if self._users == 0:
+                self._was = syscalls.child_subreaper()
+                if not self._was:
+                    syscalls.set_child_subreaper(True)
+            self._users += 1
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and not self._was:
+                syscalls.set_child_subreaper(False)
+
+
+_SUBREAPER = _Subreaper()
+
+
 def start(body, args: tuple, *, idmaps: idmap.IdMapPlan | None = None, on_pid=None,
           terminal: bool = False, winsize_from: int | None = None, cgroup=None) -> Container:
     """Fork process A running init.child_main(body, chan, *args) and take
-    it through the handshake until the container command has exec'd."""
+    it through the handshake until the container command has exec'd. A
+    exits after forking B; B is then our child (see _Subreaper)."""
     parent, child = Channel.pair()
-    first = os.fork()
-    if first == 0:
-        init.child_main(body, child, *args)
-    child.close()
-    try:
-        return _handshake(parent, first, idmaps, on_pid, terminal, winsize_from, cgroup)
-    except BaseException:
-        _reap(first)
-        raise
-    finally:
-        parent.close()
+    with _SUBREAPER:
+        first = os.fork()
+        if first == 0:
+            init.child_main(body, child, *args)
+        child.close()
+        launch = _Launch(parent, first)
+        try:
+            return launch.handshake(idmaps, on_pid, terminal, winsize_from, cgroup)
+        except BaseException:
+            launch.abort()
+            raise
+        finally:
+            parent.close()
+            if launch.first_fd is not None:
+                os.close(launch.first_fd)
 
 
-def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from, cgroup):
-    try:
-        msg, _fd = chan.recv()
+class _Launch:
+    """The parent's side of one start: process A (`first`), then B."""
+
+    def __init__(self, chan: Channel, first: int):
+        self.chan = chan
+        self.first: int | None = first        # None once reaped
+        self.first_fd: int | None = os.pidfd_open(first)
+        self.pidfd: int | None = None         # B's, once it reported
+
+    def handshake(self, idmaps, on_pid, terminal, winsize_from, cgroup) -> Container:
+        try:
+            return self._handshake(idmaps, on_pid, terminal, winsize_from, cgroup)
+        except ChildError as e:
+            raise translate(e) from None
+        except ChildGone:
+            raise RuntimeFailure("container init exited before starting the command") from None
+        except OSError as e:
+            raise RuntimeFailure(f"container init: {e}") from None
+
+    def _handshake(self, idmaps, on_pid, terminal, winsize_from, cgroup) -> Container:
+        chan = self.chan
+        msg = self._recv_from_first()
         if msg is not None and msg.get("type") == "userns":
-            idmap.apply(idmaps, first)
+            idmap.apply(idmaps, self.first)
             chan.send("mapped")
-            msg, _fd = chan.recv()
+            msg = self._recv_from_first()
         pid = int(check(msg, "pid")["pid"])
         # Open it while it waits for "go": it cannot have exited, its PID cannot be reused.
-        pidfd = os.pidfd_open(pid)
-        exit_fd = os.pidfd_open(first)
+        self.pidfd = os.pidfd_open(pid)
         start_time = start_ticks(pid)
         if on_pid is not None:
             on_pid(pid)
         chan.send("go")
+        self._reap_first()  # A exits right after reporting B; B is ours from here on
         console = None
         if terminal:
             msg, console = chan.recv()
@@ -113,13 +180,48 @@ def _handshake(chan: Channel, first: int, idmaps, on_pid, terminal, winsize_from
         msg, _fd = chan.recv()
         if msg is not None:  # EOF means execve succeeded (the socket is O_CLOEXEC)
             check(msg, "exec")
-        return Container(pid, pidfd, first, console, cgroup, exit_fd, start_time)
-    except ChildError as e:
-        raise translate(e) from None
-    except ChildGone:
-        raise RuntimeFailure("container init exited before starting the command") from None
-    except OSError as e:
-        raise RuntimeFailure(f"container init: {e}") from None
+        return Container(pid, self.pidfd, console, cgroup, start_time)
+
+    def _recv_from_first(self) -> dict | None:
+        """A message from A; ChildGone if A died without a word (a B it forked
+        would otherwise hold the socket open while both sides wait)."""
+        ready = {fd for fd, _ in _poll(self.chan.fileno(), self.first_fd)}
+        if self.chan.fileno() not in ready:
+            raise ChildGone("first child")
+        msg, _fd = self.chan.recv()
+        return msg
+
+    def _reap_first(self) -> None:
+        if self.first is not None:
+            os.waitpid(self.first, 0)
+            self.first = None
+
+    def abort(self) -> None:
+        """Kill and reap A and B, whichever exist (B is ours once A is reaped)."""
+        if self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.first is not None:
+            try:
+                os.kill(self.first, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._reap_first()
+        if self.pidfd is not None:
+            try:
+                os.waitid(os.P_PIDFD, self.pidfd, os.WEXITED)
+            except ChildProcessError:
+                pass  # reparented elsewhere: not ours to reap
+            os.close(self.pidfd)
+
+
+def _poll(*fds: int) -> list:
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return poller.poll()
 
 
 def translate(e: ChildError) -> RuntimeFailure:
@@ -129,15 +231,6 @@ def translate(e: ChildError) -> RuntimeFailure:
         kind = CommandNotFound if e.errno == errno.ENOENT else CommandNotExecutable
         return kind(e.message)
     return RuntimeFailure(e.message)
-
-
-def _reap(first: int) -> None:
-    """Kill and reap process A; its child gets SIGKILL through PDEATHSIG."""
-    try:
-        os.kill(first, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(first, 0)
 
 
 def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
