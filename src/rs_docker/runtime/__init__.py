@@ -15,11 +15,32 @@ config.mounts entry with one of those destinations replaces the default.
 
 Errors: RuntimeFailure (125) for any failed step, CommandNotFound (127),
 CommandNotExecutable (126) for the command itself.
+
+The names are loaded on first use (PEP 562 module __getattr__): `run`
+does not import what `exec_in` needs, and code that imports one runtime
+submodule (the monitor, container.create) does not pay for the rest.
 """
 
 from __future__ import annotations
 
-from rs_docker.runtime.execproc import exec_in
-from rs_docker.runtime.process import Container, RunResult, run, spawn
-
 __all__ = ["Container", "RunResult", "exec_in", "run", "spawn"]
+
+_HOME = {"Container": "process", "RunResult": "process", "run": "process", "spawn": "process",
+         "exec_in": "execproc"}
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if home == "execproc":
+        from rs_docker.runtime import execproc as module
+    else:
+        from rs_docker.runtime import process as module
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
