@@ -182,17 +182,25 @@ def mount_rootfs(rootfs: str, root_mount: dict | None) -> None:
     do_mount(root_mount, rootfs, userns=False)
 
 
-def mount_entry(rootfs: str, m: dict, userns: bool) -> str:
-    """Mount one spec entry below rootfs; returns the resolved target."""
+def mount_entry(rootfs: str, m: dict, userns: bool, private_tree: bool = False) -> str:
+    """Mount one spec entry below rootfs; returns the resolved target.
+    private_tree: every mount of this namespace is already private (see
+    do_mount)."""
     target = secure_join(rootfs, m["destination"])
     opts = parse_options(m.get("options"))
     _make_target(target, m, opts)
-    do_mount(m, target, userns)
+    do_mount(m, target, userns, private_tree, opts)
     return target
 
 
-def do_mount(m: dict, target: str, userns: bool) -> None:
-    opts = parse_options(m.get("options"))
+def do_mount(m: dict, target: str, userns: bool, private_tree: bool = False,
+             opts: Options | None = None) -> None:
+    """private_tree: "/" was made MS_REC|MS_PRIVATE in this mount namespace,
+    so a new mount, or a bind of anything in it, is private already (a
+    mount joins a peer group only from a shared parent or a shared source:
+    mount_namespaces(7), "Propagation type transitions"); an explicit
+    private/rprivate option then needs no second mount(2) call."""
+    opts = parse_options(m.get("options")) if opts is None else opts
     kind, source = m.get("type") or None, m.get("source") or None
     if opts.bind or kind == "bind":
         _bind(source, target, opts, userns)
@@ -201,7 +209,7 @@ def do_mount(m: dict, target: str, userns: bool) -> None:
             cgroupfs.mount_cgroupfs(target, opts.flags, f.read())
     else:
         syscalls.mount(source, target, kind, opts.flags, opts.data or None)
-    if opts.propagation:
+    if opts.propagation and not (private_tree and opts.propagation & ~C.MS_REC == C.MS_PRIVATE):
         syscalls.mount(None, target, None, opts.propagation)
 
 
