@@ -1,0 +1,57 @@
+"""The container's PID 1 mounts what does not need its cgroup while the
+runtime moves it into that cgroup, and waits for "go" only before the
+cgroup namespace and /sys/fs/cgroup: a failure in that early part is still
+reported with its step, and leaves no process and no cgroup behind; the
+command still runs inside its cgroup, with the namespace rooted there."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from rs_docker.errors import RuntimeFailure
+from rs_docker.runtime import cgroup_join, spawn
+from tests.fixtures.bundle import make_bundle, run_captured
+
+pytestmark = pytest.mark.root
+
+
+def children() -> set[int]:
+    me, found = os.getpid(), set()
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                if name.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                    found.add(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def cgroup_dirs(container_id: str) -> list[str]:
+    """Where the runtime creates the container's cgroup (below ours)."""
+    return [os.path.join(os.path.dirname(f), "rs-docker", container_id)
+            for f in cgroup_join.cgroup_procs_files(os.getpid())]
+
+
+def test_a_failure_before_go_is_reported_and_leaves_nothing(tmp_path):
+    # A /proc entry replaces the default one, so it is mounted before the
+    # cgroup mount, i.e. while the runtime is still joining PID 1.
+    bundle = make_bundle(tmp_path, ["true"], mounts=[
+        {"destination": "/proc", "type": "bind", "source": str(tmp_path / "missing"),
+         "options": ["rbind"]}])
+    before = children()
+    with pytest.raises(RuntimeFailure, match=r"^mount .*missing on .*/rootfs/proc: no such file"):
+        spawn(bundle, stdin=None, stdout=None, stderr=None, container_id="early-fail-test")
+    assert children() == before
+    assert not [d for d in cgroup_dirs("early-fail-test") if os.path.exists(d)]
+
+
+def test_the_command_runs_in_its_cgroup_with_the_namespace_rooted_there(tmp_path):
+    script = "cat /proc/self/cgroup; cat /proc/1/cgroup"
+    bundle = make_bundle(tmp_path, ["sh", "-c", script])
+    result, out, err = run_captured(bundle)
+    assert result.exit_code == 0, err
+    lines = out.splitlines()
+    assert lines and all(line.endswith(":/") for line in lines), out
