@@ -15,7 +15,6 @@ _lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
 _lib.seccomp_init.restype = ctypes.c_void_p
 _lib.seccomp_init.argtypes = [ctypes.c_uint32]
 _lib.seccomp_release.argtypes = [ctypes.c_void_p]
-_lib.seccomp_load.argtypes = [ctypes.c_void_p]
 _lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
 _lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
 _lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
@@ -108,9 +107,6 @@ class Filter:
         ret = _lib.seccomp_rule_add_array(self._ctx, action, nr, len(args), arr)
         if ret != -_errno.EEXIST:
             _check(ret, f"seccomp_rule_add {name or nr}")
-
-    def load(self) -> None:
-        _check(_lib.seccomp_load(self._ctx), "seccomp_load")
 
     def export_bpf(self) -> bytes:
         """The raw BPF program seccomp_load would install, as an array of

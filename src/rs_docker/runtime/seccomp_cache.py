@@ -14,12 +14,21 @@ read() return None and the caller rebuilds and rewrites it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 
 from rs_docker.linux import bpf
+
+try:
+    # The builtin module: `import hashlib` loads OpenSSL's libcrypto, 3-7 ms
+    # of every `run` on this VM, for one small digest.
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - Python 3.12+ names it _sha2
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        from hashlib import sha256
 
 FORMAT = "rs-docker-seccomp-1"  # bump when generate()/compile_program() semantics change
 HEADER = b"RSBPF1\n\0"
@@ -31,7 +40,7 @@ def key(section: dict, libseccomp_version: str, machine: str | None = None) -> s
     canonical = json.dumps(section, sort_keys=True, separators=(",", ":"))
     machine = os.uname().machine if machine is None else machine
     text = "\0".join((FORMAT, machine, libseccomp_version, canonical))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def path(cache_dir: str, entry: str) -> str:
@@ -67,13 +76,13 @@ def decode(data: bytes) -> bytes | None:
         bpf.check_program(program)
     except ValueError:
         return None
-    if hashlib.sha256(program).digest() != data[len(HEADER):start]:
+    if sha256(program).digest() != data[len(HEADER):start]:
         return None
     return program
 
 
 def encode(program: bytes) -> bytes:
-    return HEADER + hashlib.sha256(program).digest() + program
+    return HEADER + sha256(program).digest() + program
 
 
 def write(cache_dir: str, entry: str, program: bytes) -> None:
