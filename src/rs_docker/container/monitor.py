@@ -5,10 +5,11 @@ and conmon do, so the monitor is no session leader and never gets a
 controlling terminal) and execs a fresh `python -S` that imports only this
 module, the runtime and the record code — not click, rich or requests — to
 keep its memory small. The monitor starts the container with
-runtime.spawn, reports how the start went over a pipe, then copies the
-container's stdout/stderr into the json-file log until it exits, records
-the exit (ExitCode, FinishedAt, OOMKilled) and removes the container if
-HostConfig.AutoRemove.
+runtime.spawn (the container's PID 1 is its child), reports how the start
+went over a pipe, then execs the leaner waiter.py, which copies the
+container's stdout/stderr into the json-file log until it exits, reaps it,
+and calls finish() here: records the exit (ExitCode, FinishedAt,
+OOMKilled) and removes the container if HostConfig.AutoRemove.
 
 While the launching command holds the container's lock, the monitor
 reports {"pid", "ticks", "monitor_pid", "monitor_ticks", "cgroups"} or
@@ -20,12 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import sys
-
-MONITOR_READ = 65536
-
 
 # -- launcher side (runs in the CLI) --------------------------------------------
 
@@ -84,7 +81,7 @@ def main(argv: list[str]) -> None:
     except BaseException as e:  # noqa: B036 - the launcher must hear of any failure
         message = str(e) or type(e).__name__
         if not status.send({"error": message, "code": getattr(e, "exit_code", 125)}):
-            _record_failure(ctx, container_id, message)
+            record_failure(root, container_id, message)
         raise SystemExit(125) from None
 
 
@@ -107,10 +104,12 @@ class Status:
         return True
 
 
-def _record_failure(ctx, container_id: str, message: str) -> None:
+def record_failure(root: str, container_id: str, message: str) -> None:
     """A failure after the start was reported: the record must not stay "running"."""
     from rs_docker.container import state
+    from rs_docker.context import Context
 
+    ctx = Context.from_env(root=root)
     try:
         state.set_state(ctx, container_id, Status=state.EXITED, Pid=0, ExitCode=125,
                         Error=message, FinishedAt=state.now())
@@ -120,7 +119,7 @@ def _record_failure(ctx, container_id: str, message: str) -> None:
 
 def monitor(ctx, container_id: str, status: Status) -> None:
     from rs_docker import runtime
-    from rs_docker.container import logs, procs, state
+    from rs_docker.container import logs, procs, state, waiter
 
     d = state.container_dir(ctx, container_id)
     record = state.read(ctx, container_id)
@@ -138,58 +137,80 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     cgroup = getattr(c, "_cgroup", None)
     me = os.getpid()
     status.send({"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
-                        "monitor_ticks": procs.start_ticks(me),
-                        "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}})
+                 "monitor_ticks": procs.start_ticks(me),
+                 "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}})
     log_fd = os.open(logs.log_path(d, container_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT
                      | os.O_CLOEXEC, 0o640)
+    console = -1 if c.console is None else c.console
+    args = [str(ctx.root), container_id, str(c.exit_fd), str(out_r), str(err_r), str(log_fd),
+            str(console), json.dumps({"cgroup": describe_cgroup(cgroup), "fuse": plan is not None})]
+    # Wait in a fresh, lean interpreter: this one carries the whole runtime.
+    waiter.exec_waiter(args, [fd for fd in (c.exit_fd, out_r, err_r, log_fd, console) if fd >= 0])
+    waiter.wait_and_finish(args)  # execv failed: wait here
+
+
+def finish(root: str, container_id: str, code: int, finish_json: str) -> None:
+    """After the container's PID 1 was reaped with `code`: OOM, cgroup
+    removal, fuse unmount, then the record (and AutoRemove)."""
+    from rs_docker.container import state
+    from rs_docker.context import Context
+
+    info = json.loads(finish_json)
+    ctx = Context.from_env(root=root)
+    cgroup = reopen_cgroup(info.get("cgroup"))
+    oom = False
     try:
-        pump(c.exit_fd, {out_r: "stdout", err_r: "stderr"}, logs.LogWriter(log_fd))
-        result = c.wait()
+        if cgroup is not None:
+            try:
+                oom = bool(cgroup.oom_killed())
+            finally:
+                cgroup.destroy()
     finally:
-        os.close(log_fd)
-        _release(plan)
-    _record_exit(ctx, container_id, result, state)
+        if info.get("fuse"):
+            d = state.container_dir(ctx, container_id)
+            _release(_fuse_plan(d, state.read(ctx, container_id), mount=False))
+    _record_exit(ctx, container_id, code, oom, state)
 
 
-def pump(exit_fd: int, streams: dict[int, str], writer) -> None:
-    """Copy the pipes into the log until they close; once the container has
-    exited, stop after 2 s of silence (a pipe some escaped process still holds)."""
-    poller = select.poll()
-    for fd in (exit_fd, *streams):
-        poller.register(fd, select.POLLIN)
-    exited = False
-    while streams:
-        events = poller.poll(2000 if exited else None)
-        if not events:
-            break
-        for fd, _ev in events:
-            if fd == exit_fd:
-                exited = True
-                poller.unregister(fd)
-                continue
-            data = os.read(fd, MONITOR_READ)
-            if data:
-                writer.feed(streams[fd], data)
-                continue
-            writer.flush(streams.pop(fd))
-            poller.unregister(fd)
-            os.close(fd)
-    for fd, name in streams.items():
-        writer.flush(name)
-        os.close(fd)
+def describe_cgroup(cgroup) -> dict | None:
+    """What reopen_cgroup() needs, as JSON: the waiter holds no objects."""
+    if cgroup is None:
+        return None
+    unified = cgroup.layout.unified if cgroup.layout is not None else None
+    return {"version": cgroup.version,
+            "paths": {k: str(v) for k, v in cgroup.paths.items()},
+            "unified_mount": str(unified.mount_point) if unified is not None else None}
 
 
-def _record_exit(ctx, container_id: str, result, state) -> None:
+def reopen_cgroup(info: dict | None):
+    """The container's Cgroup again, from describe_cgroup()'s output, to read
+    its OOM counter and remove it (nothing is created or written)."""
+    if not info:
+        return None
+    from pathlib import Path
+
+    from rs_docker.runtime.cgroups import Cgroup
+    from rs_docker.runtime.cgroups.v1 import V1
+    from rs_docker.runtime.cgroups.v2 import V2
+
+    paths = {k: Path(v) for k, v in info["paths"].items()}
+    mount = Path(info.get("unified_mount") or "/sys/fs/cgroup")
+    unified = [V2(paths.pop(""), mount)] if "" in paths else []
+    if info["version"] == 2:
+        return Cgroup(None, unified[0], [])
+    return Cgroup(None, V1(paths), unified)
+
+
+def _record_exit(ctx, container_id: str, code: int, oom: bool, state) -> None:
     record = state.set_state(ctx, container_id, Status=state.EXITED, Pid=0,
-                             ExitCode=result.exit_code, OOMKilled=bool(result.oom_killed),
-                             FinishedAt=state.now())
+                             ExitCode=code, OOMKilled=oom, FinishedAt=state.now())
     if (record.get("HostConfig") or {}).get("AutoRemove"):
         from rs_docker.container import lifecycle
 
         lifecycle.remove(ctx, container_id, force=True)
 
 
-def _fuse_plan(d, record):
+def _fuse_plan(d, record, mount: bool = True):
     """The rootfs plan when fuse-overlayfs must be mounted before the runtime
     starts (the overlay driver is mounted by the runtime itself)."""
     extra = record.get("RsDocker") or {}
@@ -198,7 +219,8 @@ def _fuse_plan(d, record):
     from rs_docker.container import rootfs
 
     p = rootfs.plan(d, extra.get("Layers") or [], "fuse-overlayfs")
-    rootfs.prepare_mount(p)
+    if mount:
+        rootfs.prepare_mount(p)
     return p
 
 

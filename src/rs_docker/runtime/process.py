@@ -19,6 +19,7 @@ from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailu
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import command, idmap, init, tty
+from rs_docker.runtime.reap import exit_code
 from rs_docker.runtime.signals import SignalForwarder
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
@@ -92,12 +93,6 @@ class Container:
                     os.close(fd)
             self.result = RunResult(code, oom, self.pid)
         return self.result
-
-
-def exit_code(pidfd: int) -> int:
-    """Reap our child `pidfd`; Docker's encoding: exit N -> N, killed by S -> 128+S."""
-    info = os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
-    return info.si_status if info.si_code == os.CLD_EXITED else 128 + info.si_status
 
 
 class _Subreaper:

@@ -1,0 +1,70 @@
+"""The writing half of Docker's json-file log format (daemon/logger/
+jsonfilelog): one JSON object per line, {"log": "text\\n", "stream":
+"stdout"|"stderr", "time": RFC 3339 with nanoseconds, UTC}. A line longer
+than 16 KiB is cut into entries without the trailing newline, as Docker
+does (daemon/logger/copier.go: bufSize 16K).
+
+It runs in the container monitor's waiting program (waiter.py), which must
+stay small: only os, time and the C half of json (`_json`), not json
+itself (which imports re). logs.py holds the reader and re-exports these.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from _json import encode_basestring  # what json.dumps(ensure_ascii=False) uses for str
+
+MAX_LINE = 16 * 1024
+# Go's encoding/json escapes these (HTML safety and JavaScript line terminators).
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+               "\u2029": "\\u2029"}
+
+
+def rfc3339_nano(ns: int) -> str:
+    """Go's time.RFC3339Nano in UTC, trailing zeros of the fraction dropped."""
+    secs, frac = divmod(ns, 1_000_000_000)
+    head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    digits = f"{frac:09d}".rstrip("0")
+    return f"{head}.{digits}Z" if digits else f"{head}Z"
+
+
+def encode(text: str, stream: str, ns: int) -> bytes:
+    """One log line; the same bytes as json.dumps({"log", "stream", "time"},
+    separators=(",", ":"), ensure_ascii=False) plus Go's extra escapes."""
+    entry = (f'{{"log":{encode_basestring(text)},"stream":{encode_basestring(stream)},'
+             f'"time":{encode_basestring(rfc3339_nano(ns))}}}')
+    for char, esc in _GO_ESCAPES.items():
+        if char in entry:
+            entry = entry.replace(char, esc)
+    return (entry + "\n").encode()
+
+
+class LogWriter:
+    """Cuts each stream's bytes into lines and appends entries to the log."""
+
+    def __init__(self, fd: int, clock=time.time_ns):
+        self.fd = fd
+        self.clock = clock
+        self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+
+    def feed(self, stream: str, data: bytes) -> None:
+        buf = self.pending[stream] + data
+        while True:
+            cut = buf.find(b"\n", 0, MAX_LINE)
+            if cut < 0 and len(buf) < MAX_LINE:
+                break
+            end = cut + 1 if cut >= 0 else MAX_LINE
+            self._emit(stream, buf[:end])
+            buf = buf[end:]
+        self.pending[stream] = buf
+
+    def flush(self, stream: str) -> None:
+        """End of the stream: a last line without a newline is kept as is."""
+        if self.pending[stream]:
+            self._emit(stream, self.pending[stream])
+            self.pending[stream] = b""
+
+    def _emit(self, stream: str, line: bytes) -> None:
+        # Go's json replaces invalid UTF-8 with U+FFFD, as does "replace".
+        os.write(self.fd, encode(line.decode("utf-8", "replace"), stream, self.clock()))
