@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime.cgroups import detect as _detect
+from rs_docker.runtime.cgroups import warmup
 from rs_docker.runtime.cgroups.resources import v1_writes, v2_writes
 from rs_docker.runtime.cgroups.v1 import V1
 from rs_docker.runtime.cgroups.v2 import V2
@@ -36,6 +37,7 @@ class Cgroup:
         self.layout = layout
         self._primary = primary
         self._all = [primary, *extra]
+        self._warmup: int | None = None  # pid of the warmup.py helper, until reaped
 
     @property
     def version(self) -> int:
@@ -50,8 +52,15 @@ class Cgroup:
         return out
 
     def add(self, pid: int) -> None:
-        for backend in self._all:
-            backend.add(pid)
+        try:
+            for backend in self._all:
+                backend.add(pid)
+        finally:
+            self._reap_warmup()
+
+    def _reap_warmup(self) -> None:
+        pid, self._warmup = self._warmup, None
+        warmup.reap(pid)
 
     def enter(self, pid: int) -> None:
         """Join a process started later (exec) to the container's cgroup."""
@@ -61,6 +70,7 @@ class Cgroup:
         return self._primary.oom_killed()
 
     def destroy(self) -> None:
+        self._reap_warmup()
         for backend in reversed(self._all):
             backend.destroy()
 
@@ -99,7 +109,25 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
     except BaseException:
         _cleanup(cg)
         raise
+    if Path(root) == DEFAULT_ROOT:
+        # Last: the helper's write holds cgroup_mutex through the grace
+        # period, which would stall the mkdirs and limit writes above.
+        cg._warmup = _start_warmup(layout, own)
     return cg
+
+
+def _start_warmup(layout: _detect.Layout, own: dict[str, str]) -> int | None:
+    """warmup.start() on our own cgroup in one hierarchy (any will do: the
+    lock is global)."""
+    if layout.mode == "v2":
+        h, path = layout.unified, own.get("", "/")
+    else:
+        ctrl, h = next(iter(layout.v1.items()))
+        path = own.get(ctrl, "/")
+    try:
+        return warmup.start(_detect.cgroup_dir(h, "/", path))
+    except RuntimeFailure:
+        return None
 
 
 def _cleanup(cg: Cgroup) -> None:
