@@ -105,3 +105,25 @@ def test_a_corrupt_entry_is_rebuilt_not_trusted(tmp_path, damage):
     assert syscall_errnos(config) == {"clone3": errno.ENOSYS, "mount": errno.EPERM}
     assert seccomp_cache.decode(path.read_bytes()) is not None  # rewritten whole
     assert path.read_bytes() == good
+
+
+def test_run_caches_under_the_store_root_and_survives_a_corrupt_entry(rsd, images):
+    """End to end: `run` fills <root>/cache/seccomp-bpf, another profile
+    (--cap-add SYS_ADMIN changes Docker's) adds an entry, and a corrupted
+    entry is replaced while the container still gets its filter."""
+    rsd("pull", images.busybox.ref, check=True)
+    probe = ["sh", "-c", "grep Seccomp: /proc/self/status; unshare -m true || echo refused"]
+    out = rsd("run", "--rm", images.busybox.ref, *probe, check=True).stdout
+    assert "Seccomp:\t2" in out and "refused" in out, out
+    cache_dir = rsd.root / "cache" / "seccomp-bpf"
+    (name,) = entries(cache_dir)
+
+    out = rsd("run", "--rm", "--cap-add", "SYS_ADMIN", images.busybox.ref, *probe,
+              check=True).stdout
+    assert "Seccomp:\t2" in out and "refused" not in out, out
+    assert len(entries(cache_dir)) == 2
+
+    (cache_dir / name).write_bytes(b"not a filter")
+    out = rsd("run", "--rm", images.busybox.ref, *probe, check=True).stdout
+    assert "Seccomp:\t2" in out and "refused" in out, out
+    assert seccomp_cache.decode((cache_dir / name).read_bytes()) is not None
