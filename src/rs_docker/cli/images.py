@@ -1,4 +1,4 @@
-"""`pull`, `images`, `rmi`, `image inspect|ls|rm|pull`: flags in, one
+"""`pull`, `push`, `tag`, `images`, `rmi`, `image inspect|ls|rm|pull|push|tag`: flags in, one
 service call, Docker's output out."""
 
 from __future__ import annotations
@@ -40,6 +40,49 @@ def pull(ctx, name, platform, quiet):
         click.echo(f"Status: {'Downloaded newer image' if fresh else 'Image is up to date'} "
                    f"for {ref.familiar}")
     click.echo(str(ref))
+
+
+@click.command("push", short_help="Upload an image to a registry")
+@click.argument("name", metavar="NAME[:TAG]")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the image reference.")
+@click.pass_obj
+def push(ctx, name, quiet):
+    """Upload an image to a registry: its layers and config (those the
+    repository already has are skipped), then its manifest, byte for byte.
+
+    An image pulled from a multi-platform index pushes the one platform
+    manifest that was pulled, not the index."""
+    from rs_docker.cli.progress import renderer
+    from rs_docker.image.push import push as push_image
+    from rs_docker.models.reference import parse
+
+    ref = parse(name)
+    given = parse(name, default_tag=False)
+    if not quiet:
+        if given.tag is None and given.digest is None:
+            click.echo("Using default tag: latest")
+        click.echo(f"The push refers to repository [{ref.name}]")
+    render = renderer(quiet)
+    try:
+        result = push_image(ctx, ref, render)
+    finally:
+        render.close()
+    if quiet:
+        click.echo(str(ref))
+    else:
+        click.echo(f"{result.selector}: digest: {result.digest} size: {result.size}")
+
+
+@click.command("tag", short_help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+@click.argument("source", metavar="SOURCE_IMAGE[:TAG]")
+@click.argument("target", metavar="TARGET_IMAGE[:TAG]")
+@click.pass_obj
+def tag(ctx, source, target):
+    """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE (a reference or
+    an image ID)."""
+    from rs_docker.image.tag import tag as tag_image
+
+    tag_image(ctx, source, target)
 
 
 @click.command("images", short_help="List images")
@@ -218,3 +261,5 @@ image.add_command(inspect)
 image.add_command(images, "ls")
 image.add_command(rmi, "rm")
 image.add_command(pull)
+image.add_command(push)
+image.add_command(tag)

@@ -15,6 +15,8 @@ from rs_docker.errors import EXIT_TOOL, RsDockerError
 COMMANDS: dict[str, str] = {
     "pull": "rs_docker.cli.images:pull",
     "images": "rs_docker.cli.images:images",
+    "push": "rs_docker.cli.images:push",
+    "tag": "rs_docker.cli.images:tag",
     "rmi": "rs_docker.cli.images:rmi",
     "image": "rs_docker.cli.images:image",
     "login": "rs_docker.cli.images:login",
@@ -37,6 +39,8 @@ COMMANDS: dict[str, str] = {
 SHORT_HELP: dict[str, str] = {
     "pull": "Download an image from a registry",
     "images": "List images",
+    "push": "Upload an image to a registry",
+    "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
     "rmi": "Remove one or more images",
     "image": "Manage images",
     "login": "Log in to a registry",

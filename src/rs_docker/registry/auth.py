@@ -78,6 +78,12 @@ def pull_scope(repository: str) -> str:
     return f"repository:{repository}:pull"
 
 
+def push_scope(repository: str) -> str:
+    """The scope a push needs (a blob HEAD and the upload POST alike):
+    `repository:team/app:pull,push`."""
+    return f"repository:{repository}:pull,push"
+
+
 def basic_header(creds: Credentials) -> str:
     raw = f"{creds.username}:{creds.password}".encode()
     return "Basic " + base64.b64encode(raw).decode()

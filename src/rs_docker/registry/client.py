@@ -150,10 +150,11 @@ class RegistryClient:
         return parse_token_response(body)
 
     def _send(self, method: str, path: str, scope: str, denied: str, **kw):
-        """A request with authentication: a 401 renews the token once."""
+        """A request with authentication: a 401 renews the token once. `path`
+        is a path on the registry, or an absolute URL (an upload Location)."""
         if not self._pinged:
             self.ping()
-        url = f"{self.origin}{path}"
+        url = path if "://" in path else f"{self.origin}{path}"
         resp = self.transport.request(method, url, auth=self._authorization(scope), **kw)
         if resp.status_code != 401:
             return resp

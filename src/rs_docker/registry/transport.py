@@ -102,16 +102,19 @@ class Transport:
 
     def request(self, method: str, url: str, *, headers: dict | None = None,
                 auth: str | None = None, stream: bool = False, params: dict | None = None,
-                basic: tuple[str, str] | None = None):
+                basic: tuple[str, str] | None = None, data=None):
         """Send with retries; returns the final requests.Response (any status
-        except a retried 5xx/429 that kept failing, which is returned too)."""
+        except a retried 5xx/429 that kept failing, which is returned too).
+        `data` is bytes, or a callable returning a fresh body (a stream) for
+        every attempt and redirect: a streamed upload cannot be re-read."""
         last_error: Exception | None = None
         wait = 0.0
         for attempt in range(self.retry.attempts):
             if attempt:
                 self._sleep(wait)
             try:
-                resp = self._follow(method, url, headers or {}, auth, stream, params, basic)
+                resp = self._follow(method, url, headers or {}, auth, stream, params, basic,
+                                    data)
             except self._requests.exceptions.RequestException as e:
                 if not self._retryable(e):
                     raise RegistryError(f"{method} {_safe(url)}: {_reason(e)}") from None
@@ -130,14 +133,16 @@ class Transport:
         ex = self._requests.exceptions
         return isinstance(e, ex.ConnectionError | ex.Timeout | ex.ChunkedEncodingError)
 
-    def _follow(self, method, url, headers, auth, stream, params, basic):
+    def _follow(self, method, url, headers, auth, stream, params, basic, data=None):
         for _ in range(MAX_REDIRECTS + 1):
             sent = dict(headers)
             # Never hand the registry's token to blob storage on another host.
             if auth and same_origin(url, self.origin):
                 sent["Authorization"] = auth
+            body = data() if callable(data) else data
             resp = self.session.request(method, url, headers=sent, stream=stream, params=params,
-                                        auth=basic, timeout=TIMEOUT, allow_redirects=False)
+                                        auth=basic, timeout=TIMEOUT, allow_redirects=False,
+                                        data=body)
             params = None                # the Location already carries the query
             if resp.status_code not in (301, 302, 303, 307, 308) or "Location" not in resp.headers:
                 return resp
@@ -147,7 +152,7 @@ class Transport:
                 basic = None             # credentials stay with the host they were meant for
             url = target
             if resp.status_code == 303:
-                method = "GET"
+                method, data = "GET", None
         raise RegistryError(f"{method} {_safe(url)}: too many redirects")
 
 
