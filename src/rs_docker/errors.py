@@ -66,6 +66,10 @@ class UnsafeLayerEntry(RsDockerError):
     """A layer tar entry that would escape its root or is otherwise hostile."""
 
 
+class InvalidArchive(RsDockerError):
+    """An image archive (`save` / `load` tar) that is malformed or hostile."""
+
+
 class ImageNotFound(RsDockerError):
     """No such image in the local store."""
 

@@ -252,6 +252,61 @@ def logout(ctx, server):
     click.echo(f"Removing login credentials for {domain}")
 
 
+@click.command("save", short_help="Save one or more images to a tar archive "
+                                  "(streamed to STDOUT by default)")
+@click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to a file, instead of STDOUT.")
+@click.pass_obj
+def save(ctx, names, output):
+    """Save one or more images to a tar archive: an OCI image layout plus
+    Docker's manifest.json, as Docker 25+ writes it."""
+    from rs_docker.errors import UsageError
+    from rs_docker.image import archive
+
+    if output:
+        archive.save(ctx, names, output)
+        return
+    if sys.stdout.isatty():
+        # Docker's words (cli/command/image/save.go).
+        raise UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+    sys.stdout.flush()
+    archive.write_archive(ctx, names, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+@click.command("load", short_help="Load an image from a tar archive or STDIN")
+@click.option("-i", "--input", "input_", type=click.Path(dir_okay=False, exists=True),
+              help="Read from tar archive file, instead of STDIN.")
+@click.option("-q", "--quiet", is_flag=True, help="Suppress the load output.")
+@click.pass_obj
+def load(ctx, input_, quiet):
+    """Load an image from a tar archive (docker save, OCI layout) or STDIN."""
+    from rs_docker.cli.progress import renderer
+    from rs_docker.errors import UsageError
+    from rs_docker.image.load import load as load_archive
+
+    if input_ is None and sys.stdin.isatty():
+        raise UsageError("requested load from stdin, but stdin is empty")
+    # Docker shows per-layer progress only on a terminal.
+    render = renderer(quiet or not sys.stdout.isatty())
+    try:
+        if input_ is None:
+            loaded = load_archive(ctx, sys.stdin.buffer, render)
+        else:
+            with open(input_, "rb") as f:
+                loaded = load_archive(ctx, f, render)
+    finally:
+        render.close()
+    for image in loaded:
+        if image.reference is None:
+            click.echo(f"Loaded image ID: {image.image_id}")
+        else:
+            from rs_docker.image.catalog import familiar
+
+            click.echo(f"Loaded image: {familiar(image.reference)}")
+
+
 @click.group("image", short_help="Manage images")
 def image():
     """Manage images."""
@@ -261,5 +316,7 @@ image.add_command(inspect)
 image.add_command(images, "ls")
 image.add_command(rmi, "rm")
 image.add_command(pull)
+image.add_command(save)
+image.add_command(load)
 image.add_command(push)
 image.add_command(tag)
