@@ -259,8 +259,47 @@ def test_hostile_archive_is_refused_and_store_unchanged(rsd, images, tmp_path, d
 def test_not_an_archive(rsd, tmp_path):
     (tmp_path / "junk").write_bytes(b"hello" * 1000)
     one_line_error(rsd("load", "-i", tmp_path / "junk"), "invalid image archive")
-    proc = rsd("load", input="")
-    one_line_error(proc, "invalid image archive")
+    one_line_error(rsd("load", input=""), "invalid image archive")
+    one_line_error(rsd("load", "-i", tmp_path / "nosuch"), "no such file or directory")
+
+
+def test_nested_index_and_gzipped_archive(rsd, images, tmp_path, docker_config):
+    """An index.json entry that is itself an index (containerd's save of a
+    multi-platform image holding one platform), in a gzip-compressed tar."""
+    img = images.busybox
+    files = _saved(rsd, images, tmp_path)
+    manifest = oci.canonical_json(img.manifest)
+    absent = oci.sha256(b"the arm64 manifest, not saved")
+    nested = oci.canonical_json({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [
+        oci.descriptor(oci.OCI_MANIFEST, manifest, platform={"os": "linux",
+                                                             "architecture": "amd64"}),
+        {"mediaType": oci.OCI_MANIFEST, "digest": absent, "size": 10,
+         "platform": {"os": "linux", "architecture": "arm64"}}]})
+    index = {"schemaVersion": 2, "manifests": [oci.descriptor(
+        oci.OCI_INDEX, nested, annotations={"io.containerd.image.name": "nested:1"})]}
+    files = {k: v for k, v in files.items() if k not in ("index.json", "manifest.json")} | {
+        "blobs/sha256/" + oci.sha256(nested)[7:]: nested, "index.json": json.dumps(index).encode()}
+    (tmp_path / "nested.tar.gz").write_bytes(oci.gzip_bytes(tar_bytes(files)))
+    other = other_store(tmp_path, docker_config)
+    assert ok(other("load", "-i", tmp_path / "nested.tar.gz")) == "Loaded image: nested:1\n"
+    digests = ok(other("image", "inspect", "-f", "{{json .RepoDigests}}", "nested:1"))
+    assert json.loads(digests) == [f"nested@{oci.sha256(nested)}"]
+    assert ok(other("run", "--rm", "--pull", "never", "nested:1", "cat", "/etc/motd")) == MOTD
+
+
+def test_save_of_a_layer_pulled_in_another_compression(rsd, images, tmp_path, docker_config):
+    """zstd's layer is busybox's tar: pulled after busybox it is not
+    downloaded (its chain ID is unpacked), so save names busybox's blob in a
+    manifest of its own; the image ID stays, and it loads and runs."""
+    for ref in (images.busybox.ref, images.zstd.ref):
+        rsd("pull", "-q", ref, check=True)
+    ok(rsd("save", "-o", tmp_path / "zstd.tar", images.zstd.ref))
+    [legacy] = json.loads(members(tmp_path / "zstd.tar")["manifest.json"])
+    assert legacy["Config"] == "blobs/sha256/" + images.zstd.config_digest[7:]
+    assert legacy["Layers"] == ["blobs/sha256/" + images.busybox.layer_digests[0][7:]]
+    other = other_store(tmp_path, docker_config)
+    assert ok(other("load", "-i", tmp_path / "zstd.tar")) == f"Loaded image: {images.zstd.ref}\n"
+    assert ok(other("run", "--rm", "--pull", "never", images.zstd.ref, "cat", "/etc/motd")) == MOTD
 
 
 # -- interop ------------------------------------------------------------------------------

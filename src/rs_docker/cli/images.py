@@ -276,7 +276,7 @@ def save(ctx, names, output):
 
 
 @click.command("load", short_help="Load an image from a tar archive or STDIN")
-@click.option("-i", "--input", "input_", type=click.Path(dir_okay=False, exists=True),
+@click.option("-i", "--input", "input_", type=click.Path(dir_okay=False),
               help="Read from tar archive file, instead of STDIN.")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress the load output.")
 @click.pass_obj
@@ -294,7 +294,11 @@ def load(ctx, input_, quiet):
         if input_ is None:
             loaded = load_archive(ctx, sys.stdin.buffer, render)
         else:
-            with open(input_, "rb") as f:
+            try:
+                f = open(input_, "rb")
+            except OSError as e:
+                raise UsageError(f"open {input_}: {(e.strerror or str(e)).lower()}") from None
+            with f:
                 loaded = load_archive(ctx, f, render)
     finally:
         render.close()

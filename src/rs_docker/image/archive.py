@@ -27,7 +27,13 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from rs_docker.errors import DigestMismatch, ImageNotFound, InvalidReference, StoreError
+from rs_docker.errors import (
+    DigestMismatch,
+    ImageNotFound,
+    InvalidReference,
+    StoreError,
+    UnsupportedManifest,
+)
 from rs_docker.image.streams import HashingReader
 from rs_docker.models import manifest as manifests
 from rs_docker.models.digest import Digest
@@ -120,7 +126,7 @@ def resolve(ctx, names) -> list[SavedImage]:
             manifest_digest, tags = found.setdefault(record.config, (record.manifest, []))
             if tag and tag not in tags:
                 tags.append(tag)
-    return [_load(content, image_id, manifest_digest, tags)
+    return [_load(ctx, content, image_id, manifest_digest, tags)
             for image_id, (manifest_digest, tags) in found.items()]
 
 
@@ -147,7 +153,8 @@ def _records_for(ctx, name: str) -> list[tuple]:
     return [(records[0], None)]
 
 
-def _load(content, image_id: Digest, manifest_digest: Digest, tags: list[str]) -> SavedImage:
+def _load(ctx, content, image_id: Digest, manifest_digest: Digest,
+          tags: list[str]) -> SavedImage:
     try:
         data = content.read(manifest_digest, max_size=manifests.MAX_MANIFEST_SIZE)
         parsed = manifests.parse(data)
@@ -157,11 +164,71 @@ def _load(content, image_id: Digest, manifest_digest: Digest, tags: list[str]) -
         config = content.read(image_id, max_size=manifests.MAX_MANIFEST_SIZE)
     except (StoreError, DigestMismatch) as e:
         raise StoreError(f"cannot save image {image_id.short}: {e}") from None
-    for layer in parsed.layers:
-        if not content.has(layer.digest):
-            raise StoreError(f"cannot save image {image_id.short}: layer blob {layer.digest} "
-                             f"is not in the store")
+    if not all(content.has(layer.digest) for layer in parsed.layers):
+        data = _with_stored_layers(ctx, content, image_id, parsed, config)
+        manifest_digest, parsed = Digest.sha256_of(data), manifests.parse(data)
     return SavedImage(image_id, manifest_digest, parsed, data, config, tuple(tags))
+
+
+def _with_stored_layers(ctx, content, image_id: Digest, parsed: manifests.Manifest,
+                        config: bytes) -> bytes:
+    """A manifest for the image naming layer blobs the store has. `pull` does
+    not download a layer whose chain ID is already unpacked, so an image whose
+    layer came in another compression (zstd vs gzip of one tar) lacks its own
+    blob: name a stored blob with the same diff_id instead. The image ID (the
+    config) is unchanged; Docker's graphdriver save writes its own manifests
+    too (moby image/tarexport/save.go)."""
+    from rs_docker.models import image_config
+
+    diff_ids = image_config.parse(config).diff_ids
+    stored = _stored_blobs_by_diff_id(ctx, content)
+    layers = []
+    for layer, diff_id in zip(parsed.layers, diff_ids, strict=False):
+        if content.has(layer.digest):
+            layers.append(layer)
+        elif diff_id in stored:
+            layers.append(stored[diff_id])
+        else:
+            raise StoreError(f"cannot save image {image_id.short}: no blob of layer {diff_id} "
+                             f"is in the store", hint="remove the image and pull it again")
+    family = OCI_LAYER_TYPES if parsed.media_type == manifests.OCI_MANIFEST else DOCKER_LAYER_TYPES
+    doc = {"schemaVersion": 2, "mediaType": parsed.media_type,
+           "config": _descriptor(parsed.config, parsed.config.media_type),
+           "layers": [_descriptor(layer, family[layer.compression]) for layer in layers]}
+    return _json(doc)
+
+
+def _stored_blobs_by_diff_id(ctx, content) -> dict[Digest, manifests.Descriptor]:
+    """diff_id -> a layer descriptor, from every image whose blob is stored."""
+    from rs_docker.models import image_config
+    from rs_docker.store.images import ImageIndex
+
+    out: dict[Digest, manifests.Descriptor] = {}
+    for record in ImageIndex(ctx).all():
+        try:
+            parsed = manifests.parse(content.read(record.manifest, manifests.MAX_MANIFEST_SIZE))
+            config = image_config.parse(content.read(record.config, manifests.MAX_MANIFEST_SIZE))
+        except (StoreError, DigestMismatch, UnsupportedManifest):
+            continue   # this image cannot help; its own save reports why
+        for layer, diff_id in zip(getattr(parsed, "layers", ()), config.diff_ids, strict=False):
+            if content.has(layer.digest):
+                out.setdefault(diff_id, layer)
+    return out
+
+
+# Layer media types by compression, per manifest family (image-spec
+# media-types.md; Docker's schema 2 has a zstd type since Docker 23).
+OCI_LAYER_TYPES = {"gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+              "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+              "none": "application/vnd.oci.image.layer.v1.tar"}
+DOCKER_LAYER_TYPES = {"gzip": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                 "zstd": "application/vnd.docker.image.rootfs.diff.tar.zstd",
+                 "none": "application/vnd.docker.image.rootfs.diff.tar"}
+
+
+def _descriptor(desc: manifests.Descriptor, media_type: str) -> dict:
+    out = {"mediaType": media_type, "digest": str(desc.digest), "size": desc.size}
+    return out | {"annotations": desc.annotations} if desc.annotations else out
 
 
 def index_document(images: list[SavedImage]) -> dict:

@@ -26,6 +26,7 @@ from typing import BinaryIO, NamedTuple
 
 from rs_docker.errors import DigestMismatch, InvalidArchive, InvalidReference, UnsupportedManifest
 from rs_docker.image.archive import (
+    DOCKER_LAYER_TYPES,
     IMAGE_NAME_ANNOTATION,
     INDEX_FILE,
     MANIFEST_FILE,
@@ -41,11 +42,6 @@ from rs_docker.models.reference import parse
 # An image loaded without a name still needs a record (the index is keyed by
 # reference) to be found by ID: it is kept as <this>@<manifest digest>.
 UNTAGGED_REPOSITORY = "localhost/untagged"
-
-# Docker schema 2 layer types by sniffed compression (containerd importer).
-_DOCKER_LAYER = {"gzip": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                 "zstd": "application/vnd.docker.image.rootfs.diff.tar.zstd",
-                 "none": "application/vnd.docker.image.rootfs.diff.tar"}
 
 
 class LoadedImage(NamedTuple):
@@ -213,7 +209,7 @@ def _docker_image(stage: Stage, item: dict, n: int) -> _Image:
     if not isinstance(paths, list):
         raise InvalidArchive(f"invalid image archive: manifest.json[{n}].Layers is not a list")
     staged = [stage.path(p, f"manifest.json[{n}].Layers") for p in paths]
-    layers = [{"mediaType": _DOCKER_LAYER[_compression(s)], "digest": str(s.digest),
+    layers = [{"mediaType": DOCKER_LAYER_TYPES[_compression(s)], "digest": str(s.digest),
                "size": s.size} for s in staged]
     doc = {"schemaVersion": 2, "mediaType": manifests.DOCKER_MANIFEST,
            "config": {"mediaType": manifests.DOCKER_CONFIG, "digest": str(config_file.digest),
