@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use (the real registry, busybox for
 # images, id-mapping helpers and fuse-overlayfs for rootless, iproute2).
 APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
-                python3-venv passwd procps catatonit
+                python3-venv passwd procps catatonit skopeo util-linux
 
 .PHONY: all deps venv test unit integration demo lint bench clean
 
