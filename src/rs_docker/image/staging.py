@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from rs_docker.errors import DigestMismatch, InvalidArchive
+from rs_docker.image.strict_tar import strict_tarinfo
 from rs_docker.models.digest import Digest
 
 # The JSON documents of an archive (and manifests and configs) are capped
@@ -29,7 +30,6 @@ from rs_docker.models.digest import Digest
 MAX_JSON = 4 * 1024 * 1024
 # Bounds what a hostile archive can make us keep in memory.
 MAX_MEMBERS = 1 << 16
-MAX_HEADER = 1 << 20           # a GNU long name or PAX header
 MAX_NAME = 4096                # PATH_MAX
 MAX_LINK_HOPS = 16
 CHUNK = 1 << 20
@@ -44,25 +44,7 @@ class Staged(NamedTuple):
     size: int
 
 
-class _ArchiveInfo(tarfile.TarInfo):
-    @classmethod
-    def fromtarfile(cls, tf):
-        # tarfile ends an archive quietly at a garbled header; a cut archive
-        # must fail (GNU tar: "Unexpected EOF in archive").
-        try:
-            return super().fromtarfile(tf)
-        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError,
-                tarfile.InvalidHeaderError) as e:
-            if tf.offset == 0:
-                raise
-            raise InvalidArchive(f"invalid image archive: {e} at offset {tf.offset}") from None
-
-    def _proc_member(self, tf):
-        if self.type in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
-                         tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE) and self.size > MAX_HEADER:
-            raise InvalidArchive(f"invalid image archive: a {self.size}-byte extended header "
-                                 f"(limit {MAX_HEADER})")
-        return super()._proc_member(tf)
+_ArchiveInfo = strict_tarinfo(lambda why: InvalidArchive(f"invalid image archive: {why}"))
 
 
 def member_path(name: str) -> str:

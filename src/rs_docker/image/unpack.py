@@ -41,17 +41,13 @@ from rs_docker.image import whiteouts
 from rs_docker.image.decompress import open_decompressed  # noqa: F401  (re-exported API)
 from rs_docker.image.fstree import ConfinedTree
 from rs_docker.image.names import split_name
+from rs_docker.image.strict_tar import strict_tarinfo
 
-# Largest GNU long name/link or PAX header accepted: tarfile would otherwise
-# read a hostile multi-gigabyte "header" into memory.
-MAX_HEADER = 1 << 20
 CHUNK = 1 << 20
 # tarfile's read size from the stream; small enough that its per-read buffer
 # copies stay cheap for the many tiny files of a real layer.
 TAR_BUFSIZE = 64 << 10
 
-_HEADER_TYPES = {tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
-                 tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE}
 _XATTR_PREFIX = "SCHILY.xattr."
 # Errors that are the machine's fault, not the layer's.
 _STORE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE,
@@ -61,27 +57,7 @@ _MAX_ID = 2**32 - 2  # (uid_t)-1 means "leave unchanged" to chown(2)
 OWNER_XATTR = "user.rsdocker.override_stat"
 
 
-class _BoundedTarInfo(tarfile.TarInfo):
-    @classmethod
-    def fromtarfile(cls, tf):
-        # tarfile ends the archive quietly at a missing, cut or garbled header
-        # past the first one; a layer cut short must fail, as GNU tar's
-        # "Unexpected EOF in archive" does. (A zero block, the real end, is
-        # EOFHeaderError and still ends the loop.)
-        try:
-            return super().fromtarfile(tf)
-        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError,
-                tarfile.InvalidHeaderError) as e:
-            if tf.offset == 0:
-                raise
-            raise UnsafeLayerEntry(f"invalid layer tar: {e} at offset {tf.offset} "
-                                   f"(no end-of-archive marker)") from None
-
-    def _proc_member(self, tf):
-        if self.type in _HEADER_TYPES and self.size > MAX_HEADER:
-            raise UnsafeLayerEntry(f"layer tar has a {self.size}-byte extended header "
-                                   f"(limit {MAX_HEADER})")
-        return super()._proc_member(tf)
+_BoundedTarInfo = strict_tarinfo(lambda why: UnsafeLayerEntry(f"invalid layer tar: {why}"))
 
 
 def unpack(tar_stream: BinaryIO, dest: Path, *, privileged: bool | None = None) -> int:
