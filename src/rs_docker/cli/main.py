@@ -8,6 +8,13 @@ import sys
 
 import click
 
+from rs_docker.cli.errors_out import (  # noqa: F401 (fail, exit_code_for: re-exported)
+    EXIT_FAILED_REQUEST,
+    TOOL_EXIT_COMMANDS,
+    exit_code_for,
+    fail,
+    report,
+)
 from rs_docker.errors import EXIT_TOOL, RsDockerError
 
 # name -> "module:attribute"; a module is imported only when its command runs
@@ -64,13 +71,6 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
-# Docker's CLI exits 125 when `run`/`create` fail before the container runs
-# (and on a bad flag of any command); any other command reports a failed
-# request with 1 (`docker pull nope` -> 1, `docker rm nope` -> 1).
-EXIT_FAILED_REQUEST = 1
-TOOL_EXIT_COMMANDS = frozenset({"run", "create"})
-
-
 class LazyGroup(click.Group):
     invoked: str | None = None  # the subcommand being run, for the exit code
 
@@ -115,11 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="rs-docker", standalone_mode=False)
     except RsDockerError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        fail(str(e), exit_code_for(e, LazyGroup.invoked), e.hint)
+        report(e, LazyGroup.invoked, debug)
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:
@@ -133,16 +129,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)
 
-
-def exit_code_for(error: RsDockerError, command: str | None) -> int:
-    if error.exit_code == EXIT_TOOL and command not in TOOL_EXIT_COMMANDS:
-        return EXIT_FAILED_REQUEST
-    return error.exit_code
-
-
-def fail(message: str, code: int = EXIT_TOOL, hint: str | None = None):
-    """Print `rs-docker: message` (and a hint) on stderr and exit with code."""
-    print(f"rs-docker: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    sys.exit(code)

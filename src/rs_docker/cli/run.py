@@ -1,4 +1,5 @@
-"""`rs-docker run`: flags -> RunOptions -> container.run.run_container.
+"""`rs-docker run`: the click command, the one declaration of its flags
+(cli/run_flags.py is generated from it); cli/run_exec.py does the rest.
 
 Docker's flag names and meanings. The network default is "none" (only
 `lo`) until bridge networking exists; Docker's is "bridge".
@@ -6,53 +7,10 @@ Docker's flag names and meanings. The network default is "none" (only
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
 
-from rs_docker.errors import UsageError
-from rs_docker.models.run_options import PULL_POLICIES, RunOptions
-
-
-def _env(env_files: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str, ...]:
-    from rs_docker.models.env import parse_env_file, resolve_cli_env
-
-    from_files: list[str] = []
-    for path in env_files:
-        try:
-            with open(path) as f:
-                text = f.read()
-        except OSError as e:
-            raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: env file is not valid utf-8") from None
-        from_files += parse_env_file(text, os.environ, source=path)
-    return tuple(resolve_cli_env(from_files, flags, os.environ))
-
-
-def _echo_err(text: str) -> None:
-    click.echo(text, err=True)
-
-
-class _PullProgress:
-    """Pull progress on stderr (Docker prints `run`'s pull there), the
-    renderer imported only if a pull happens, and closed when it ends."""
-
-    def __init__(self):
-        self.renderer = None
-
-    def __call__(self, event) -> None:
-        if self.renderer is None:
-            from rs_docker.cli.progress import renderer
-
-            self.renderer = renderer(stream=sys.stderr)
-        self.renderer(event)
-
-    def close(self) -> None:
-        if self.renderer is not None:
-            self.renderer.close()
-
+from rs_docker.cli.run_exec import env_entries as _env  # noqa: F401 (cli/containers.py uses it)
+from rs_docker.models.run_options import PULL_POLICIES
 
 _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
              "help_option_names": ["--help"]}
@@ -108,23 +66,11 @@ _SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
 @click.option("--stop-timeout", type=int, default=None,
               help="Timeout (in seconds) to stop a container.")
 @click.pass_obj
-def run(ctx, image, command, env, env_file, **flags):
+def run(ctx, **params):
     """Create and run a new container from an image."""
-    from rs_docker.container.run import RunCallbacks, run_container
+    from rs_docker.cli.run_exec import execute
 
-    if flags["tty"] and flags["interactive"] and not os.isatty(0):
-        raise UsageError("the input device is not a TTY")
-    opts = RunOptions(image=image, command=tuple(command), env=_env(env_file, env), **flags)
-    pull_progress = _PullProgress()
-    callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
-                             pull_done=pull_progress.close)
-    if ctx.debug:
-        callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
-    sys.stdout.flush()
-    if opts.detach:
-        from rs_docker.container.run import run_detached
-
-        click.echo(run_detached(ctx, opts, callbacks))
+    code = execute(ctx, params)
+    if params["detach"]:
         return
-    code = run_container(ctx, opts, callbacks)
     raise click.exceptions.Exit(code)

@@ -1,0 +1,40 @@
+"""The one place an error becomes stderr + an exit status, without click,
+so the fast path of `run` (cli/fast.py) and the click entry point
+(cli/main.py) report failures the same way."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+from rs_docker.errors import EXIT_TOOL, RsDockerError
+
+# Docker's CLI exits 125 when `run`/`create` fail before the container runs
+# (and on a bad flag of any command); any other command reports a failed
+# request with 1 (`docker pull nope` -> 1, `docker rm nope` -> 1).
+EXIT_FAILED_REQUEST = 1
+TOOL_EXIT_COMMANDS = frozenset({"run", "create"})
+
+
+def exit_code_for(error: RsDockerError, command: str | None) -> int:
+    if error.exit_code == EXIT_TOOL and command not in TOOL_EXIT_COMMANDS:
+        return EXIT_FAILED_REQUEST
+    return error.exit_code
+
+
+def fail(message: str, code: int = EXIT_TOOL, hint: str | None = None) -> NoReturn:
+    """Print `rs-docker: message` (and a hint) on stderr and exit with code."""
+    print(f"rs-docker: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    sys.exit(code)
+
+
+def report(error: RsDockerError, command: str | None, debug: bool) -> NoReturn:
+    """Exit for an RsDockerError raised by `command` (with its traceback
+    first under --debug)."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    fail(str(error), exit_code_for(error, command), error.hint)

@@ -1,0 +1,84 @@
+"""`rs-docker run` after parsing, without click: parsed flag values ->
+RunOptions -> container.run. Both the click command (cli/run.py) and the
+fast path (cli/fast.py) end here, so they cannot disagree on what a flag
+means."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rs_docker.errors import UsageError
+from rs_docker.models.run_options import RunOptions
+
+
+def env_entries(env_files: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str, ...]:
+    """--env-file files, then -e flags, as KEY=VALUE entries (Docker's order)."""
+    from rs_docker.models.env import parse_env_file, resolve_cli_env
+
+    from_files: list[str] = []
+    for path in env_files:
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as e:
+            raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: env file is not valid utf-8") from None
+        from_files += parse_env_file(text, os.environ, source=path)
+    return tuple(resolve_cli_env(from_files, flags, os.environ))
+
+
+def build_options(params: dict) -> RunOptions:
+    """RunOptions from the run command's parameter values, keyed by their
+    python names as click declares them (image, command, env, env_file, ...)."""
+    flags = dict(params)
+    image, command = flags.pop("image"), flags.pop("command")
+    env, env_file = flags.pop("env"), flags.pop("env_file")
+    if flags["tty"] and flags["interactive"] and not os.isatty(0):
+        raise UsageError("the input device is not a TTY")
+    return RunOptions(image=image, command=tuple(command), env=env_entries(env_file, env),
+                      **flags)
+
+
+def _echo_err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class _PullProgress:
+    """Pull progress on stderr (Docker prints `run`'s pull there), the
+    renderer imported only if a pull happens, and closed when it ends."""
+
+    def __init__(self):
+        self.renderer = None
+
+    def __call__(self, event) -> None:
+        if self.renderer is None:
+            from rs_docker.cli.progress import renderer
+
+            self.renderer = renderer(stream=sys.stderr)
+        self.renderer(event)
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+
+
+def execute(ctx, params: dict) -> int:
+    """Run the container the parameters describe; its exit status (0 once a
+    detached container is started and its id printed)."""
+    from rs_docker.container.run import RunCallbacks, run_container
+
+    opts = build_options(params)
+    pull_progress = _PullProgress()
+    callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
+                             pull_done=pull_progress.close)
+    if ctx.debug:
+        callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
+    sys.stdout.flush()
+    if opts.detach:
+        from rs_docker.container.run import run_detached
+
+        print(run_detached(ctx, opts, callbacks), flush=True)
+        return 0
+    return run_container(ctx, opts, callbacks)

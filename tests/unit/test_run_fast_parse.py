@@ -1,0 +1,147 @@
+"""The click-free parser of `rs-docker run` (cli/fast.py) against click's own
+parse of the same argv: equal parameters (and RunOptions) for every plain
+shape, a hand-over to click (None) for everything click would reject or
+that the fast path does not reproduce."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from rs_docker.cli import run_flags_gen
+from rs_docker.cli.fast import parse
+from rs_docker.cli.main import cli
+from rs_docker.cli.run import run
+from rs_docker.cli.run_exec import build_options
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    for name in ("RS_DOCKER_ROOT", "RS_DOCKER_DEBUG", "_RS_DOCKER_COMPLETE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def click_parse(argv: list[str]) -> tuple[dict, dict] | None:
+    """What click passes to the group and to `run` for argv; None when click
+    fails (usage error, --help...)."""
+    try:
+        with cli.make_context("rs-docker", list(argv)) as gctx:
+            rest = [*gctx._protected_args, *gctx.args]
+            if rest[:1] != ["run"]:
+                return None
+            with run.make_context("run", rest[1:], parent=gctx) as rctx:
+                return dict(gctx.params), dict(rctx.params)
+    except (click.ClickException, click.exceptions.Exit):
+        return None
+
+
+PLAIN = [
+    ["run", "busybox"],
+    ["run", "busybox", "true"],
+    ["--root", "/tmp/nowhere", "run", "--rm", "--network", "none", "busybox", "true"],
+    ["--root=/tmp/nowhere", "-D", "run", "busybox"],
+    ["--debug", "--insecure-registry", "a:5000", "--insecure-registry=b", "run", "img"],
+    ["run", "-it", "busybox", "sh"],
+    ["run", "-dit", "busybox"],
+    ["run", "-d", "-i", "-t", "--rm", "--init", "--privileged", "--read-only", "busybox"],
+    ["run", "-e", "A=1", "-eB=2", "--env", "C", "--env=D=4=5", "busybox", "env"],
+    ["run", "-e=X", "busybox"],  # click's quirk: the value is "=X"
+    ["run", "-itefoo=bar", "busybox"],  # flags, then a value in the same argument
+    ["run", "-e", "--rm", "busybox"],  # a value that looks like an option is a value
+    ["run", "--name", "web", "--name=api", "busybox"],  # the last one wins
+    ["run", "-v", "/a:/b", "--volume=/c:/d:ro", "--mount", "type=tmpfs,target=/t",
+     "--tmpfs", "/run:size=1m", "busybox"],
+    ["run", "-c", "512", "--pids-limit", "-1", "--stop-timeout=3", "busybox"],
+    ["run", "-c", " 7 ", "--pids-limit", "+5", "busybox"],  # int() accepts these, as click
+    ["run", "--pull", "never", "--pull=always", "busybox"],
+    ["run", "--net", "host", "--network=none", "busybox"],
+    ["run", "-m", "64m", "--memory-swap", "-1", "--cpus", "1.5", "--ulimit", "nofile=1:2",
+     "busybox"],
+    ["run", "--cap-add", "NET_ADMIN", "--cap-drop=ALL", "--security-opt",
+     "no-new-privileges", "busybox"],
+    ["run", "-u", "1000:1000", "-w", "/tmp", "-h", "box", "--entrypoint", "", "busybox"],
+    ["run", "--platform", "linux/arm64", "--stop-signal", "SIGUSR1", "busybox"],
+    ["run", "--env-file", "/dev/null", "busybox"],
+    ["run", "busybox", "sh", "-c", "echo --rm -e x", "--", "--help"],  # all the command's
+    ["run", "-", "x"],  # a lone dash is a positional
+    ["run", "--name", "", "busybox"],
+]
+
+FALLBACK = [
+    [],
+    ["--help"],
+    ["-h"],
+    ["--version"],
+    ["run"],  # missing IMAGE
+    ["run", "--help"],
+    ["run", "--rm"],
+    ["run", "--rm=yes", "busybox"],
+    ["run", "--pull", "sometimes", "busybox"],
+    ["run", "-c", "lots", "busybox"],
+    ["run", "--stop-timeout=1.5", "busybox"],
+    ["run", "-e"],
+    ["run", "--env"],
+    ["--root", "/etc/passwd", "run", "busybox"],  # click.Path(file_okay=False)
+    ["--bogus", "run", "busybox"],
+]
+
+# Unknown options click itself takes as IMAGE (ignore_unknown_options); the
+# fast path leaves them to click too, as it does `--` and other commands.
+NOT_PLAIN = [
+    ["ps"],
+    ["-D", "--", "run", "busybox"],
+    ["run", "--", "busybox"],
+    ["run", "--bogus", "busybox"],
+    ["run", "-Z", "busybox"],
+    ["run", "-itZ", "busybox"],
+    ["run", "--netw", "host", "busybox"],  # click does not take abbreviations
+]
+
+
+@pytest.mark.parametrize("argv", PLAIN, ids=" ".join)
+def test_plain_argv_parses_as_click_does(argv):
+    expected = click_parse(argv)
+    assert expected is not None, "click rejects this argv"
+    got = parse(argv)
+    assert got == expected
+    assert _outcome(got[1]) == _outcome(expected[1])
+
+
+def _outcome(params: dict):
+    """RunOptions, or the one-line error building them gives (e.g. -it
+    without a terminal), for either parse."""
+    try:
+        return build_options(params)
+    except Exception as e:  # noqa: BLE001 - compared, not swallowed
+        return f"{type(e).__name__}: {e}"
+
+
+@pytest.mark.parametrize("argv", FALLBACK + NOT_PLAIN, ids=lambda a: " ".join(a) or "(empty)")
+def test_anything_else_goes_to_click(argv):
+    assert parse(argv) is None
+
+
+def test_the_usage_errors_are_click_s():
+    assert all(click_parse(a) is None for a in FALLBACK)
+
+
+def test_root_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("RS_DOCKER_ROOT", str(tmp_path))
+    argv = ["run", "busybox"]
+    assert parse(argv) == click_parse(argv)
+    assert parse(argv)[0]["root"] == str(tmp_path)
+    monkeypatch.setenv("RS_DOCKER_ROOT", "")  # empty: unset, for click too
+    assert parse(argv) == click_parse(argv)
+
+
+def test_a_flag_from_the_environment_goes_to_click(monkeypatch):
+    monkeypatch.setenv("RS_DOCKER_DEBUG", "1")
+    assert parse(["run", "busybox"]) is None
+
+
+def test_committed_table_matches_the_click_declarations():
+    from pathlib import Path
+
+    committed = Path(run_flags_gen.TABLE_PATH).read_text()
+    assert committed == run_flags_gen.generate(), \
+        "cli/run_flags.py is stale: python -m rs_docker.cli.run_flags_gen"
