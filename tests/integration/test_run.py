@@ -290,3 +290,9 @@ def test_run_is_quick_and_does_not_import_requests(rs, busybox):
     proc = subprocess.run([str(rs.script.parent / "python"), "-c", code], capture_output=True,
                           text=True, timeout=30)
     assert proc.stderr.split()[-3:] == ["False", "False", "0"], proc.stderr
+
+
+def test_unknown_run_flag_is_a_flag_error(rsd, images):
+    proc = rsd("run", "--bogus=1", images.busybox.ref, "true")
+    assert proc.returncode == 125
+    assert proc.stderr.strip().splitlines() == ["rs-docker: unknown flag: --bogus"]

@@ -34,6 +34,10 @@ def build_options(params: dict) -> RunOptions:
     python names as click declares them (image, command, env, env_file, ...)."""
     flags = dict(params)
     image, command = flags.pop("image"), flags.pop("command")
+    if image.startswith("-"):
+        # click takes an unknown option for IMAGE (the command's own options
+        # must pass through untouched); Docker's word for it:
+        raise UsageError(f"unknown flag: {image.split('=', 1)[0]}")
     env, env_file = flags.pop("env"), flags.pop("env_file")
     if flags["tty"] and flags["interactive"] and not os.isatty(0):
         raise UsageError("the input device is not a TTY")
