@@ -8,7 +8,6 @@ build their own.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 SYSTEM_ROOT = Path("/var/lib/rs-docker")
@@ -34,15 +33,50 @@ def default_docker_config(env: dict[str, str] | None = None) -> Path:
     return Path(base) / "config.json"
 
 
-@dataclass(frozen=True)
 class Context:
-    """Where the store lives, who we are, and how to reach registries."""
+    """Where the store lives, who we are, and how to reach registries.
 
-    root: Path
-    rootless: bool = False
-    debug: bool = False
-    docker_config: Path = field(default_factory=default_docker_config)
-    insecure_registries: frozenset[str] = frozenset()
+    Immutable and compared by value. A plain class with __slots__ rather than
+    a dataclass: importing dataclasses (and inspect) cost ~10 ms on every
+    `rs-docker run` (issue 6)."""
+
+    __slots__ = ("root", "rootless", "debug", "docker_config", "insecure_registries")
+
+    def __init__(self, root: Path, rootless: bool = False, debug: bool = False,
+                 docker_config: Path | None = None,
+                 insecure_registries: frozenset[str] = frozenset()) -> None:
+        # object.__setattr__: our own __setattr__ refuses, to stay frozen.
+        _set = object.__setattr__
+        _set(self, "root", root)
+        _set(self, "rootless", rootless)
+        _set(self, "debug", debug)
+        _set(self, "docker_config",
+             default_docker_config() if docker_config is None else docker_config)
+        _set(self, "insecure_registries", insecure_registries)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: Context is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: Context is immutable")
+
+    def __reduce__(self):  # pickle/copy rebuild through __init__, not setattr
+        return (Context, self._fields())
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, f) for f in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
+        return f"Context({args})"
 
     @classmethod
     def from_env(cls, root: str | os.PathLike | None = None, debug: bool = False,

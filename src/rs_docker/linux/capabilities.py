@@ -8,7 +8,7 @@ no_new_privs. Masks are Python ints, bit N = capability N.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.linux.libc import call, libc
 
@@ -36,8 +36,7 @@ class _Data(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-@dataclass(frozen=True)
-class CapSets:
+class CapSets(NamedTuple):
     effective: int
     permitted: int
     inheritable: int

@@ -11,15 +11,14 @@ newuidmap(1)/newgidmap(1), which check /etc/subuid and /etc/subgid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 
 Mapping = tuple[int, int, int]  # (containerID, hostID, size)
 
 
-@dataclass(frozen=True)
-class IdMapPlan:
+class IdMapPlan(NamedTuple):
     uid_maps: tuple[Mapping, ...]
     gid_maps: tuple[Mapping, ...]
     method: str  # "write" (privileged), "self" (own id, setgroups deny), "helper"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
@@ -51,8 +51,7 @@ _LOCKED = ((os.ST_RDONLY, C.MS_RDONLY), (os.ST_NOSUID, C.MS_NOSUID), (os.ST_NODE
 MAX_SYMLINKS = 40  # path_resolution(7): Linux follows at most 40 links per lookup
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     flags: int        # MS_* for mount(2), MS_BIND/MS_REC included
     propagation: int  # MS_PRIVATE|MS_REC... applied by a second mount(2)
     data: str         # fs-specific options: "size=65536k,mode=755"

@@ -12,7 +12,7 @@ namespace's root (cgroup_namespaces(7)).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
@@ -23,8 +23,7 @@ from rs_docker.linux import syscalls
 JOIN_ORDER = ("user", "mount", "uts", "ipc", "network", "cgroup", "time", "pid")
 
 
-@dataclass(frozen=True)
-class NamespacePlan:
+class NamespacePlan(NamedTuple):
     new: frozenset[str]                     # types to create
     joins: tuple[tuple[str, str], ...]      # (type, path) to join, in JOIN_ORDER
 

@@ -11,7 +11,7 @@ them, runc ORs them the same way).
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import bpf
@@ -23,16 +23,14 @@ _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.A
            "SCMP_ACT_ALLOW": scmp.ACT_ALLOW, "SCMP_ACT_LOG": scmp.ACT_LOG}
 
 
-@dataclass
-class Rule:
+class Rule(NamedTuple):
     name: str
     nr: int
     action: int
-    args: list[tuple[int, int, int, int]] = field(default_factory=list)
+    args: list[tuple[int, int, int, int]]
 
 
-@dataclass
-class Program:
+class Program(NamedTuple):
     """The filter as data: what will be loaded, inspectable in tests."""
     default_action: int
     arches: list[int]

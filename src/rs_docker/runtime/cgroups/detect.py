@@ -12,8 +12,9 @@ than guessed from what /sys/fs/cgroup looks like.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 
@@ -24,34 +25,34 @@ V1_CONTROLLERS = frozenset({
     "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc"})
 
 
-@dataclass(frozen=True)
-class MountEntry:
+class MountEntry(NamedTuple):
     mount_point: Path
     root: str          # the path of the mounted cgroup inside its hierarchy
     fstype: str
     super_options: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Hierarchy:
+class Hierarchy(NamedTuple):
     mount_point: Path
     root: str
     controllers: frozenset[str]
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     mode: str                                   # "v1", "v2" or "hybrid"
-    v1: dict[str, Hierarchy] = field(default_factory=dict)  # controller -> hierarchy
+    # controller -> hierarchy; the shared default is read-only, so no caller
+    # can fill it for every other Layout.
+    v1: dict[str, Hierarchy] = MappingProxyType({})  # type: ignore[assignment]
     unified: Hierarchy | None = None
 
 
-_OCTAL = re.compile(r"\\([0-7]{3})")
-
-
 def _unescape(field_: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as \\ooo (proc(5))."""
-    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field_)
+    """mountinfo escapes space, tab, newline and backslash as \\ooo (proc(5)).
+    The pattern is compiled on first use (re caches it), not at import: this
+    module is on every `run` (issue 6), escapes are rare."""
+    if "\\" not in field_:
+        return field_
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field_)
 
 
 def parse_mountinfo(text: str) -> list[MountEntry]:
