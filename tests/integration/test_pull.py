@@ -96,6 +96,17 @@ def test_pull_each_layer_format(ctx, images, name):
     assert (layer_dirs(ctx, img)[0] / "bin" / "busybox").stat().st_size > 100_000
 
 
+def test_a_layer_present_from_another_blob_still_stores_this_images_blob(ctx, images):
+    # busybox (gzip) and zstd carry the same layer content: the second pull
+    # unpacks nothing, but keeps its own blob for push and save.
+    pull(ctx, images.busybox.ref)
+    before = set(os.listdir(ctx.layers_dir))
+    pull(ctx, images.zstd.ref)
+    assert set(os.listdir(ctx.layers_dir)) == before
+    for d in digests(images.zstd.layer_digests):
+        assert ContentStore(ctx).has(d)
+
+
 def test_multilayer_layers_keep_their_whiteouts_for_overlay(ctx, images):
     pull(ctx, images.multilayer.ref)
     second = layer_dirs(ctx, images.multilayer)[1]

@@ -287,12 +287,20 @@ def test_nested_index_and_gzipped_archive(rsd, images, tmp_path, docker_config):
     assert ok(other("run", "--rm", "--pull", "never", "nested:1", "cat", "/etc/motd")) == MOTD
 
 
-def test_save_of_a_layer_pulled_in_another_compression(rsd, images, tmp_path, docker_config):
-    """zstd's layer is busybox's tar: pulled after busybox it is not
-    downloaded (its chain ID is unpacked), so save names busybox's blob in a
-    manifest of its own; the image ID stays, and it loads and runs."""
+def test_save_of_a_layer_pulled_in_another_compression(rsd, images, tmp_path, docker_config,
+                                                       store_root):
+    """zstd's layer is busybox's tar. Pulled after busybox, its chain ID is
+    already unpacked but pull still keeps zstd's own blob, which save names.
+    In a store without that blob (one pulled before pull kept it), save
+    names busybox's blob in a manifest of its own; the image ID stays, and
+    the archive loads and runs."""
     for ref in (images.busybox.ref, images.zstd.ref):
         rsd("pull", "-q", ref, check=True)
+    ok(rsd("save", "-o", tmp_path / "own.tar", images.zstd.ref))
+    [legacy] = json.loads(members(tmp_path / "own.tar")["manifest.json"])
+    assert legacy["Layers"] == ["blobs/sha256/" + images.zstd.layer_digests[0][7:]]
+
+    (store_root / "blobs" / "sha256" / images.zstd.layer_digests[0][7:]).unlink()
     ok(rsd("save", "-o", tmp_path / "zstd.tar", images.zstd.ref))
     [legacy] = json.loads(members(tmp_path / "zstd.tar")["manifest.json"])
     assert legacy["Config"] == "blobs/sha256/" + images.zstd.config_digest[7:]

@@ -183,22 +183,30 @@ def _store_metadata(ctx, client, ref: Reference, resolved: Resolved):
 def _fetch_layers(ctx, client, repository, layers, diff_ids, chain, report) -> None:
     """Download and unpack every missing layer, a few at a time; the first
     failure cancels the rest and is raised once all workers stopped."""
+    from rs_docker.store.content import ContentStore
     from rs_docker.store.layers import LayerStore
 
-    store = LayerStore(ctx)
-    missing = []
+    store, content = LayerStore(ctx), ContentStore(ctx)
+    missing, blobs_only = [], []
     for desc, diff_id, chain_id in zip(layers, diff_ids, chain, strict=True):
-        if store.has(chain_id):
-            report(Progress(desc.digest.short, "Already exists"))
-        else:
+        if not store.has(chain_id):
             report(Progress(desc.digest.short, "Pulling fs layer", 0, desc.size))
             missing.append((desc, diff_id, chain_id))
-    if not missing:
+        elif content.has(desc.digest):
+            report(Progress(desc.digest.short, "Already exists"))
+        else:
+            # The layer came unpacked from another image's blob (the same
+            # content compressed otherwise): keep this image's own blob too,
+            # so that push and save can send what its manifest names.
+            report(Progress(desc.digest.short, "Pulling fs layer", 0, desc.size))
+            blobs_only.append(desc)
+    if not missing and not blobs_only:
         return
     cancel = threading.Event()
     fetcher = _LayerFetcher(ctx, client, repository, report, cancel)
     with ThreadPoolExecutor(MAX_CONCURRENT_DOWNLOADS, thread_name_prefix="pull") as pool:
         futures = [pool.submit(fetcher.fetch, *job) for job in missing]
+        futures += [pool.submit(fetcher.fetch_blob, desc) for desc in blobs_only]
         try:
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
@@ -245,6 +253,23 @@ class _LayerFetcher:
                 else:
                     self._download_and_unpack(desc, diff_id, dest)
         self.report(Progress(short, "Pull complete", desc.size, desc.size))
+
+    def fetch_blob(self, desc: manifest.Descriptor) -> None:
+        """Download a layer blob into the store (digest and size checked by
+        the ingest) without unpacking it: its layer is there already."""
+        if self.cancel.is_set():
+            raise _Cancelled()
+        with self.content.lock(desc.digest):
+            if not self.content.has(desc.digest):
+                with self.content.ingest(desc.digest, desc.size) as w:
+                    done = 0
+                    for chunk in self.client.blob_chunks(self.repository, desc.digest, desc.size):
+                        if self.cancel.is_set():
+                            raise _Cancelled()
+                        w.write(chunk)
+                        done += len(chunk)
+                        self.report(Progress(desc.digest.short, "Downloading", done, desc.size))
+        self.report(Progress(desc.digest.short, "Pull complete", desc.size, desc.size))
 
     def _unpack_local(self, desc, diff_id: Digest, dest) -> None:
         """The blob is in the store but the layer is not (e.g. another chain)."""
