@@ -11,8 +11,9 @@ import pytest
 pytestmark = pytest.mark.root
 
 # dataclasses pulls in inspect: ~10-14 ms together; click and requests are
-# kept off by cli/fast.py and the lazy registry imports.
-NOT_ON_RUN_PATH = ("dataclasses", "inspect", "click", "requests")
+# kept off by cli/fast.py and the lazy registry imports; typing (~3 ms, plus
+# ~40 us a NamedTuple field) by models.record, platform (~1.6 ms) by os.uname.
+NOT_ON_RUN_PATH = ("dataclasses", "inspect", "click", "requests", "typing", "platform")
 
 
 def test_run_imports_no_dataclasses_inspect_or_click(rsd, images):

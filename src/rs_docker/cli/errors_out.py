@@ -5,9 +5,14 @@ so the fast path of `run` (cli/fast.py) and the click entry point
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 from rs_docker.errors import EXIT_TOOL, RsDockerError
+
+# Importing typing costs ~3 ms of every `rs-docker run` (issue 6); type
+# checkers read this block (mypy and ruff treat any name TYPE_CHECKING so).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 # Docker's CLI exits 125 when `run`/`create` fail before the container runs
 # (and on a bad flag of any command); any other command reports a failed

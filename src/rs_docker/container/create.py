@@ -13,13 +13,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from rs_docker.container import names, rootfs, state
 from rs_docker.container.rootfs import RootfsPlan
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
 from rs_docker.models import mount_flags, spec
+from rs_docker.models.record import record
 from rs_docker.models.run_options import RunOptions
 from rs_docker.models.users import resolve_user
 from rs_docker.network import files as netfiles
@@ -32,7 +32,8 @@ NAME_ATTEMPTS = 10
 MAX_HOSTNAME = 64  # HOST_NAME_MAX, sethostname(2)
 
 
-class Image(NamedTuple):
+@record
+class Image:
     """What create needs of an image: its ID, its config ("config" object of
     the image config JSON), and its layer dirs bottom-first."""
 
@@ -42,7 +43,8 @@ class Image(NamedTuple):
     layers: tuple[Path, ...]
 
 
-class Created(NamedTuple):
+@record
+class Created:
     id: str
     name: str
     dir: Path

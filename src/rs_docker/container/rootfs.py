@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from rs_docker.container.layerfs import LayerStack
 from rs_docker.context import Context
 from rs_docker.errors import StoreError
+from rs_docker.models.record import record
 
 DRIVERS = ("overlay", "fuse-overlayfs", "copy")
 DRIVER_FILE = "rootfs-driver"
@@ -32,7 +32,8 @@ MAX_MOUNT_DATA = 4095
 OVERLAY_EXTRA = ("index=off",)
 
 
-class RootfsPlan(NamedTuple):
+@record
+class RootfsPlan:
     """Where the container's root comes from. `lowers` are top-first (the
     reverse of the image's chain ids); `upper`/`work` live under
     containers/<id>/; for "copy" the rootfs dir itself holds everything."""

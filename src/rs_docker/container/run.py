@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import NamedTuple
 
 from rs_docker.container import create, rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import ImageNotFound, RsDockerError, UsageError
+from rs_docker.models.record import record
 from rs_docker.models.reference import parse
 from rs_docker.models.run_options import NETWORK_MODES, PULL_POLICIES, RunOptions
 
@@ -22,7 +22,8 @@ def _ignore(*_args, **_kwargs) -> None:
     pass
 
 
-class RunCallbacks(NamedTuple):
+@record
+class RunCallbacks:
     """How run reports: `notice` for lines Docker prints on stderr ("Unable
     to find image 'x' locally"), `debug` for --debug lines, `pull_progress`
     handed to image.pull (and `pull_done` after it), `started(container_id)` once the process runs."""

@@ -8,9 +8,9 @@ no_new_privs. Masks are Python ints, bit N = capability N.
 from __future__ import annotations
 
 import ctypes
-from typing import NamedTuple
 
 from rs_docker.linux.libc import call, libc
+from rs_docker.models.record import record
 
 _CAP_VERSION_3 = 0x20080522  # linux/capability.h
 
@@ -36,7 +36,8 @@ class _Data(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
-class CapSets(NamedTuple):
+@record
+class CapSets:
     effective: int
     permitted: int
     inheritable: int

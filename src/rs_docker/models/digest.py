@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from rs_docker.errors import DigestMismatch
+from rs_docker.models.record import record
 
 _HEX = {"sha256": re.compile(r"^[a-f0-9]{64}$"), "sha512": re.compile(r"^[a-f0-9]{128}$")}
 
 
-class Digest(NamedTuple):
+@record
+class Digest:
     """An `algorithm:hex` digest. Only sha256 and sha512 are accepted, and the
     hex part is checked, so a Digest is safe to use as a file name.
 

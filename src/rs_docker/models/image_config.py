@@ -8,10 +8,10 @@ every diff_id a valid digest, because diff_ids decide where layers are kept.
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
+from rs_docker.models.record import record
 
 # Configs are capped like manifests (models.manifest.MAX_MANIFEST_SIZE, the
 # 4 MiB of containerd and the distribution registry); kept here so that `run`,
@@ -19,7 +19,8 @@ from rs_docker.models.digest import Digest
 MAX_CONFIG_SIZE = 4 * 1024 * 1024
 
 
-class ImageConfig(NamedTuple):
+@record
+class ImageConfig:
     """The parts of an image config rs-docker uses; `raw` keeps the whole object
     (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...).
     A NamedTuple: cheaper to define than a dataclass on `run`'s import path."""

@@ -8,9 +8,9 @@ tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions.
 from __future__ import annotations
 
 import posixpath
-from typing import NamedTuple
 
 from rs_docker.errors import UsageError
+from rs_docker.models.record import record
 
 _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
@@ -20,7 +20,8 @@ _OPPOSITE = {"exec": "noexec", "noexec": "exec", "suid": "nosuid", "nosuid": "su
              "atime": "noatime", "noatime": "atime"}
 
 
-class BindMount(NamedTuple):
+@record
+class BindMount:
     """A host directory or file seen at `target`. `create_source` is Docker's
     -v behaviour: a missing host path becomes an empty directory; --mount
     refuses a missing source instead."""
@@ -37,7 +38,8 @@ class BindMount(NamedTuple):
                 "options": options}
 
 
-class TmpfsMount(NamedTuple):
+@record
+class TmpfsMount:
     target: str
     options: tuple[str, ...] = ()
 

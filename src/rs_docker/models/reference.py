@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from rs_docker.errors import InvalidReference
 from rs_docker.models.digest import Digest
+from rs_docker.models.record import record
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DOMAIN = "index.docker.io"
@@ -30,7 +30,8 @@ _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _MAX_NAME = 255
 
 
-class Reference(NamedTuple):
+@record
+class Reference:
     """A normalized reference: domain, path, and a tag and/or a digest.
     (A NamedTuple rather than a dataclass: cheaper to define on `run`'s path.)"""
 

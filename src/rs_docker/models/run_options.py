@@ -9,13 +9,14 @@ mount specs); models.spec and models.mounts turn them into the OCI config.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from rs_docker.models.record import record
 
 PULL_POLICIES = ("missing", "always", "never")
 NETWORK_MODES = ("none", "host")
 
 
-class RunOptions(NamedTuple):
+@record
+class RunOptions:
     """The options of one `run`. `env` holds KEY=VALUE entries already merged
     from --env-file and -e (a bare KEY means "unset it": the host had none,
     see models.env.resolve_cli_env). `entrypoint` None keeps the image's;

@@ -10,11 +10,11 @@ resources, privileged, security options).
 from __future__ import annotations
 
 import posixpath
-from typing import NamedTuple
 
 from rs_docker.errors import UnsupportedManifest, UsageError
 from rs_docker.models import mount_flags, security
 from rs_docker.models.env import container_env
+from rs_docker.models.record import record
 from rs_docker.models.run_options import RunOptions
 from rs_docker.models.users import ExecUser
 
@@ -23,7 +23,8 @@ OCI_VERSION = "1.0.2"
 INIT_PATH = "/sbin/docker-init"
 
 
-class ImageDefaults(NamedTuple):
+@record
+class ImageDefaults:
     """The runtime defaults an image config carries (its "config" object),
     checked: image content is hostile, so every field has the right type."""
 
@@ -89,7 +90,8 @@ def user_spec(image: ImageDefaults, opts: RunOptions) -> str:
     return opts.user if opts.user is not None else image.user
 
 
-class Inputs(NamedTuple):
+@record
+class Inputs:
     """What the spec needs besides the image and the flags, all resolved by
     the caller: the user, the hostname, the rootfs path and its mount (the
     overlay onto "/" by this project's convention, or none), the per-container

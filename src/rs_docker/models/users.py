@@ -10,9 +10,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from rs_docker.errors import UsageError
+from rs_docker.models.record import record
 
 MAX_ID = 2**31 - 1  # moby/sys/user: ids must be within [0, MaxInt32]
 
@@ -21,20 +20,23 @@ class UserNotFound(UsageError):
     """-u names a user or group the image does not have."""
 
 
-class PasswdEntry(NamedTuple):
+@record
+class PasswdEntry:
     name: str
     uid: int
     gid: int
     home: str
 
 
-class GroupEntry(NamedTuple):
+@record
+class GroupEntry:
     name: str
     gid: int
     members: tuple[str, ...]
 
 
-class ExecUser(NamedTuple):
+@record
+class ExecUser:
     """Who the container process runs as."""
 
     uid: int = 0

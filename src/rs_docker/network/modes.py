@@ -9,14 +9,14 @@ the host's /etc/hosts and resolv.conf and, with no -h, the host's hostname).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from rs_docker.errors import UsageError
+from rs_docker.models.record import record
 
 DEFAULT_MODE = "none"
 
 
-class NetworkMode(NamedTuple):
+@record
+class NetworkMode:
     name: str
     private_netns: bool     # a new network namespace (only lo) vs the host's
     host_files: bool        # /etc/hosts and resolv.conf as the host has them

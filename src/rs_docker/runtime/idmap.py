@@ -11,14 +11,14 @@ newuidmap(1)/newgidmap(1), which check /etc/subuid and /etc/subgid.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from rs_docker.errors import RuntimeFailure
+from rs_docker.models.record import record
 
 Mapping = tuple[int, int, int]  # (containerID, hostID, size)
 
 
-class IdMapPlan(NamedTuple):
+@record
+class IdMapPlan:
     uid_maps: tuple[Mapping, ...]
     gid_maps: tuple[Mapping, ...]
     method: str  # "write" (privileged), "self" (own id, setgroups deny), "helper"

@@ -11,11 +11,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
+from rs_docker.models.record import record
 from rs_docker.runtime import cgroupfs
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.
@@ -51,7 +51,8 @@ _LOCKED = ((os.ST_RDONLY, C.MS_RDONLY), (os.ST_NOSUID, C.MS_NOSUID), (os.ST_NODE
 MAX_SYMLINKS = 40  # path_resolution(7): Linux follows at most 40 links per lookup
 
 
-class Options(NamedTuple):
+@record
+class Options:
     flags: int        # MS_* for mount(2), MS_BIND/MS_REC included
     propagation: int  # MS_PRIVATE|MS_REC... applied by a second mount(2)
     data: str         # fs-specific options: "size=65536k,mode=755"

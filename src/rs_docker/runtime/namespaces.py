@@ -12,18 +12,19 @@ namespace's root (cgroup_namespaces(7)).
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
+from rs_docker.models.record import record
 
 # setns order for joining a running container: user first (capabilities
 # there), pid last (it only applies to children, so the caller forks after).
 JOIN_ORDER = ("user", "mount", "uts", "ipc", "network", "cgroup", "time", "pid")
 
 
-class NamespacePlan(NamedTuple):
+@record
+class NamespacePlan:
     new: frozenset[str]                     # types to create
     joins: tuple[tuple[str, str], ...]      # (type, path) to join, in JOIN_ORDER
 

@@ -11,11 +11,11 @@ them, runc ORs them the same way).
 from __future__ import annotations
 
 import errno
-from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import bpf
 from rs_docker.linux import seccomp as scmp
+from rs_docker.models.record import record
 from rs_docker.runtime import seccomp_cache
 
 _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.ACT_KILL_THREAD,
@@ -23,14 +23,16 @@ _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.A
            "SCMP_ACT_ALLOW": scmp.ACT_ALLOW, "SCMP_ACT_LOG": scmp.ACT_LOG}
 
 
-class Rule(NamedTuple):
+@record
+class Rule:
     name: str
     nr: int
     action: int
     args: list[tuple[int, int, int, int]]
 
 
-class Program(NamedTuple):
+@record
+class Program:
     """The filter as data: what will be loaded, inspectable in tests."""
     default_action: int
     arches: list[int]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, NamedTuple
 
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
 from rs_docker.models.digest import Digest
+from rs_docker.models.record import record
 from rs_docker.models.reference import parse
 from rs_docker.store.locks import file_lock
 
@@ -21,7 +21,8 @@ FORMAT_VERSION = 1
 _ID = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
 
 
-class ImageRecord(NamedTuple):
+@record
+class ImageRecord:
     """One tagged (or digest-pinned) image in the local store. A NamedTuple,
     not a dataclass: `run` loads this module, and a dataclass definition
     costs ~0.3 ms at import (it generates and compiles its methods)."""
@@ -38,7 +39,7 @@ class ImageRecord(NamedTuple):
     def id(self) -> Digest:
         return self.config
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict:
         out = self._asdict()
         for key in ("manifest", "config", "repo_digest"):
             value = out[key]
@@ -47,7 +48,7 @@ class ImageRecord(NamedTuple):
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ImageRecord:
+    def from_json(cls, data: dict) -> ImageRecord:
         repo = data.get("repo_digest")
         return cls(
             reference=str(data["reference"]),

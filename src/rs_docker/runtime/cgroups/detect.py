@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
 
 from rs_docker.errors import RuntimeFailure
+from rs_docker.models.record import record
 
 # cgroup v1 controllers (Documentation/admin-guide/cgroup-v1/); super options
 # that are not controllers (rw, relatime, name=..., xattr...) are ignored.
@@ -25,20 +25,23 @@ V1_CONTROLLERS = frozenset({
     "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc"})
 
 
-class MountEntry(NamedTuple):
+@record
+class MountEntry:
     mount_point: Path
     root: str          # the path of the mounted cgroup inside its hierarchy
     fstype: str
     super_options: tuple[str, ...]
 
 
-class Hierarchy(NamedTuple):
+@record
+class Hierarchy:
     mount_point: Path
     root: str
     controllers: frozenset[str]
 
 
-class Layout(NamedTuple):
+@record
+class Layout:
     mode: str                                   # "v1", "v2" or "hybrid"
     # controller -> hierarchy; the shared default is read-only, so no caller
     # can fill it for every other Layout.
