@@ -55,20 +55,38 @@ def _locked(path: Path, fd: int) -> bool:
         return False
 
 
-@contextmanager
-def temp_file(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
-    """A new, locked, empty file under tmp_dir, open for writing. The caller
-    renames it away or it is removed on exit; yields (path, fd)."""
+def _create_locked(tmp_dir: Path, prefix: str, create) -> tuple[Path, int]:
+    """A new entry under tmp_dir made by create(path) -> fd, flocked, and
+    still ours (a concurrent sweep may remove it before we hold the lock:
+    then make another)."""
     while True:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         path = _new_name(tmp_dir, prefix)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = create(path)
         except OSError as e:
             raise store_error("create", path, e) from e
         if _locked(path, fd):
-            break
+            return path, fd
         os.close(fd)
+
+
+def _new_file(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+
+
+def _new_dir(path: Path) -> int:
+    os.mkdir(path, 0o700)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    os.fchmod(fd, 0o755)  # whatever the umask: it becomes a layer's "/"
+    return fd
+
+
+@contextmanager
+def temp_file(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
+    """A new, locked, empty file under tmp_dir, open for writing. The caller
+    renames it away or it is removed on exit; yields (path, fd)."""
+    path, fd = _create_locked(tmp_dir, prefix, _new_file)
     try:
         yield path, fd
     finally:
@@ -80,18 +98,7 @@ def temp_file(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
 def temp_dir(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
     """A new, locked, empty directory (mode 0755) under tmp_dir; removed on
     exit unless the caller renamed it away. Yields (path, fd of the dir)."""
-    while True:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        path = _new_name(tmp_dir, prefix)
-        try:
-            os.mkdir(path, 0o700)
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            os.fchmod(fd, 0o755)  # whatever the umask: it becomes a layer's "/"
-        except OSError as e:
-            raise store_error("create", path, e) from e
-        if _locked(path, fd):
-            break
-        os.close(fd)
+    path, fd = _create_locked(tmp_dir, prefix, _new_dir)
     try:
         yield path, fd
     finally:
