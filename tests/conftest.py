@@ -135,6 +135,18 @@ class Rsd:
         return proc
 
 
+def module_rsd(tmp_path_factory, name: str, *refs: str) -> Rsd:
+    """An Rsd on a store of its own for a whole test module, with `refs`
+    already pulled (module-scoped `rs` fixtures build theirs with this)."""
+    base = tmp_path_factory.mktemp(name)
+    (base / "store").mkdir()
+    (base / "cfg").mkdir()
+    runner = Rsd(base / "store", DockerConfig(base / "cfg"))
+    for ref in refs:
+        runner("pull", ref, check=True)
+    return runner
+
+
 @pytest.fixture
 def rsd(store_root, docker_config):
     return Rsd(store_root, docker_config)

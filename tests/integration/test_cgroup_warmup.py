@@ -9,18 +9,7 @@ import os
 import pytest
 
 from rs_docker.runtime.cgroups import create_cgroup, warmup
-
-
-def children() -> set[int]:
-    me, found = os.getpid(), set()
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                if name.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == me:
-                    found.add(int(name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
+from tests.fixtures.procs import children
 
 
 def test_the_helper_writes_0_and_is_reaped(tmp_path):

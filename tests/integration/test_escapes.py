@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DockerConfig, Rsd
+from tests.conftest import module_rsd
 from tests.fixtures import oci
 from tests.fixtures.images import ImageSpec, Layer, busybox_layer, default_config, push
 
@@ -34,12 +34,7 @@ HOST_PASSWD = Path(f"/tmp/{PROBE}-passwd")
 
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
-    base = tmp_path_factory.mktemp("escapes")
-    (base / "store").mkdir()
-    (base / "cfg").mkdir()
-    runner = Rsd(base / "store", DockerConfig(base / "cfg"))
-    runner("pull", images.busybox.ref, check=True)
-    return runner
+    return module_rsd(tmp_path_factory, "escapes", images.busybox.ref)
 
 
 def hostile(pusher, name: str, entries: list, config: dict | None = None) -> str:

@@ -10,18 +10,14 @@ import time
 
 import pytest
 
-from tests.conftest import DockerConfig, Rsd
+from tests.conftest import module_rsd
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
-    base = tmp_path_factory.mktemp("lifecycle")
-    (base / "store").mkdir()
-    (base / "cfg").mkdir()
-    runner = Rsd(base / "store", DockerConfig(base / "cfg"))
-    runner("pull", images.busybox.ref, check=True)
+    runner = module_rsd(tmp_path_factory, "lifecycle", images.busybox.ref)
     yield runner
     ids = runner("ps", "-aq", "--no-trunc").stdout.split()
     if ids:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import DockerConfig, Rsd
+from tests.conftest import module_rsd
 from tests.fixtures.oci import DEFAULT_PATH
 
 pytestmark = pytest.mark.root
@@ -23,13 +23,7 @@ pytestmark = pytest.mark.root
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
     """rs-docker on a module-wide store that already holds busybox and tooling."""
-    base = tmp_path_factory.mktemp("run")
-    (base / "store").mkdir()
-    (base / "cfg").mkdir()
-    runner = Rsd(base / "store", DockerConfig(base / "cfg"))
-    for ref in (images.busybox.ref, images.tooling.ref):
-        runner("pull", ref, check=True)
-    return runner
+    return module_rsd(tmp_path_factory, "run", images.busybox.ref, images.tooling.ref)
 
 
 @pytest.fixture(scope="module")

@@ -13,20 +13,9 @@ import pytest
 from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime import cgroup_join, spawn
 from tests.fixtures.bundle import make_bundle, run_captured
+from tests.fixtures.procs import children
 
 pytestmark = pytest.mark.root
-
-
-def children() -> set[int]:
-    me, found = os.getpid(), set()
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                if name.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == me:
-                    found.add(int(name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
 
 
 def cgroup_dirs(container_id: str) -> list[str]:
