@@ -69,22 +69,15 @@ class Reference:
         return Reference(self.domain, self.path, None, digest)
 
     def __str__(self) -> str:
-        out = self.name
-        if self.tag:
-            out += f":{self.tag}"
-        if self.digest:
-            out += f"@{self.digest}"
-        return out
+        return self.name + self._suffix()
 
     @property
     def familiar(self) -> str:
         """ubuntu:latest, user/app@sha256:..."""
-        out = self.familiar_name
-        if self.tag:
-            out += f":{self.tag}"
-        if self.digest:
-            out += f"@{self.digest}"
-        return out
+        return self.familiar_name + self._suffix()
+
+    def _suffix(self) -> str:
+        return (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
 
 def _split_domain(name: str) -> tuple[str, str]:
