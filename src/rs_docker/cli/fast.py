@@ -16,6 +16,7 @@ entry point with the untouched argv, so the user sees click's own message.
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import sys
@@ -179,9 +180,14 @@ def parse(argv: list[str]) -> tuple[dict, dict] | None:
 
 
 def main() -> None:
+    # A start-up allocates objects by the ten thousand (module imports) and
+    # frees few: the collector's passes over them cost ~4 ms of every
+    # `run`. run_exec turns it back on once the container has started.
+    gc.disable()
     argv = sys.argv[1:]
     parsed = None if "_RS_DOCKER_COMPLETE" in os.environ else parse(argv)
     if parsed is None:
+        gc.enable()
         from rs_docker.cli.main import main as click_main
 
         click_main()
@@ -206,4 +212,16 @@ def _run(global_params: dict, params: dict) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
-    sys.exit(code)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Exit without the interpreter's teardown (every module and object
+    freed one by one: ~7 ms after a run). Nothing is left to do but flush:
+    the run's files are closed, its records written, its children reaped."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)

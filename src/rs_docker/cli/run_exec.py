@@ -5,6 +5,7 @@ means."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -58,6 +59,7 @@ class _PullProgress:
 
     def __call__(self, event) -> None:
         if self.renderer is None:
+            gc.enable()  # cli/fast.py turned it off for the start-up; a pull is long
             from rs_docker.cli.progress import renderer
 
             self.renderer = renderer(stream=sys.stderr)
@@ -68,6 +70,15 @@ class _PullProgress:
             self.renderer.close()
 
 
+def _started(_container_id: str) -> None:
+    """The container runs: the start-up is over, and a foreground run may
+    now last for hours, so the garbage collector cli/fast.py turned off for
+    the start-up comes back (the objects of the start-up frozen out of its
+    passes)."""
+    gc.freeze()
+    gc.enable()
+
+
 def execute(ctx, params: dict) -> int:
     """Run the container the parameters describe; its exit status (0 once a
     detached container is started and its id printed)."""
@@ -76,7 +87,7 @@ def execute(ctx, params: dict) -> int:
     opts = build_options(params)
     pull_progress = _PullProgress()
     callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
-                             pull_done=pull_progress.close)
+                             pull_done=pull_progress.close, started=_started)
     if ctx.debug:
         callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
     sys.stdout.flush()

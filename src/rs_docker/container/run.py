@@ -152,8 +152,9 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         rootfs.release(created.plan)
         if stdin != 0:
             os.close(stdin)
-    state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
-                    OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
+    if not opts.remove:  # --rm: the record goes right after
+        state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
+                        OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
     return result.exit_code
 
 
