@@ -60,7 +60,7 @@ def unique_layer(tag: str, size: int = 0) -> Layer:
 
 
 def tmp_leftovers(ctx) -> list[str]:
-    return sorted(os.listdir(ctx.tmp_dir)) if ctx.tmp_dir.is_dir() else []
+    return sorted(os.listdir(ctx.tmp_dir)) if os.path.isdir(ctx.tmp_dir) else []
 
 
 # ---------------------------------------------------------------- the happy paths

@@ -1,6 +1,7 @@
 """Container records and names on a temp store (no root needed)."""
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ A, B = "a" * 64, "b" * 64
 def ctx(tmp_path):
     c = Context(root=tmp_path)
     for cid in (A, B):
-        (c.containers_dir / cid).mkdir(parents=True)
+        (Path(c.containers_dir) / cid).mkdir(parents=True)
         state.write(c, cid, {"Id": cid, "State": {"Status": "created"}})
     return c
 
@@ -84,5 +85,5 @@ def test_record_of_an_rm_container_is_replaced_without_fsync(ctx, monkeypatch):
     assert state.read(ctx, A)["State"] == {"Status": "running", "Running": True, "Pid": 7}
     state.set_state(ctx, B, Status="exited")
     assert len(synced) == 1
-    leftovers = [p.name for p in (ctx.containers_dir / A).iterdir() if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in (Path(ctx.containers_dir) / A).iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ def store(tmp_path) -> ContentStore:
 
 
 def leftovers(store: ContentStore) -> list[str]:
-    tmp = store.ctx.tmp_dir
+    tmp = Path(store.ctx.tmp_dir)
     return os.listdir(tmp) if tmp.exists() else []
 
 
@@ -29,7 +30,7 @@ def test_put_read_has_delete(store):
     assert not store.has(D)
     assert store.put(DATA) == D
     assert store.has(D)
-    assert store.path(D) == store.ctx.root / "blobs" / "sha256" / D.hex
+    assert store.path(D) == Path(store.ctx.root) / "blobs" / "sha256" / D.hex
     assert store.read(D) == DATA
     assert list(store.digests()) == [D]
     store.delete(D)
@@ -114,7 +115,7 @@ def test_read_limits(store):
 
 def test_digests_skip_foreign_names(store):
     store.put(DATA)
-    (store.ctx.blobs_dir / "not-a-digest").write_text("x")
+    (Path(store.ctx.blobs_dir) / "not-a-digest").write_text("x")
     assert list(store.digests()) == [D]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_gc_keeps_blobs_when_a_manifest_is_unreadable(ctx):
 
 
 def test_sweep_removes_only_abandoned_entries(ctx):
-    tmp = ctx.tmp_dir
+    tmp = Path(ctx.tmp_dir)
     tmp.mkdir(parents=True)
     # abandoned: nobody holds a lock on them (their process was killed)
     (tmp / "ingest-dead").write_bytes(b"half a blob")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_put_get_roundtrip(index):
     index.put(r)
     assert index.get("docker.io/library/ubuntu:latest") == r
     assert index.all() == [r]
-    data = json.loads(index.ctx.images_file.read_text())
+    data = json.loads(Path(index.ctx.images_file).read_text())
     assert data["images"]["docker.io/library/ubuntu:latest"]["config"] == str(dg("cfg"))
 
 
@@ -52,11 +53,11 @@ def test_put_replaces_and_remove(index):
 
 
 def test_corrupt_file_is_an_error(index):
-    index.ctx.root.mkdir(parents=True)
-    index.ctx.images_file.write_text("{not json")
+    Path(index.ctx.root).mkdir(parents=True)
+    Path(index.ctx.images_file).write_text("{not json")
     with pytest.raises(StoreError, match="image index .* is corrupt"):
         index.all()
-    index.ctx.images_file.write_text('{"images": {"x": {"reference": "x", "manifest": "bad"}}}')
+    Path(index.ctx.images_file).write_text('{"images": {"x": {"reference": "x", "manifest": "bad"}}}')
     with pytest.raises(StoreError, match="corrupt"):
         index.get("x")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ def layers(tmp_path) -> LayerStore:
 
 def test_create_commits_on_clean_exit(layers):
     with layers.create(C1) as tmp:
-        assert tmp.parent == layers.ctx.tmp_dir
+        assert tmp.parent == Path(layers.ctx.tmp_dir)
         assert not layers.has(C1)  # nothing visible while unpacking
         (tmp / "etc").mkdir()
         (tmp / "etc" / "hostname").write_text("x")
@@ -78,7 +79,7 @@ def test_lock_excludes_a_second_holder(layers):
     import fcntl
 
     with layers.lock(C1):
-        path = layers.ctx.locks_dir / f"layer-{C1.hex}.lock"
+        path = Path(layers.ctx.locks_dir) / f"layer-{C1.hex}.lock"
         fd = os.open(path, os.O_RDWR)
         with pytest.raises(BlockingIOError):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -53,10 +53,10 @@ class Created:
 
 
 def _new_id(ctx: Context) -> tuple[str, Path]:
-    ctx.containers_dir.mkdir(parents=True, exist_ok=True)
+    os.makedirs(ctx.containers_dir, exist_ok=True)
     while True:
         cid = os.urandom(32).hex()
-        d = ctx.containers_dir / cid
+        d = Path(ctx.containers_dir) / cid
         try:
             d.mkdir(mode=0o711)
             return cid, d
@@ -170,7 +170,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     config = spec.build_spec(defaults, opts, inputs)
     # Where the runtime caches compiled seccomp programs (runtime/security.py).
     config.setdefault("annotations", {})["io.rs-docker.cache-dir"] = \
-        str(ctx.root / "cache" / "seccomp-bpf")
+        os.path.join(ctx.root, "cache", "seccomp-bpf")
     if ctx.rootless:
         from rs_docker.runtime import rootless
 

@@ -125,7 +125,7 @@ def _run(argv: list[str], what: str) -> None:
 
 def driver_for(ctx: Context, on_debug=None) -> str:
     """The remembered driver of this store, probed on first use."""
-    path = ctx.root / DRIVER_FILE
+    path = Path(ctx.root) / DRIVER_FILE
     try:
         driver = path.read_text().strip()
     except FileNotFoundError:
@@ -143,7 +143,7 @@ def driver_for(ctx: Context, on_debug=None) -> str:
 def probe(ctx: Context) -> str:
     """Mount a tiny overlay with upper and work in the store: if the kernel
     takes it there, it will take the containers' too."""
-    if _overlay_works(ctx.tmp_dir, ctx.rootless):
+    if _overlay_works(Path(ctx.tmp_dir), ctx.rootless):
         return "overlay"
     # Unprivileged, fuse-overlayfs needs /dev/fuse (often 0600 root) and
     # fusermount3: probe the device rather than trust the binary.

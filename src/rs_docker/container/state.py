@@ -41,11 +41,11 @@ def now() -> str:
 def container_dir(ctx: Context, container_id: str) -> Path:
     if not _ID.match(container_id):
         raise ContainerNotFound(f"no such container: {container_id}")
-    return ctx.containers_dir / container_id
+    return Path(ctx.containers_dir) / container_id
 
 
 def names_dir(ctx: Context) -> Path:
-    return ctx.root / "names"
+    return Path(ctx.root) / "names"
 
 
 def _write_json(path: Path, value: dict, durable: bool = True) -> None:
@@ -153,7 +153,7 @@ def name_owner(ctx: Context, name: str) -> str | None:
         owner = (names_dir(ctx) / name).read_text().strip()
     except FileNotFoundError:
         return None
-    if not _ID.match(owner) or not (ctx.containers_dir / owner).is_dir():
+    if not _ID.match(owner) or not os.path.isdir(os.path.join(ctx.containers_dir, owner)):
         return None
     return owner
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from rs_docker.errors import Conflict, ImageNotFound, StoreError
 from rs_docker.models import image_config
@@ -166,7 +167,7 @@ def _repository(record) -> str:
 
 
 def _container_records(ctx):
-    top = ctx.containers_dir
+    top = Path(ctx.containers_dir)
     for name in sorted(os.listdir(top)) if top.is_dir() else ():
         try:
             with open(top / name / "container.json") as f:

@@ -13,6 +13,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from rs_docker.errors import AuthError, DigestMismatch, ManifestUnknown, RegistryError
 from rs_docker.models.digest import Digest
@@ -56,7 +57,7 @@ class RegistryClient:
         self.host = DOCKER_HUB_REGISTRY if domain == DEFAULT_DOMAIN else domain
         self.origin = base_url(self.host, ctx.insecure_registries)
         self.transport = Transport(self.origin, retry)
-        self._config_path = ctx.docker_config
+        self._config_path = Path(ctx.docker_config)
         self._creds = _UNSET
         self._challenge: Challenge | None = None
         self._pinged = False

@@ -3,6 +3,8 @@ forget them in the docker config file, as `docker login` does."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rs_docker.errors import AuthError, UsageError
 from rs_docker.registry import credentials
 from rs_docker.registry.auth import Credentials
@@ -31,13 +33,13 @@ def login(ctx, server: str | None, username: str, password: str) -> str:
     creds = Credentials(username, password)
     with RegistryClient(ctx, domain) as client:
         client.check_credentials(creds)
-    credentials.store(ctx.docker_config, domain, creds)
+    credentials.store(Path(ctx.docker_config), domain, creds)
     return domain
 
 
 def logout(ctx, server: str | None) -> str:
     """Forget the credentials of a registry; returns the config key removed."""
     domain = server_domain(server)
-    if not credentials.erase(ctx.docker_config, domain):
+    if not credentials.erase(Path(ctx.docker_config), domain):
         raise AuthError(f"not logged in to {credentials.config_key(domain)}")
     return credentials.config_key(domain)

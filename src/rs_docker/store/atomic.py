@@ -59,6 +59,7 @@ def _create_locked(tmp_dir: Path, prefix: str, create) -> tuple[Path, int]:
     """A new entry under tmp_dir made by create(path) -> fd, flocked, and
     still ours (a concurrent sweep may remove it before we hold the lock:
     then make another)."""
+    tmp_dir = Path(tmp_dir)
     while True:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         path = _new_name(tmp_dir, prefix)
@@ -128,7 +129,7 @@ def write_atomic(path: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) -> N
                 view = view[os.write(fd, view):]
             os.fsync(fd)
             os.rename(tmp, path)
-            fsync_dir(path.parent)
+            fsync_dir(os.path.dirname(os.path.abspath(path)))
         except OSError as e:
             raise store_error("write", path, e) from e
 
@@ -163,6 +164,7 @@ def _make_writable(path: str | os.PathLike) -> None:
 def sweep_stale(tmp_dir: Path) -> list[str]:
     """Remove every entry of tmp_dir whose builder is gone (its flock is free).
     Returns the names removed."""
+    tmp_dir = Path(tmp_dir)
     removed = []
     try:
         names = os.listdir(tmp_dir)

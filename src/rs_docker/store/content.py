@@ -66,7 +66,7 @@ class ContentStore:
         self.ctx = ctx
 
     def path(self, d: Digest) -> Path:
-        return self.ctx.root / "blobs" / d.algorithm / d.hex
+        return Path(self.ctx.root) / "blobs" / d.algorithm / d.hex
 
     def has(self, d: Digest) -> bool:
         return self.path(d).is_file()
@@ -138,7 +138,7 @@ class ContentStore:
 
     def digests(self) -> Iterator[Digest]:
         """Every blob in the store (names that are not digests are skipped)."""
-        top = self.ctx.root / "blobs"
+        top = Path(self.ctx.root) / "blobs"
         for algorithm in sorted(os.listdir(top)) if top.is_dir() else ():
             for name in os.listdir(top / algorithm):
                 try:
@@ -149,7 +149,7 @@ class ContentStore:
     def lock(self, d: Digest):
         """Exclusive lock on one digest: take it, check has(), download only if
         still missing — concurrent pulls then fetch each blob once."""
-        return file_lock(self.ctx.locks_dir / f"blob-{d.algorithm}-{d.hex}.lock")
+        return file_lock(Path(self.ctx.locks_dir) / f"blob-{d.algorithm}-{d.hex}.lock")
 
 
 def _digest_of(data: bytes, algorithm: str) -> Digest:

@@ -8,7 +8,9 @@ and readers — who take no lock — see the old or the new file, never a part.
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
@@ -68,10 +70,10 @@ class ImageIndex:
         self.ctx = ctx
 
     def _lock(self):
-        return file_lock(self.ctx.locks_dir / "images.lock")
+        return file_lock(Path(self.ctx.locks_dir) / "images.lock")
 
     def _load(self) -> dict[str, ImageRecord]:
-        path = self.ctx.images_file
+        path = Path(self.ctx.images_file)
         try:
             text = path.read_text()
         except FileNotFoundError:
@@ -90,7 +92,7 @@ class ImageIndex:
 
         data = {"version": FORMAT_VERSION,
                 "images": {ref: rec.to_json() for ref, rec in sorted(records.items())}}
-        self.ctx.root.mkdir(parents=True, exist_ok=True)
+        os.makedirs(self.ctx.root, exist_ok=True)
         write_atomic(self.ctx.images_file, json.dumps(data, indent=1).encode() + b"\n",
                      self.ctx.tmp_dir)
 

@@ -32,14 +32,14 @@ class LayerStore:
         self.ctx = ctx
 
     def path(self, chain_id: Digest) -> Path:
-        return self.ctx.layers_dir / chain_id.hex
+        return Path(self.ctx.layers_dir) / chain_id.hex
 
     def has(self, chain_id: Digest) -> bool:
         return self.path(chain_id).is_dir()
 
     def lock(self, chain_id: Digest):
         """Exclusive lock on one chain ID: unpack it once across processes."""
-        return file_lock(self.ctx.locks_dir / f"layer-{chain_id.hex}.lock")
+        return file_lock(Path(self.ctx.locks_dir) / f"layer-{chain_id.hex}.lock")
 
     def create(self, chain_id: Digest) -> AbstractContextManager[Path]:
         """`with layers.create(cid) as tmp: unpack(stream, tmp)`: on a clean
@@ -76,8 +76,8 @@ class LayerStore:
             raise store_error("delete layer", final, e) from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            self.ctx.tmp_dir.mkdir(parents=True, exist_ok=True)
-            doomed = self.ctx.tmp_dir / f"deleting-{chain_id.hex[:16]}-{os.getpid()}-{fd}"
+            Path(self.ctx.tmp_dir).mkdir(parents=True, exist_ok=True)
+            doomed = Path(self.ctx.tmp_dir) / f"deleting-{chain_id.hex[:16]}-{os.getpid()}-{fd}"
             os.rename(final, doomed)
             remove_tree(doomed)
         except FileNotFoundError:
@@ -88,7 +88,7 @@ class LayerStore:
             os.close(fd)
 
     def chain_ids(self) -> Iterator[Digest]:
-        top = self.ctx.layers_dir
+        top = Path(self.ctx.layers_dir)
         for name in sorted(os.listdir(top)) if top.is_dir() else ():
             try:
                 yield Digest.parse(f"sha256:{name}")

@@ -49,4 +49,4 @@ def store_lock(ctx: Context, shared: bool = True):
     """The store-wide lock: pulls (and anything that adds blobs or layers
     before an image record points at them) hold it shared; gc.collect holds
     it exclusive, so it never removes what a pull is about to reference."""
-    return file_lock(ctx.locks_dir / "store.lock", shared=shared)
+    return file_lock(Path(ctx.locks_dir) / "store.lock", shared=shared)

@@ -1,0 +1,78 @@
+"""JSON text <-> Python values for the store's records and the runtime's
+messages, through the stdlib's own C codec without the `json` package.
+
+`import json` imports `re` (json.decoder and json.encoder compile regular
+expressions at import), and `re` imports `enum`, `functools` and
+`collections`: ~6 ms of every `rs-docker run` (issue 6). `_json` is the C
+accelerator json itself uses (json/scanner.py `c_make_scanner`,
+json/encoder.py `c_make_encoder`): driven here with json's defaults it
+reads and writes exactly what json.loads / json.dumps(separators=...) do.
+Without it (an interpreter that lacks it) the `json` package is used.
+
+Pretty-printed output (`inspect`, `--format json`) stays with `json`:
+the C encoder does not indent.
+"""
+
+from __future__ import annotations
+
+try:
+    import _json
+except ImportError:  # pragma: no cover - every CPython has it
+    _json = None
+
+_WHITESPACE = " \t\n\r"
+_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
+
+
+class _ScanContext:
+    """What the C scanner reads from its context (json.decoder.JSONDecoder's
+    attributes with their defaults)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = _CONSTANTS.__getitem__
+
+
+def _default(o):
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+_scan = _json.make_scanner(_ScanContext()) if _json is not None else None
+
+
+def loads(text: str | bytes):
+    """json.loads(text) for str or UTF-8 bytes; ValueError on bad JSON."""
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    if _json is None:  # pragma: no cover
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan(text, start)
+    except StopIteration as e:
+        raise ValueError(f"Expecting value: char {e.value}") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError(f"Extra data: char {end}")
+    return value
+
+
+def dumps(value, compact: bool = True) -> str:
+    """json.dumps(value) with separators (",", ":") (compact) or json's
+    default (", ", ": "); ASCII output, circular references refused."""
+    sep = (",", ":") if compact else (", ", ": ")
+    if _json is None:  # pragma: no cover
+        import json
+
+        return json.dumps(value, separators=sep)
+    if isinstance(value, str):
+        return _json.encode_basestring_ascii(value)
+    # A fresh markers dict each time, as json does: the encoder leaves ids
+    # in it when it raises halfway.
+    encode = _json.make_encoder({}, _default, _json.encode_basestring_ascii, None, sep[1],
+                                sep[0], False, False, True)
+    return "".join(encode(value, 0))
