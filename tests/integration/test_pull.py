@@ -37,7 +37,7 @@ def digests(items) -> list[Digest]:
 
 
 def layer_dirs(ctx, image) -> list[Path]:
-    return [LayerStore(ctx).path(c) for c in chain_ids(digests(image.diff_ids))]
+    return [Path(LayerStore(ctx).path(c)) for c in chain_ids(digests(image.diff_ids))]
 
 
 def assert_stored(ctx, image, reference):

@@ -84,7 +84,7 @@ def _ingest_then_hang(root: Path, ready) -> None:
 
 def _unpack_then_hang(root: Path, chain_id: Digest, ready) -> None:
     with LayerStore(Context(root=root)).create(chain_id) as tmp:
-        (tmp / "half").write_text("x")
+        (Path(tmp) / "half").write_text("x")
         ready.set()
         time.sleep(60)
 
@@ -118,7 +118,7 @@ def test_unpack_killed_midway_leaves_no_layer(ctx):
     assert not layers.has(cid) and list(layers.chain_ids()) == []
     assert sweep_tmp(ctx) and os.listdir(ctx.tmp_dir) == []
     with layers.create(cid) as tmp:
-        (tmp / "whole").write_text("x")
+        (Path(tmp) / "whole").write_text("x")
     assert os.listdir(layers.path(cid)) == ["whole"]
 
 

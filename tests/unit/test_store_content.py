@@ -30,7 +30,7 @@ def test_put_read_has_delete(store):
     assert not store.has(D)
     assert store.put(DATA) == D
     assert store.has(D)
-    assert store.path(D) == Path(store.ctx.root) / "blobs" / "sha256" / D.hex
+    assert store.path(D) == os.path.join(store.ctx.root, "blobs", "sha256", D.hex)
     assert store.read(D) == DATA
     assert list(store.digests()) == [D]
     store.delete(D)
@@ -122,5 +122,5 @@ def test_digests_skip_foreign_names(store):
 def test_sha512(store):
     d = Digest("sha512", __import__("hashlib").sha512(DATA).hexdigest())
     assert store.put(DATA, expected=d) == d
-    assert store.path(d).parent.name == "sha512"
+    assert os.path.basename(os.path.dirname(store.path(d))) == "sha512"
     assert store.read(d) == DATA

@@ -34,7 +34,7 @@ def add_image(ctx: Context, ref: str, layer_data: list[bytes], chain_ids: list[D
     index = content.put(b'{"manifests": "%s"}' % tag)
     for c in chain_ids:
         with LayerStore(ctx).create(c) as tmp:
-            (tmp / "f").write_bytes(c.hex.encode())
+            (Path(tmp) / "f").write_bytes(c.hex.encode())
     rec = ImageRecord(ref, manifest, config, index, chain_ids, None, "linux/amd64")
     ImageIndex(ctx).put(rec)
     return rec
@@ -70,7 +70,7 @@ def test_gc_keeps_layers_containers_use(ctx):
 def test_gc_keeps_blobs_when_a_manifest_is_unreadable(ctx):
     rec = add_image(ctx, "docker.io/library/a:latest", [b"L0"], [], b"a")
     os.chmod(ContentStore(ctx).path(rec.manifest), 0o644)
-    ContentStore(ctx).path(rec.manifest).write_bytes(b"corrupted")
+    Path(ContentStore(ctx).path(rec.manifest)).write_bytes(b"corrupted")
     stray = ContentStore(ctx).put(b"stray")
     assert collect(ctx) == ([], [])
     assert ContentStore(ctx).has(stray)
@@ -88,7 +88,7 @@ def test_sweep_removes_only_abandoned_entries(ctx):
     with temp_file(tmp, "ingest") as (live_file, _), temp_dir(tmp, "layer") as (live_dir, _):
         removed = sweep_tmp(ctx)
         assert sorted(removed) == ["ingest-dead", "layer-dead", "odd-link"]
-        assert sorted(os.listdir(tmp)) == sorted([live_file.name, live_dir.name])
+        assert sorted(os.listdir(tmp)) == sorted([os.path.basename(live_file), os.path.basename(live_dir)])
     assert os.listdir(tmp) == []
     assert os.path.exists("/etc/passwd")
 
@@ -109,5 +109,5 @@ def test_temp_entry_removed_by_a_sweep_before_locking_is_replaced(ctx, monkeypat
 
     monkeypatch.setattr(atomic.fcntl, "flock", flock_after_sweep)
     with temp_file(ctx.tmp_dir, "ingest") as (path, fd):
-        assert path.exists() and os.fstat(fd).st_ino == path.stat().st_ino
+        assert os.path.exists(path) and os.fstat(fd).st_ino == os.stat(path).st_ino
     assert len(swept[0]) == 1  # the first entry went; a second one was made

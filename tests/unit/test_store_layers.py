@@ -22,12 +22,12 @@ def layers(tmp_path) -> LayerStore:
 
 def test_create_commits_on_clean_exit(layers):
     with layers.create(C1) as tmp:
-        assert tmp.parent == Path(layers.ctx.tmp_dir)
+        assert os.path.dirname(tmp) == layers.ctx.tmp_dir
         assert not layers.has(C1)  # nothing visible while unpacking
-        (tmp / "etc").mkdir()
-        (tmp / "etc" / "hostname").write_text("x")
+        (Path(tmp) / "etc").mkdir()
+        (Path(tmp) / "etc" / "hostname").write_text("x")
     assert layers.has(C1)
-    assert (layers.path(C1) / "etc" / "hostname").read_text() == "x"
+    assert (Path(layers.path(C1)) / "etc" / "hostname").read_text() == "x"
     assert oct(os.stat(layers.path(C1)).st_mode & 0o777) == "0o755"
     assert os.listdir(layers.ctx.tmp_dir) == []
     assert list(layers.chain_ids()) == [C1]
@@ -36,7 +36,7 @@ def test_create_commits_on_clean_exit(layers):
 def test_create_discards_on_error(layers):
     with pytest.raises(ValueError):
         with layers.create(C1) as tmp:
-            (tmp / "half").write_text("x")
+            (Path(tmp) / "half").write_text("x")
             raise ValueError("bad tar")
     assert not layers.has(C1)
     assert os.listdir(layers.ctx.tmp_dir) == []
@@ -44,18 +44,18 @@ def test_create_discards_on_error(layers):
 
 def test_create_when_it_exists_is_a_noop(layers):
     with layers.create(C1) as tmp:
-        (tmp / "first").write_text("1")
+        (Path(tmp) / "first").write_text("1")
     with layers.create(C1) as tmp:
-        (tmp / "second").write_text("2")
+        (Path(tmp) / "second").write_text("2")
     assert os.listdir(layers.path(C1)) == ["first"]
     assert os.listdir(layers.ctx.tmp_dir) == []
 
 
 def test_delete(layers):
     with layers.create(C1) as tmp:
-        (tmp / "ro").mkdir()
-        (tmp / "ro" / "f").write_text("x")
-        os.chmod(tmp / "ro", 0o555)
+        (Path(tmp) / "ro").mkdir()
+        (Path(tmp) / "ro" / "f").write_text("x")
+        os.chmod(Path(tmp) / "ro", 0o555)
     layers.delete(C1)
     assert not layers.has(C1)
     assert os.listdir(layers.ctx.tmp_dir) == []
@@ -64,12 +64,12 @@ def test_delete(layers):
 
 def test_size_counts_hardlinks_once(layers):
     with layers.create(C1) as tmp:
-        (tmp / "a").write_bytes(b"x" * 1000)
-        os.link(tmp / "a", tmp / "b")
-        os.symlink("a", tmp / "c")
+        (Path(tmp) / "a").write_bytes(b"x" * 1000)
+        os.link(Path(tmp) / "a", Path(tmp) / "b")
+        os.symlink("a", Path(tmp) / "c")
     with layers.create(C2) as tmp:
-        (tmp / "d").mkdir()
-        (tmp / "d" / "e").write_bytes(b"y" * 500)
+        (Path(tmp) / "d").mkdir()
+        (Path(tmp) / "d" / "e").write_bytes(b"y" * 500)
     assert layers.size(C1) == 1000 + len("a")
     assert layers.size(C2) == 500
     assert layers.size() == 1001 + 500

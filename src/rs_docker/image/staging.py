@@ -94,8 +94,8 @@ class Stage:
     """The files of one archive, staged under `directory` (which the caller
     creates and removes: store.atomic.temp_dir)."""
 
-    def __init__(self, directory: Path):
-        self.directory = directory
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
         self.files: dict[str, Staged] = {}
         self.links: dict[str, str] = {}
         self._count = 0

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 from rs_docker.errors import DigestMismatch
 from rs_docker.models.record import record
 
-_HEX = {"sha256": re.compile(r"^[a-f0-9]{64}$"), "sha512": re.compile(r"^[a-f0-9]{128}$")}
+# Hex digits per algorithm. Checked by hand, not with a regular expression:
+# `import re` (enum, functools, sre compile) costs ~2-3 ms of every `run`
+# (issue 6). tests/unit/test_reference.py keeps the regexes
+# ^[a-f0-9]{64}$ / ^[a-f0-9]{128}$ (matched whole) as the oracle.
+_HEX_LEN = {"sha256": 64, "sha512": 128}
+HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+def is_hex(text: str) -> bool:
+    """Only lowercase hex digits (an empty string is, vacuously)."""
+    return HEX_DIGITS.issuperset(text)
 
 
 @record
@@ -24,8 +32,7 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         algorithm, sep, hexpart = str(text).partition(":")
-        pattern = _HEX.get(algorithm)
-        if not sep or pattern is None or not pattern.match(hexpart):
+        if not sep or len(hexpart) != _HEX_LEN.get(algorithm) or not is_hex(hexpart):
             raise DigestMismatch(f"invalid digest {text!r}")
         return cls(algorithm, hexpart)
 

@@ -7,8 +7,7 @@ every diff_id a valid digest, because diff_ids decide where layers are kept.
 
 from __future__ import annotations
 
-import json
-
+from rs_docker import jsonio
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
 from rs_docker.models.record import record
@@ -45,7 +44,7 @@ def parse(data: bytes) -> ImageConfig:
     if len(data) > MAX_CONFIG_SIZE:
         raise UnsupportedManifest(f"image config too large ({len(data)} bytes, limit 4 MiB)")
     try:
-        body = json.loads(data)
+        body = _loads(data)
     except (ValueError, UnicodeDecodeError):
         raise UnsupportedManifest("invalid image config: not JSON") from None
     if not isinstance(body, dict):
@@ -75,6 +74,18 @@ def parse(data: bytes) -> ImageConfig:
         history=tuple(h for h in history if isinstance(h, dict)),
         raw=body,
     )
+
+
+def _loads(data: bytes):
+    """json.loads(data). `run` parses a config on every start, so through
+    jsonio (`import json` imports re: ~6 ms); what jsonio refuses goes to
+    json, which also takes a UTF-8 BOM, UTF-16/32 and lone surrogates."""
+    try:
+        return jsonio.loads(data)
+    except ValueError:  # UnicodeDecodeError included
+        import json
+
+        return json.loads(data)
 
 
 def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> list[Digest]:

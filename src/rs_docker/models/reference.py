@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rs_docker.errors import InvalidReference
 from rs_docker.models.digest import Digest
 from rs_docker.models.record import record
@@ -22,11 +20,23 @@ DEFAULT_TAG = "latest"
 # Where docker.io's API really lives.
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# distribution/reference's grammar (reference/regexp.go), checked by hand:
+# `import re` and compiling these patterns cost ~3 ms of every `run` (issue
+# 6). tests/unit/test_reference.py keeps the regular expressions as the
+# oracle, each matched against the whole string:
+#   path component  [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*
+#   domain          (?:P(?:\.P)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?
+#                   where P = [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
+#   tag             [\w][\w.-]{0,127}   (\w as in Go: ASCII letters, digits, _)
+_DIGITS = frozenset("0123456789")
+_LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz") | _DIGITS
+_ALNUM = _LOWER_ALNUM | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_WORD = _ALNUM | {"_"}
+_TAG_CHARS = _WORD | {".", "-"}
+_HOST_CHARS = _ALNUM | {"-"}
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:")
+_SEPARATOR_CHARS = frozenset("._-")
+_MAX_TAG = 128
 _MAX_NAME = 255
 
 
@@ -94,6 +104,57 @@ def _split_domain(name: str) -> tuple[str, str]:
     return domain, remainder
 
 
+def _is_component(text: str) -> bool:
+    """One path component: lowercase alphanumeric runs joined by exactly one
+    separator each, "." or "_" or "__" or any number of "-"."""
+    sep = ""
+    for i, c in enumerate(text):
+        if c in _LOWER_ALNUM:
+            if sep:
+                if sep not in (".", "_", "__") and sep.strip("-"):
+                    return False
+                sep = ""
+        elif c in _SEPARATOR_CHARS and i:
+            sep += c
+        else:
+            return False
+    return bool(text) and not sep
+
+
+def _is_path(text: str) -> bool:
+    return all(_is_component(c) for c in text.split("/"))
+
+
+def _is_host_label(text: str) -> bool:
+    return (bool(text) and _HOST_CHARS.issuperset(text)
+            and text[0] != "-" and text[-1] != "-")
+
+
+def _is_domain(text: str) -> bool:
+    """A host name (dot-separated labels) or a bracketed IPv6 address, with
+    an optional numeric port."""
+    if text.startswith("["):
+        end = text.find("]")
+        address, port = text[1:end], text[end + 1:]
+        if end < 0 or not address or not _IPV6_CHARS.issuperset(address):
+            return False
+        if port:
+            if port[0] != ":":
+                return False
+            port = port[1:]
+            return bool(port) and _DIGITS.issuperset(port)
+        return True
+    host, colon, port = text.partition(":")
+    if colon and not (port and _DIGITS.issuperset(port)):
+        return False
+    return all(_is_host_label(label) for label in host.split("."))
+
+
+def _is_tag(text: str) -> bool:
+    return (0 < len(text) <= _MAX_TAG and text[0] in _WORD
+            and _TAG_CHARS.issuperset(text))
+
+
 def parse(text: str, default_tag: bool = True) -> Reference:
     """Parse and normalize `text`; add the `latest` tag when it has neither a
     tag nor a digest (unless default_tag is False). Raises InvalidReference."""
@@ -111,16 +172,16 @@ def parse(text: str, default_tag: bool = True) -> Reference:
     colon = rest.rfind(":")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG.match(tag):
+        if not _is_tag(tag):
             raise InvalidReference(f"invalid reference format: {text!r}: bad tag {tag!r}")
     if len(rest) > _MAX_NAME:
         raise InvalidReference(f"invalid reference format: repository name must not be "
                                f"more than {_MAX_NAME} characters")
     domain, path = _split_domain(rest)
-    if domain != DEFAULT_DOMAIN and not _DOMAIN.match(domain):
+    if domain != DEFAULT_DOMAIN and not _is_domain(domain):
         raise InvalidReference(f"invalid reference format: {text!r}: bad registry host {domain!r}")
-    if not _PATH.match(path):
-        if _PATH.match(path.lower()):
+    if not _is_path(path):
+        if _is_path(path.lower()):
             raise InvalidReference(f"invalid reference format: repository name "
                                    f"({path}) must be lowercase")
         raise InvalidReference(f"invalid reference format: {text!r}")

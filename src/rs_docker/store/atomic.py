@@ -14,9 +14,6 @@ import errno
 import fcntl
 import os
 import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from rs_docker.errors import StoreError
 from rs_docker.store.locks import try_flock
@@ -38,13 +35,13 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
-def _new_name(tmp_dir: Path, prefix: str) -> Path:
+def _new_name(tmp_dir: str, prefix: str) -> str:
     # os.urandom is what secrets.token_hex reads; importing secrets (hmac,
     # hashlib's OpenSSL, random) costs a few ms on every `run`.
-    return tmp_dir / f"{prefix}-{os.urandom(8).hex()}"
+    return os.path.join(tmp_dir, f"{prefix}-{os.urandom(8).hex()}")
 
 
-def _locked(path: Path, fd: int) -> bool:
+def _locked(path: str, fd: int) -> bool:
     """Lock a just-created temp entry, then check that a concurrent sweep did
     not remove it between creation and lock (the sweeper removes only while
     holding the lock, so after we hold it the entry is ours or gone)."""
@@ -55,13 +52,13 @@ def _locked(path: Path, fd: int) -> bool:
         return False
 
 
-def _create_locked(tmp_dir: Path, prefix: str, create) -> tuple[Path, int]:
+def _create_locked(tmp_dir: str | os.PathLike, prefix: str, create) -> tuple[str, int]:
     """A new entry under tmp_dir made by create(path) -> fd, flocked, and
     still ours (a concurrent sweep may remove it before we hold the lock:
     then make another)."""
-    tmp_dir = Path(tmp_dir)
+    tmp_dir = os.fspath(tmp_dir)
     while True:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(tmp_dir, exist_ok=True)
         path = _new_name(tmp_dir, prefix)
         try:
             fd = create(path)
@@ -72,42 +69,52 @@ def _create_locked(tmp_dir: Path, prefix: str, create) -> tuple[Path, int]:
         os.close(fd)
 
 
-def _new_file(path: Path) -> int:
+def _new_file(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
 
 
-def _new_dir(path: Path) -> int:
+def _new_dir(path: str) -> int:
     os.mkdir(path, 0o700)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     os.fchmod(fd, 0o755)  # whatever the umask: it becomes a layer's "/"
     return fd
 
 
-@contextmanager
-def temp_file(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
-    """A new, locked, empty file under tmp_dir, open for writing. The caller
-    renames it away or it is removed on exit; yields (path, fd)."""
-    path, fd = _create_locked(tmp_dir, prefix, _new_file)
-    try:
-        yield path, fd
-    finally:
-        _discard(path)
-        os.close(fd)
+class _TempEntry:
+    """`with` block of one temp entry: created, flocked and yielded as
+    (path, fd) on entry; removed (unless renamed away) and closed on exit,
+    whatever the block raised. A class rather than @contextmanager, because
+    `import contextlib` costs ~1 ms of every `run` (issue 6)."""
+
+    def __init__(self, tmp_dir: str | os.PathLike, prefix: str, create):
+        self._args = (tmp_dir, prefix, create)
+
+    def __enter__(self) -> tuple[str, int]:
+        self.path, self.fd = _create_locked(*self._args)
+        return self.path, self.fd
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            _discard(self.path)
+        finally:
+            os.close(self.fd)
 
 
-@contextmanager
-def temp_dir(tmp_dir: Path, prefix: str) -> Iterator[tuple[Path, int]]:
-    """A new, locked, empty directory (mode 0755) under tmp_dir; removed on
-    exit unless the caller renamed it away. Yields (path, fd of the dir)."""
-    path, fd = _create_locked(tmp_dir, prefix, _new_dir)
-    try:
-        yield path, fd
-    finally:
-        _discard(path)
-        os.close(fd)
+def temp_file(tmp_dir: str | os.PathLike, prefix: str) -> _TempEntry:
+    """`with temp_file(tmp_dir, prefix) as (path, fd)`: a new, locked, empty
+    file under tmp_dir, open for writing. The caller renames it away or it is
+    removed on exit."""
+    return _TempEntry(tmp_dir, prefix, _new_file)
 
 
-def _discard(path: Path) -> None:
+def temp_dir(tmp_dir: str | os.PathLike, prefix: str) -> _TempEntry:
+    """`with temp_dir(tmp_dir, prefix) as (path, fd)`: a new, locked, empty
+    directory (mode 0755) under tmp_dir, fd its open descriptor; removed on
+    exit unless the caller renamed it away."""
+    return _TempEntry(tmp_dir, prefix, _new_dir)
+
+
+def _discard(path: str) -> None:
     try:
         st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
@@ -118,7 +125,8 @@ def _discard(path: Path) -> None:
         os.unlink(path)
 
 
-def write_atomic(path: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) -> None:
+def write_atomic(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLike,
+                 mode: int = 0o644) -> None:
     """Replace `path` with `data` so that readers see the old or the new
     content, never a part: temp file, fsync, rename, fsync the directory."""
     with temp_file(tmp_dir, "write") as (tmp, fd):
@@ -161,22 +169,22 @@ def _make_writable(path: str | os.PathLike) -> None:
         pass
 
 
-def sweep_stale(tmp_dir: Path) -> list[str]:
+def sweep_stale(tmp_dir: str | os.PathLike) -> list[str]:
     """Remove every entry of tmp_dir whose builder is gone (its flock is free).
     Returns the names removed."""
-    tmp_dir = Path(tmp_dir)
+    tmp_dir = os.fspath(tmp_dir)
     removed = []
     try:
         names = os.listdir(tmp_dir)
     except FileNotFoundError:
         return removed
     for name in names:
-        if _remove_if_stale(tmp_dir / name):
+        if _remove_if_stale(os.path.join(tmp_dir, name)):
             removed.append(name)
     return removed
 
 
-def _remove_if_stale(path: Path) -> bool:
+def _remove_if_stale(path: str) -> bool:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as e:

@@ -8,7 +8,6 @@ gc never removes what a pull in progress is about to reference.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from rs_docker.context import Context
@@ -63,6 +62,8 @@ def _reachable_blobs(content: ContentStore, records: list[ImageRecord]) -> set[D
 def _manifest_blobs(content: ContentStore, manifest: Digest) -> list[Digest] | None:
     if not content.has(manifest):
         return []  # nothing of this image is cached beyond its unpacked layers
+    import json  # gc is not on `run`'s path
+
     try:
         data = json.loads(content.read(manifest, max_size=MAX_MANIFEST))
         return [Digest.parse(entry["digest"]) for entry in data.get("layers", [])]

@@ -7,20 +7,17 @@ and readers — who take no lock — see the old or the new file, never a part.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from pathlib import Path
 
+from rs_docker import jsonio
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
-from rs_docker.models.digest import Digest
+from rs_docker.models.digest import Digest, is_hex
 from rs_docker.models.record import record
 from rs_docker.models.reference import parse
 from rs_docker.store.locks import file_lock
 
 FORMAT_VERSION = 1
-_ID = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
 
 
 @record
@@ -70,24 +67,31 @@ class ImageIndex:
         self.ctx = ctx
 
     def _lock(self):
-        return file_lock(Path(self.ctx.locks_dir) / "images.lock")
+        return file_lock(os.path.join(self.ctx.locks_dir, "images.lock"))
 
     def _load(self) -> dict[str, ImageRecord]:
-        path = Path(self.ctx.images_file)
+        path = os.fspath(self.ctx.images_file)
         try:
-            text = path.read_text()
+            with open(path, "rb") as f:
+                text = f.read()
         except FileNotFoundError:
             return {}
         except OSError as e:
             raise StoreError(f"read {path}: {e.strerror.lower()}") from e
         try:
-            data = json.loads(text)
+            # jsonio, not json: `run` reads the index on every start and
+            # `import json` costs ~6 ms (it imports re); the file's indent=1
+            # layout is plain JSON whitespace to it.
+            data = jsonio.loads(text)
             return {ref: ImageRecord.from_json(rec) for ref, rec in data["images"].items()}
         except (ValueError, KeyError, TypeError, AttributeError, DigestMismatch) as e:
             raise StoreError(f"image index {path} is corrupt: {e}") from None
 
     def _save(self, records: dict[str, ImageRecord]) -> None:
-        # Imported here: `run` only reads the index (store.atomic is for writers).
+        # Imported here: `run` only reads the index (store.atomic is for
+        # writers); json for its indent, which keeps the file readable to users.
+        import json
+
         from rs_docker.store.atomic import write_atomic
 
         data = {"version": FORMAT_VERSION,
@@ -128,10 +132,10 @@ class ImageIndex:
         by_ref = _by_reference(records, text)
         if by_ref:
             return by_ref
-        m = _ID.match(text)
-        if not m:
+        prefix = _id_prefix(text)
+        if prefix is None:
             return []
-        ids = {r.config for r in records if r.config.hex.startswith(m.group(1))}
+        ids = {r.config for r in records if r.config.hex.startswith(prefix)}
         if len(ids) > 1:
             raise Conflict(f"image id prefix {text!r} is ambiguous: it matches "
                            f"{len(ids)} images")
@@ -151,6 +155,14 @@ def _by_reference(records, text: str) -> list[ImageRecord]:
             if r.reference == str(ref)
             or (_repository(r.reference) == ref.name
                 and ref.digest in (r.repo_digest, r.manifest))]
+
+
+def _id_prefix(text: str) -> str | None:
+    """The hex of an image ID argument, full or a prefix, with or without
+    "sha256:" (the grammar ^(?:sha256:)?([a-f0-9]{1,64})$, matched whole);
+    None if `text` is not one."""
+    hexpart = text.removeprefix("sha256:")
+    return hexpart if 0 < len(hexpart) <= 64 and is_hex(hexpart) else None
 
 
 def _repository(reference: str) -> str:
