@@ -59,3 +59,22 @@ def test_invalid_configs_refused(over, match):
 def test_not_json_refused():
     with pytest.raises(UnsupportedManifest, match="not JSON"):
         parse(b"{nope")
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode(),
+    lambda text: text.encode("utf-8-sig"),       # json.loads takes a BOM in bytes
+    lambda text: text.encode("utf-16"),
+    lambda text: text.replace("linux", "linux\\ud800").encode(),  # a lone surrogate escape
+])
+def test_configs_json_reads_are_read(encode):
+    """Whatever bytes json.loads accepts as a config, parse accepts alike
+    (the fast reader hands the rest to json)."""
+    data = encode(config().decode())
+    assert parse(data).raw == json.loads(data)
+
+
+def test_non_json_config_is_refused_in_one_line():
+    for data in (b"{", b"\xff\xfe\x00", b"[1] [2]", b""):
+        with pytest.raises(UnsupportedManifest, match="^invalid image config: not JSON$"):
+            parse(data)

@@ -45,6 +45,9 @@ def test_selector_prefers_digest():
     "", " ubuntu", "UPPER", "a//b", "a/", "-a", "a:", "a:-tag", "a@sha256:abc",
     "a@md5:" + "a" * 32, "a b", "host:port/x", "a/b:" + "t" * 129, "a" * 256,
     "a..b/c", "a/b/:tag", "ubuntu:la test",
+    # Go's regexp anchors at the very end and its \w is ASCII (Python's `$`
+    # also matched before a final newline, and its \w took "é").
+    "ubuntu\n:latest", f"a:tag\n@{D}", "host:5000\n/a", "a:é", "[::1]\n/a",
 ])
 def test_invalid_references_rejected(text):
     with pytest.raises(InvalidReference) as e:

@@ -115,3 +115,36 @@ def test_name_wins_over_id_prefix(index):
     named = record("docker.io/library/abc:latest", config="named")
     index.put(named)
     assert index.find("abc") == [named]
+
+
+def test_index_file_as_written_by_earlier_versions_loads(index):
+    """images.json is written with json.dumps(indent=1); the reader (jsonio,
+    no `json` import on `run`'s path) takes that layout and compact JSON."""
+    r = record("docker.io/library/ubuntu:latest")
+    data = {"version": 1, "images": {r.reference: r.to_json()}}
+    Path(index.ctx.root).mkdir(parents=True)
+    for text in (json.dumps(data, indent=1) + "\n", json.dumps(data, separators=(",", ":"))):
+        Path(index.ctx.images_file).write_text(text)
+        assert index.get(r.reference) == r
+    index.put(record("docker.io/library/alpine:latest"))
+    text = Path(index.ctx.images_file).read_text()
+    assert text.startswith('{\n "version": 1,\n "images": {\n') and text.endswith("}\n")
+
+
+def test_image_id_argument_agrees_with_its_regex(index):
+    """An image ID argument is checked by hand; the grammar it replaced,
+    matched whole, is the oracle."""
+    import random
+    import re
+
+    from rs_docker.store.images import _id_prefix
+
+    oracle = re.compile(r"(?:sha256:)?([a-f0-9]{1,64})")
+    rng = random.Random(7)
+    texts = ["", "sha256:", "sha256:a", "a", "A", "sha256:" + "a" * 64, "a" * 64, "a" * 65,
+             "sha256:" + "a" * 65, "sha256:sha256:ab", "sha512:ab", "ab\n", " ab", "abg"]
+    texts += ["".join(rng.choice(["sha256:", "a", "f", "0", "9", "g", ":", "F", "\n", "a" * 30])
+                      for _ in range(rng.randint(0, 5))) for _ in range(400)]
+    for text in texts:
+        m = oracle.fullmatch(text)
+        assert _id_prefix(text) == (m.group(1) if m else None), text

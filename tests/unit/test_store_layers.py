@@ -84,3 +84,19 @@ def test_lock_excludes_a_second_holder(layers):
         with pytest.raises(BlockingIOError):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.close(fd)
+
+
+def test_lock_is_taken_on_entry_and_released_by_an_error(layers):
+    import fcntl
+
+    lock = layers.lock(C1)
+    path = Path(layers.ctx.locks_dir) / f"layer-{C1.hex}.lock"
+    assert not path.exists()  # nothing happens before the `with`
+    with pytest.raises(RuntimeError), lock as fd:
+        assert os.fstat(fd).st_ino == path.stat().st_ino
+        raise RuntimeError("boom")
+    other = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+    finally:
+        os.close(other)

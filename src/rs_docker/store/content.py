@@ -10,13 +10,17 @@ killed half way — never sees a partial blob.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 from rs_docker.context import Context
 from rs_docker.errors import DigestMismatch, StoreError
 from rs_docker.models.digest import Digest
-from rs_docker.store.atomic import fsync_dir, store_error, temp_file
-from rs_docker.store.locks import file_lock
+
+# `run` only reads a config blob: store.atomic (and store.rmtree under it)
+# and store.locks are imported where blobs are written, locked or a read
+# fails, not here (each of our modules costs ~0.1 ms to import; issue 6).
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 class BlobWriter:
@@ -43,6 +47,8 @@ class BlobWriter:
             while view:
                 view = view[os.write(self._fd, view):]
         except OSError as e:
+            from rs_docker.store.atomic import store_error
+
             raise store_error("write blob", self._expected, e) from e
         self.offset += n
         return n
@@ -83,6 +89,8 @@ class ContentStore:
         except FileNotFoundError:
             raise StoreError(f"blob {d} not found in the store") from None
         except OSError as e:
+            from rs_docker.store.atomic import store_error
+
             raise store_error("read blob", path, e) from e
         actual = _digest_of(data, d.algorithm)
         if actual != d:
@@ -105,6 +113,8 @@ class ContentStore:
         return _Ingest(self, expected, size)
 
     def _commit(self, tmp: str, fd: int, d: Digest) -> None:
+        from rs_docker.store.atomic import fsync_dir, store_error
+
         final = self.path(d)
         if os.path.exists(final):
             return  # someone committed it first: same bytes, nothing to do
@@ -124,6 +134,8 @@ class ContentStore:
         except FileNotFoundError:
             pass
         except OSError as e:
+            from rs_docker.store.atomic import store_error
+
             raise store_error("delete blob", self.path(d), e) from e
 
     def digests(self) -> Iterator[Digest]:
@@ -139,6 +151,8 @@ class ContentStore:
     def lock(self, d: Digest):
         """Exclusive lock on one digest: take it, check has(), download only if
         still missing — concurrent pulls then fetch each blob once."""
+        from rs_docker.store.locks import file_lock
+
         return file_lock(os.path.join(self.ctx.locks_dir, f"blob-{d.algorithm}-{d.hex}.lock"))
 
 
@@ -152,6 +166,8 @@ class _Ingest:
         self._store, self._expected, self._size = store, expected, size
 
     def __enter__(self) -> BlobWriter:
+        from rs_docker.store.atomic import temp_file
+
         self._temp = temp_file(self._store.ctx.tmp_dir, f"ingest-{self._expected.hex[:16]}")
         self._tmp, self._fd = self._temp.__enter__()
         try:

@@ -15,7 +15,6 @@ from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreEr
 from rs_docker.models.digest import Digest, is_hex
 from rs_docker.models.record import record
 from rs_docker.models.reference import parse
-from rs_docker.store.locks import file_lock
 
 FORMAT_VERSION = 1
 
@@ -67,6 +66,9 @@ class ImageIndex:
         self.ctx = ctx
 
     def _lock(self):
+        # Imported here: `run` only reads the index, without a lock.
+        from rs_docker.store.locks import file_lock
+
         return file_lock(os.path.join(self.ctx.locks_dir, "images.lock"))
 
     def _load(self) -> dict[str, ImageRecord]:
