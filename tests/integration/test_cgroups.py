@@ -75,16 +75,16 @@ def test_pids_limit_stops_a_fork_loop(cgroup):
 def test_cpu_quota_is_written(cgroup):
     cg = cgroup({"cpu": {**cpus_to_quota("0.5"), "shares": 512}})
     if cg.version == 2:
-        assert (cg.paths[""] / "cpu.max").read_text().split() == ["50000", "100000"]
+        assert (Path(cg.paths[""]) / "cpu.max").read_text().split() == ["50000", "100000"]
     else:
-        assert (cg.paths["cpu"] / "cpu.cfs_quota_us").read_text().strip() == "50000"
-        assert (cg.paths["cpu"] / "cpu.shares").read_text().strip() == "512"
+        assert (Path(cg.paths["cpu"]) / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        assert (Path(cg.paths["cpu"]) / "cpu.shares").read_text().strip() == "512"
 
 
 def test_destroy_removes_every_directory_after_the_processes_exit():
     cg = create_cgroup(_id(), {"pids": {"limit": 10}}, None)
     assert _in_cgroup(cg, "sleep 0.1").returncode == 0
-    paths = list(cg.paths.values())
+    paths = list(map(Path, cg.paths.values()))
     assert all(p.is_dir() for p in paths)
     cg.destroy()
     assert not any(p.exists() for p in paths)

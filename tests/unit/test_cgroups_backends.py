@@ -46,7 +46,7 @@ class Tree:
 
     def file(self, cg, controller, name):
         key = "" if self.mode == "v2" else controller
-        return (cg.paths[key] / name).read_text()
+        return (Path(cg.paths[key]) / name).read_text()
 
 
 @pytest.fixture(params=["v1", "v2", "hybrid"])
@@ -57,13 +57,13 @@ def tree(request, tmp_path):
 def test_default_path_is_rs_docker_id_below_our_own_cgroup(tree):
     cg = tree.create()
     if tree.mode == "v2":
-        assert cg.paths == {"": tree.root / "rs-docker/c1"}
+        assert cg.paths == {"": str(tree.root / "rs-docker/c1")}
     else:
-        assert cg.paths["cpu"] == tree.root / "cpu/rs-docker/c1"
-        assert cg.paths["memory"] == tree.root / "memory/job/1/rs-docker/c1"
+        assert cg.paths["cpu"] == str(tree.root / "cpu/rs-docker/c1")
+        assert cg.paths["memory"] == str(tree.root / "memory/job/1/rs-docker/c1")
     if tree.mode == "hybrid":
-        assert cg.paths[""] == tree.root / "unified/rs-docker/c1"
-    assert all(p.is_dir() for p in cg.paths.values())
+        assert cg.paths[""] == str(tree.root / "unified/rs-docker/c1")
+    assert all(p.is_dir() for p in map(Path, cg.paths.values()))
 
 
 def test_limits_are_written(tree):
@@ -82,7 +82,7 @@ def test_limits_are_written(tree):
         assert tree.file(cg, "cpu", "cpu.cfs_period_us") == "100000"
         assert tree.file(cg, "cpu", "cpu.shares") == "512"
         # no swap accounting in this tree: memsw skipped, as on kernels without it
-        assert not (cg.paths["memory"] / "memory.memsw.limit_in_bytes").exists()
+        assert not (Path(cg.paths["memory"]) / "memory.memsw.limit_in_bytes").exists()
         # a new v1 cpuset inherits its parent's cpus (else it refuses tasks)
         assert tree.file(cg, "cpuset", "cpuset.cpus") == "0-1"
     assert tree.file(cg, "pids", "pids.max") == "20"
@@ -91,7 +91,7 @@ def test_limits_are_written(tree):
 def test_add_writes_the_pid_everywhere(tree):
     cg = tree.create(resources=None)
     cg.add(4242)
-    for path in set(cg.paths.values()):
+    for path in set(map(Path, cg.paths.values())):
         assert (path / "cgroup.procs").read_text() == "4242"
 
 
@@ -99,27 +99,27 @@ def test_oom_killed_reads_the_kernel_counter(tree):
     cg = tree.create()
     assert cg.oom_killed() is False
     if tree.mode == "v2":
-        (cg.paths[""] / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+        (Path(cg.paths[""]) / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
     else:
-        (cg.paths["memory"] / "memory.oom_control").write_text(
+        (Path(cg.paths["memory"]) / "memory.oom_control").write_text(
             "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
     assert cg.oom_killed() is True
 
 
 def test_destroy_removes_every_directory(tree):
     cg = tree.create()
-    for path in set(cg.paths.values()):  # a real cgroupfs has no files to unlink
+    for path in set(map(Path, cg.paths.values())):  # a real cgroupfs has no files to unlink
         for f in path.iterdir():
             f.unlink()
     cg.destroy()
-    assert not any(p.exists() for p in cg.paths.values())
+    assert not any(p.exists() for p in map(Path, cg.paths.values()))
     cg.destroy()  # already gone: no error
 
 
 def test_absolute_cgroups_path(tree):
     cg = tree.create(path="/custom/x")
     key = "" if tree.mode == "v2" else "memory"
-    assert cg.paths[key] == tree.root / ("" if tree.mode == "v2" else "memory") / "custom/x"
+    assert cg.paths[key] == str(tree.root / ("" if tree.mode == "v2" else "memory") / "custom/x")
 
 
 def test_a_write_the_kernel_refuses_is_one_line_and_cleans_up(tree):

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from rs_docker.errors import RuntimeFailure
@@ -39,20 +37,20 @@ def test_hybrid_is_v1_plus_a_unified_mount():
     layout = detect(HYBRID)
     assert layout.mode == "hybrid"
     assert set(layout.v1) == {"cpu", "cpuacct", "memory", "pids"}  # name=systemd ignored
-    assert layout.unified.mount_point == Path("/sys/fs/cgroup/unified")
+    assert layout.unified.mount_point == "/sys/fs/cgroup/unified"
 
 
 def test_v1_with_co_mounted_controllers():
     layout = detect(V1)
     assert layout.mode == "v1" and layout.unified is None
     assert layout.v1["cpu"] == layout.v1["cpuacct"]
-    assert layout.v1["cpu"].mount_point == Path("/sys/fs/cgroup/cpu,cpuacct")
+    assert layout.v1["cpu"].mount_point == "/sys/fs/cgroup/cpu,cpuacct"
 
 
 def test_v2_unified():
     layout = detect(V2)
     assert layout.mode == "v2" and layout.v1 == {}
-    assert layout.unified.mount_point == Path("/sys/fs/cgroup")
+    assert layout.unified.mount_point == "/sys/fs/cgroup"
 
 
 def test_only_mounts_below_the_given_root_count(tmp_path):
@@ -62,7 +60,9 @@ def test_only_mounts_below_the_given_root_count(tmp_path):
 
 def test_mountinfo_escapes_are_decoded():
     (entry,) = parse_mountinfo(r"7 1 0:5 / /a\040b rw - cgroup2 cgroup2 rw")
-    assert entry.mount_point == Path("/a b") and entry.fstype == "cgroup2"
+    assert entry.mount_point == "/a b" and entry.fstype == "cgroup2"
+    (entry,) = parse_mountinfo(r"7 1 0:5 / /a\134040\011c\012 rw - cgroup2 cgroup2 rw")
+    assert entry.mount_point == "/a\\040\tc\n"  # \134 is the backslash itself
 
 
 def test_proc_self_cgroup():
@@ -72,15 +72,15 @@ def test_proc_self_cgroup():
 
 
 def test_relative_paths_go_below_our_own_cgroup_absolute_ones_from_the_root():
-    h = Hierarchy(Path("/sys/fs/cgroup/memory"), "/", frozenset({"memory"}))
+    h = Hierarchy("/sys/fs/cgroup/memory", "/", frozenset({"memory"}))
     assert cgroup_dir(h, "/process_api/x", "rs-docker/abc") == \
-        Path("/sys/fs/cgroup/memory/process_api/x/rs-docker/abc")
+        "/sys/fs/cgroup/memory/process_api/x/rs-docker/abc"
     assert cgroup_dir(h, "/process_api/x", "/rs-docker/abc") == \
-        Path("/sys/fs/cgroup/memory/rs-docker/abc")
+        "/sys/fs/cgroup/memory/rs-docker/abc"
 
 
 def test_mount_root_is_stripped_and_dot_dot_refused():
-    h = Hierarchy(Path("/sys/fs/cgroup"), "/kubepods/pod1", frozenset())
-    assert cgroup_dir(h, "/kubepods/pod1", "c1") == Path("/sys/fs/cgroup/c1")
+    h = Hierarchy("/sys/fs/cgroup", "/kubepods/pod1", frozenset())
+    assert cgroup_dir(h, "/kubepods/pod1", "c1") == "/sys/fs/cgroup/c1"
     with pytest.raises(RuntimeFailure, match="invalid cgroups path"):
         cgroup_dir(h, "/", "../../escape")

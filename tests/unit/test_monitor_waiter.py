@@ -5,6 +5,7 @@ across execve) is the one the runtime created."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -56,16 +57,16 @@ def test_reopened_cgroup_has_the_same_directories(tree):
 def test_reopened_cgroup_reads_oom_and_removes_every_directory(tree):
     cg = tree.create()
     if tree.mode == "v2":
-        (cg.paths[""] / "memory.events").write_text("oom 1\noom_kill 1\n")
+        (Path(cg.paths[""]) / "memory.events").write_text("oom 1\noom_kill 1\n")
     else:
-        (cg.paths["memory"] / "memory.oom_control").write_text("oom_kill 1\n")
+        (Path(cg.paths["memory"]) / "memory.oom_control").write_text("oom_kill 1\n")
     again = monitor.reopen_cgroup(monitor.describe_cgroup(cg))
     assert again.oom_killed() is True
-    for path in set(cg.paths.values()):  # a real cgroupfs has no files to unlink
+    for path in set(map(Path, cg.paths.values())):  # a real cgroupfs has no files to unlink
         for f in path.iterdir():
             f.unlink()
     again.destroy()
-    assert not any(p.exists() for p in cg.paths.values())
+    assert not any(p.exists() for p in map(Path, cg.paths.values()))
 
 
 def test_no_cgroup_round_trips_to_none():

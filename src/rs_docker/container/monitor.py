@@ -187,14 +187,12 @@ def reopen_cgroup(info: dict | None):
     its OOM counter and remove it (nothing is created or written)."""
     if not info:
         return None
-    from pathlib import Path
-
     from rs_docker.runtime.cgroups import Cgroup
     from rs_docker.runtime.cgroups.v1 import V1
     from rs_docker.runtime.cgroups.v2 import V2
 
-    paths = {k: Path(v) for k, v in info["paths"].items()}
-    mount = Path(info.get("unified_mount") or "/sys/fs/cgroup")
+    paths = dict(info["paths"])  # str paths, as the cgroups package keeps them
+    mount = info.get("unified_mount") or "/sys/fs/cgroup"
     unified = [V2(paths.pop(""), mount)] if "" in paths else []
     if info["version"] == 2:
         return Cgroup(None, unified[0], [])

@@ -10,25 +10,38 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
+import sys
 
 _lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
-_lib.seccomp_init.restype = ctypes.c_void_p
-_lib.seccomp_init.argtypes = [ctypes.c_uint32]
-_lib.seccomp_release.argtypes = [ctypes.c_void_p]
-_lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-_lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
-_lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
-_lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
-_lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
-_lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_bound = False  # argtypes/restype set: on first use, not at import (issue 6)
 
 
-class _Version(ctypes.Structure):
-    """struct scmp_version."""
-    _fields_ = [("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint)]
+def _bind() -> None:
+    """Declare the prototypes the filter builder calls. A `run` whose
+    compiled filter is cached only asks version(): ~0.5 ms of ctypes
+    declarations saved (runtime/seccomp_cache.py)."""
+    global _bound, ArgCmp
+    if _bound:
+        return
 
+    class ArgCmp(ctypes.Structure):
+        """struct scmp_arg_cmp."""
+        _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                    ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
 
-_lib.seccomp_version.restype = ctypes.POINTER(_Version)
+    _lib.seccomp_init.restype = ctypes.c_void_p
+    _lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    _lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    _lib.seccomp_arch_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    _lib.seccomp_arch_resolve_name.restype = ctypes.c_uint32
+    _lib.seccomp_arch_resolve_name.argtypes = [ctypes.c_char_p]
+    _lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    _lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+    _lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    _lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
+                                            ctypes.c_uint, ctypes.POINTER(ArgCmp)]
+    _bound = True
+
 
 ACT_KILL_PROCESS = 0x80000000
 ACT_KILL_THREAD = 0x00000000
@@ -48,16 +61,6 @@ FLTATR_CTL_NNP = 3  # enum scmp_filter_attr: set no_new_privs on load (default o
 NR_SCMP_ERROR = -1  # __NR_SCMP_ERROR: unknown syscall name
 
 
-class ArgCmp(ctypes.Structure):
-    """struct scmp_arg_cmp."""
-    _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
-                ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
-
-
-_lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int,
-                                        ctypes.c_uint, ctypes.POINTER(ArgCmp)]
-
-
 def _check(ret: int, name: str) -> int:
     if ret < 0:
         raise OSError(-ret, f"{name}: {os.strerror(-ret).lower()}")
@@ -68,17 +71,23 @@ def syscall_number(name: str) -> int:
     """The native syscall number of `name`; a negative pseudo number for calls
     that exist only on another architecture of the filter (libseccomp maps
     them); NR_SCMP_ERROR when libseccomp has never heard of it."""
+    _bind()
     return _lib.seccomp_syscall_resolve_name(name.encode())
 
 
 def version() -> str:
     """The loaded libseccomp's version, "2.5.4" (seccomp_version(3))."""
-    v = _lib.seccomp_version().contents
-    return f"{v.major}.{v.minor}.{v.micro}"
+    get = _lib.seccomp_version
+    get.restype = ctypes.c_void_p  # const struct scmp_version *: three unsigned ints
+    raw = ctypes.string_at(get(), 3 * ctypes.sizeof(ctypes.c_uint))
+    n = ctypes.sizeof(ctypes.c_uint)
+    major, minor, micro = (int.from_bytes(raw[i:i + n], sys.byteorder) for i in (0, n, 2 * n))
+    return f"{major}.{minor}.{micro}"
 
 
 def arch_token(name: str) -> int:
     """SCMP_ARCH_X86_64 -> its AUDIT_ARCH token; 0 if unknown to libseccomp."""
+    _bind()
     short = name.removeprefix("SCMP_ARCH_").lower()
     return _lib.seccomp_arch_resolve_name(short.encode())
 
@@ -87,6 +96,7 @@ class Filter:
     """A libseccomp filter context; load() installs it in this thread."""
 
     def __init__(self, default_action: int):
+        _bind()
         self._ctx = _lib.seccomp_init(default_action)
         if not self._ctx:
             raise OSError(_errno.EINVAL, "seccomp_init: invalid default action")

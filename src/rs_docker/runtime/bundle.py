@@ -4,12 +4,11 @@ init processes need, decided before fork() so that the children only act.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
+from rs_docker import jsonio
 from rs_docker.errors import RuntimeFailure
-from rs_docker.runtime import devices, idmap, mounts, namespaces
+from rs_docker.runtime import devices, mounts, namespaces
 
 
 class Launch:
@@ -19,14 +18,14 @@ class Launch:
     __slots__ = ("bundle", "config", "rootfs", "namespaces", "idmap", "root_mount", "mounts",
                  "devices")
 
-    def __init__(self, *, bundle: Path, config: dict, rootfs: str,
-                 namespaces: namespaces.NamespacePlan, idmap: idmap.IdMapPlan | None,
+    def __init__(self, *, bundle: str, config: dict, rootfs: str,
+                 namespaces: namespaces.NamespacePlan, idmap,
                  root_mount: dict | None, mounts: list[dict], devices: list[dict]):
-        self.bundle = bundle
+        self.bundle = bundle                # absolute path of the bundle directory
         self.config = config
         self.rootfs = rootfs                # absolute root.path
         self.namespaces = namespaces
-        self.idmap = idmap                  # set when a new user namespace is created
+        self.idmap = idmap                  # idmap.IdMapPlan, set when a new user namespace is created
         self.root_mount = root_mount        # the "/" entry (overlay convention), if any
         self.mounts = mounts                # every other mount, defaults first
         self.devices = devices
@@ -44,14 +43,15 @@ class Launch:
         return "user" in self.namespaces.types
 
 
-def load(bundle: Path) -> dict:
+def load(bundle: str) -> dict:
     """config.json of `bundle`, with the fields the runtime relies on checked."""
-    path = Path(bundle) / "config.json"
+    path = os.path.join(bundle, "config.json")
     try:
-        config = json.loads(path.read_text())
+        with open(path, "rb") as f:
+            config = jsonio.loads(f.read())
     except FileNotFoundError:
         raise RuntimeFailure(f"bundle {bundle}: no config.json") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         raise RuntimeFailure(f"read {path}: {e}") from None
     check_process(config.get("process") if isinstance(config, dict) else None, path)
     if not isinstance((config.get("root") or {}).get("path"), str):
@@ -69,14 +69,16 @@ def check_process(process, where) -> None:
         raise RuntimeFailure(f"{where}: process.cwd must be an absolute path")
 
 
-def plan(bundle: Path, config: dict, euid: int | None = None,
+def plan(bundle: str, config: dict, euid: int | None = None,
          egid: int | None = None) -> Launch:
-    bundle = Path(bundle).absolute()
+    bundle = os.path.abspath(bundle)
     ns = namespaces.plan(config)
     if (config.get("hostname") or config.get("domainname")) and "uts" not in ns.types:
         raise RuntimeFailure("config: hostname needs a uts namespace")
     ids = None
     if "user" in ns.new:
+        from rs_docker.runtime import idmap  # user namespaces only
+
         ids = idmap.plan(config, os.geteuid() if euid is None else euid,
                          os.getegid() if egid is None else egid)
     rootfs = os.path.join(bundle, config["root"]["path"])

@@ -16,9 +16,8 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, tty
-from rs_docker.runtime.init import child_main, install_stdio
+from rs_docker.runtime.init import Steps, child_main, install_stdio
 from rs_docker.runtime.process import RunResult, foreground, start
-from rs_docker.runtime.steps import Steps
 from rs_docker.runtime.sync import Channel
 
 

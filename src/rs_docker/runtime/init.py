@@ -23,13 +23,30 @@ import os
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import command, devices, mounts, namespaces, network_none, tty
+from rs_docker.runtime import command, devices, mounts, namespaces, network_none
 from rs_docker.runtime.bundle import Launch
-from rs_docker.runtime.idmap import maps_root
-from rs_docker.runtime.steps import Steps
 from rs_docker.runtime.sync import Channel
 
+# Imported where needed (issue 6): tty with process.terminal, idmap with a
+# new user namespace.
+
 EXIT_FAILED = 125
+
+
+class Steps:
+    """Ordered steps in a child process: `run(name, fn, *args)` calls fn and
+    remembers `name`, so a failure can be reported as {"step": name, ...}
+    over the sync socket."""
+
+    def __init__(self):
+        self.current = "start"
+        self.done: list[str] = []
+
+    def __call__(self, name: str, fn, *args):
+        self.current = name
+        result = fn(*args)
+        self.done.append(name)
+        return result
 
 
 def child_main(body, chan: Channel, *args) -> None:
@@ -87,6 +104,8 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
 def _become_root(launch: Launch) -> None:
     """In the new user namespace, become its root (when mapped) so files we
     create are owned by a mapped id (runc nsexec: setresuid(0, 0, 0))."""
+    from rs_docker.runtime.idmap import maps_root
+
     if maps_root(launch.idmap.gid_maps):
         # Drop the host's supplementary groups (they would show up unmapped,
         # as nogroup); impossible only where setgroups is denied ("self").
@@ -129,6 +148,8 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
     if process.get("oomScoreAdj") is not None:
         run("oom_score_adj", _write, "/proc/self/oom_score_adj", str(process["oomScoreAdj"]))
     if slave is not None:
+        from rs_docker.runtime import tty
+
         uid = int((process.get("user") or {}).get("uid", 0))
         run("console", _own_console, slave, uid)
         run("console", tty.make_controlling, slave)
@@ -185,6 +206,8 @@ def build_rootfs(run: Steps, chan: Channel, launch: Launch, joined: Joined) -> i
     joined()
     if not launch.terminal:
         return None
+    from rs_docker.runtime import tty
+
     master, slave, path = run("open pty", tty.open_pty,
                               mounts.secure_join(launch.rootfs, "/dev/pts"))
     run("console", devices.bind_console, launch.rootfs, path)

@@ -6,21 +6,20 @@ See init.py for the children's side and sync.py for the protocol.
 
 from __future__ import annotations
 
+# _signal, _thread, not signal.py, threading.py: the wrappers build enums
+# (enum, functools...: ~3 ms of every run) and threading's machinery; the C
+# modules have the same functions with plain int constants.
+import _signal
+import _thread
 import errno
-import json
 import os
 import select
-import signal
-import threading
-import time
-from pathlib import Path
 
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import command, idmap, init, tty
+from rs_docker.runtime import command, init
 from rs_docker.runtime.reap import exit_code
-from rs_docker.runtime.signals import SignalForwarder
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
 
@@ -69,12 +68,12 @@ class Container:
         self._cgroup = cgroup
         self.result: RunResult | None = None
 
-    def kill(self, sig: int = signal.SIGTERM) -> None:
+    def kill(self, sig: int = _signal.SIGTERM) -> None:
         """Send `sig` to the container's PID 1 (no error if it has exited)."""
         if self.result is not None:
             return
         try:
-            signal.pidfd_send_signal(self._pidfd, sig)
+            _signal.pidfd_send_signal(self._pidfd, sig)
         except ProcessLookupError:
             pass
 
@@ -108,7 +107,7 @@ class _Subreaper:
     several threads start containers."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._users = 0
         self._was = False
 
@@ -130,7 +129,7 @@ class _Subreaper:
 _SUBREAPER = _Subreaper()
 
 
-def start(body, args: tuple, *, idmaps: idmap.IdMapPlan | None = None, on_pid=None,
+def start(body, args: tuple, *, idmaps=None, on_pid=None,
           terminal: bool = False, winsize_from: int | None = None, cgroup=None) -> Container:
     """Fork process A running init.child_main(body, chan, *args) and take
     it through the handshake until the container command has exec'd. A
@@ -176,6 +175,8 @@ class _Launch:
         chan = self.chan
         msg = self._recv_from_first()
         if msg is not None and msg.get("type") == "userns":
+            from rs_docker.runtime import idmap  # user namespaces only
+
             idmap.apply(idmaps, self.first)
             chan.send("mapped")
             msg = self._recv_from_first()
@@ -192,6 +193,8 @@ class _Launch:
             msg, console = chan.recv()
             check(msg, "pty")
             if winsize_from is not None:
+                from rs_docker.runtime import tty
+
                 tty.copy_winsize(winsize_from, console)
             chan.send("console")
         msg, _fd = chan.recv()
@@ -217,12 +220,12 @@ class _Launch:
         """Kill and reap A and B, whichever exist (B is ours once A is reaped)."""
         if self.pidfd is not None:
             try:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                _signal.pidfd_send_signal(self.pidfd, _signal.SIGKILL)
             except ProcessLookupError:
                 pass
         if self.first is not None:
             try:
-                os.kill(self.first, signal.SIGKILL)
+                os.kill(self.first, _signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap_first()
@@ -250,8 +253,8 @@ def translate(e: ChildError) -> RuntimeFailure:
     return RuntimeFailure(e.message)
 
 
-def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
-          state_dir: Path | None = None, container_id: str | None = None) -> Container:
+def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
+          state_dir: str | None = None, container_id: str | None = None) -> Container:
     """Start the container of `bundle` and return once its command runs.
     stdin/stdout/stderr: fds given to the container (None: /dev/null);
     ignored with process.terminal, where the Container's `console` is the
@@ -260,7 +263,7 @@ def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
     launch = bundle_mod.plan(bundle, config)
     prepared = command.security.prepare(config) if command.security is not None else None
     stdio = (None, None, None) if launch.terminal else (stdin, stdout, stderr)
-    cgroup = _create_cgroup(container_id or f"{launch.bundle.name}-{os.urandom(4).hex()}", config)
+    cgroup = _create_cgroup(container_id or f"{os.path.basename(launch.bundle)}-{os.urandom(4).hex()}", config)
     try:
         c = start(init.first_child, (launch, stdio, prepared), idmaps=launch.idmap,
                   on_pid=cgroup.add if cgroup is not None else None, terminal=launch.terminal,
@@ -271,11 +274,11 @@ def spawn(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None,
         raise
     try:
         if state_dir is not None:
-            write_state(Path(state_dir), c.pid, c.start_time)
+            write_state(state_dir, c.pid, c.start_time)
         if on_start is not None:
             on_start(c.pid)
     except BaseException:
-        c.kill(signal.SIGKILL)
+        c.kill(_signal.SIGKILL)
         c.wait()
         raise
     return c
@@ -301,8 +304,8 @@ def _create_cgroup(container_id: str, config: dict):
         return None
 
 
-def run(bundle: Path, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_signals=True,
-        state_dir: Path | None = None, container_id: str | None = None) -> RunResult:
+def run(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_signals=True,
+        state_dir: str | None = None, container_id: str | None = None) -> RunResult:
     """Run the container of `bundle` in the foreground; see runtime/__init__."""
     def launch():
         return spawn(bundle, stdin=stdin, stdout=stdout, stderr=stderr, on_start=on_start,
@@ -327,10 +330,67 @@ def foreground(launch, forward_signals: bool, stdin, stdout) -> RunResult:
 
 def attach_console(c: Container, forwarder: SignalForwarder, stdin, stdout) -> None:
     """Relay the pty until the container exits, the caller's terminal raw."""
+    from rs_docker.runtime import tty  # process.terminal only
+
     if stdin is not None:
         forwarder.on_winch = lambda: tty.copy_winsize(stdin, c.console)
     with tty.RawMode(stdin if stdin is not None else -1):
         tty.relay(c.console, stdin, stdout, c.exit_fd)
+
+
+# ---- signals ---------------------------------------------------------------
+# Forward the signals the runtime receives to the container's PID 1, as
+# `docker run` (without -d) and runc's signal handler do. SIGCHLD, SIGPIPE
+# and the job-control stops are not forwarded (Docker's ForwardAllSignals
+# skips SIGCHLD, SIGPIPE, SIGURG). Python runs handlers only in the main
+# thread: from another thread, forwarding is off.
+
+FORWARDED = (_signal.SIGHUP, _signal.SIGINT, _signal.SIGQUIT, _signal.SIGTERM, _signal.SIGUSR1,
+             _signal.SIGUSR2, _signal.SIGWINCH, _signal.SIGALRM, _signal.SIGCONT)
+
+
+class SignalForwarder:
+    """Context manager: while active, FORWARDED signals go to `target.kill`.
+    Signals arriving before `attach` are queued and delivered on attach."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.target = None
+        self.pending: list[int] = []
+        self.saved: dict[int, object] = {}
+        self.on_winch = None  # terminal mode: resize the pty instead of forwarding
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        try:
+            for sig in FORWARDED:
+                self.saved[sig] = _signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread: Python cannot install handlers
+            self._restore()
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+
+    def attach(self, target) -> None:
+        self.target = target
+        pending, self.pending = self.pending, []
+        for sig in pending:
+            self._handle(sig, None)
+
+    def _handle(self, sig, _frame) -> None:
+        if sig == _signal.SIGWINCH and self.on_winch is not None:
+            self.on_winch()
+        elif self.target is None:
+            self.pending.append(sig)
+        else:
+            self.target.kill(sig)
+
+    def _restore(self) -> None:
+        for sig, old in self.saved.items():
+            _signal.signal(sig, old if old is not None else _signal.SIG_DFL)
+        self.saved = {}
 
 
 def start_ticks(pid: int) -> int:
@@ -339,12 +399,17 @@ def start_ticks(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[19])
 
 
-def write_state(state_dir: Path, pid: int, start_time: int | None) -> None:
+def write_state(state_dir: str, pid: int, start_time: int | None) -> None:
     """state_dir/runtime.json: {"pid", "start_time"} — start_time is field 22
     of /proc/PID/stat (clock ticks after boot), which tells a reused PID apart.
     It was read while the process could not have exited yet."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_dir / f".runtime.json.{os.getpid()}"
-    tmp.write_text(json.dumps({"pid": pid, "start_time": start_time,
-                               "started_at": time.time()}))
-    os.replace(tmp, state_dir / "runtime.json")
+    import time
+
+    from rs_docker import jsonio
+
+    os.makedirs(state_dir, exist_ok=True)
+    tmp = os.path.join(state_dir, f".runtime.json.{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(jsonio.dumps({"pid": pid, "start_time": start_time, "started_at": time.time()},
+                             compact=False))
+    os.replace(tmp, os.path.join(state_dir, "runtime.json"))

@@ -1,5 +1,6 @@
-"""OCI linux.seccomp -> a compiled libseccomp filter (generate), then load it
-(apply) — crun's libcrun_generate_seccomp / libcrun_apply_seccomp split.
+"""OCI linux.seccomp -> a compiled libseccomp filter, exported as raw BPF
+(crun's libcrun_generate_seccomp). Loading it is linux/bpf.py's, without
+libseccomp; runtime/seccomp_cache.py imports this module only on a miss.
 
 Semantics follow runc libcontainer/seccomp: unknown syscall names are skipped
 (a profile names calls of every architecture and kernel); a rule whose action
@@ -13,10 +14,8 @@ from __future__ import annotations
 import errno
 
 from rs_docker.errors import RuntimeFailure
-from rs_docker.linux import bpf
 from rs_docker.linux import seccomp as scmp
 from rs_docker.models.record import record
-from rs_docker.runtime import seccomp_cache
 
 _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.ACT_KILL_THREAD,
            "SCMP_ACT_KILL_PROCESS": scmp.ACT_KILL_PROCESS, "SCMP_ACT_TRAP": scmp.ACT_TRAP,
@@ -111,28 +110,3 @@ def compile_bpf(section: dict) -> bytes:
         raise RuntimeFailure(f"seccomp: {e.strerror}") from None
     finally:
         flt.release()
-
-
-def program_for(section: dict, cache_dir: str | None) -> bytes:
-    """compile_bpf(section), through the cache in `cache_dir` when given. A
-    cache that cannot be written only costs the next run a compile."""
-    if cache_dir is None:
-        return compile_bpf(section)
-    entry = seccomp_cache.key(section, scmp.version())
-    program = seccomp_cache.read(cache_dir, entry)
-    if program is None:
-        program = compile_bpf(section)
-        try:
-            seccomp_cache.write(cache_dir, entry, program)
-        except OSError:
-            pass  # read-only or full store: correct, just slower next time
-    return program
-
-
-def load(program: bytes) -> None:
-    """Install the filter in this process. Without no_new_privs the kernel
-    demands CAP_SYS_ADMIN (seccomp(2) SECCOMP_SET_MODE_FILTER, EACCES)."""
-    try:
-        bpf.load(program)
-    except (OSError, ValueError) as e:
-        raise RuntimeFailure(f"seccomp: {getattr(e, 'strerror', None) or e}") from None

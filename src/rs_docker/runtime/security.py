@@ -23,8 +23,13 @@ from __future__ import annotations
 
 import os
 
+from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import capabilities as lc
-from rs_docker.runtime import caps, masks, rlimits, seccomp
+from rs_docker.runtime import caps, masks
+
+# Imported where needed, not here (issue 6): rlimits (the resource module,
+# ~1 ms) only for process.rlimits; seccomp_cache for a seccomp section; the
+# libseccomp bindings only on a cache miss (seccomp_cache.program_for).
 
 # config.json annotation naming a directory where compiled seccomp programs
 # are cached (runtime/seccomp_cache.py); the container layer points it into
@@ -73,7 +78,11 @@ def prepare(config: dict) -> Prepared:
     (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any)."""
     section = _linux(config).get("seccomp")
     cache_dir = (config.get("annotations") or {}).get(CACHE_DIR_ANNOTATION)
-    program = seccomp.program_for(section, cache_dir) if section else None
+    if not section:
+        return Prepared(None, bool(_process(config).get("noNewPrivileges")))
+    from rs_docker.runtime import seccomp_cache
+
+    program = seccomp_cache.program_for(section, cache_dir)
     return Prepared(program, bool(_process(config).get("noNewPrivileges")))
 
 
@@ -85,7 +94,11 @@ def apply_masks(config: dict, root: str = "/") -> None:
 
 
 def apply_rlimits(config: dict) -> None:
-    rlimits.apply_rlimits(_process(config).get("rlimits") or [])
+    wanted = _process(config).get("rlimits")
+    if wanted:
+        from rs_docker.runtime import rlimits
+
+        rlimits.apply_rlimits(wanted)
 
 
 def drop_bounding(config: dict) -> None:
@@ -130,6 +143,11 @@ def _load(prepared: Prepared) -> None:
     global _loaded_in
     if prepared.filter is None or _loaded_in == os.getpid():
         return
-    seccomp.load(prepared.filter)
+    from rs_docker.linux import bpf
+
+    try:
+        bpf.load(prepared.filter)
+    except (OSError, ValueError) as e:
+        raise RuntimeFailure(f"seccomp: {getattr(e, 'strerror', None) or e}") from None
     prepared.filter = None
     _loaded_in = os.getpid()

@@ -20,10 +20,12 @@ with its exec fifo). No exception crosses fork(): a failing child sends an
 from __future__ import annotations
 
 import _socket  # socket.py would add ~2.5 ms per run (enum conversions, selectors)
-import array
-import json
+import sys
+
+from rs_docker import jsonio
 
 MAX_MESSAGE = 65536
+_FD_SIZE = 4  # an fd in SCM_RIGHTS is a C int (unix(7)); not `array`, which imports collections
 
 
 class Channel:
@@ -42,24 +44,24 @@ class Channel:
         return self.sock.fileno()
 
     def send(self, kind: str, fd: int | None = None, **fields) -> None:
-        data = json.dumps({"type": kind, **fields}).encode()
+        data = jsonio.dumps({"type": kind, **fields}).encode()
         if fd is None:
             self.sock.sendall(data)
         else:
-            rights = array.array("i", [fd]).tobytes()
+            rights = fd.to_bytes(_FD_SIZE, sys.byteorder, signed=True)
             self.sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
 
     def recv(self) -> tuple[dict | None, int | None]:
         """The next message and the fd it carried; (None, None) at EOF."""
-        fds = array.array("i")
-        data, ancdata, _flags, _addr = self.sock.recvmsg(
-            MAX_MESSAGE, _socket.CMSG_SPACE(fds.itemsize))
+        fd = None
+        data, ancdata, _flags, _addr = self.sock.recvmsg(MAX_MESSAGE, _socket.CMSG_SPACE(_FD_SIZE))
         for level, kind, payload in ancdata:
-            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and \
+                    len(payload) >= _FD_SIZE:
+                fd = int.from_bytes(payload[:_FD_SIZE], sys.byteorder, signed=True)
         if not data:
             return None, None
-        return json.loads(data), (fds[0] if fds else None)
+        return jsonio.loads(data), fd
 
     def expect(self, kind: str) -> dict:
         """Receive one message of `kind`; raise ChildError for an error report,

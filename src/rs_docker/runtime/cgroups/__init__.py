@@ -12,16 +12,17 @@ the /proc/self/cgroup text as parameters, so tests run on fake trees.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime.cgroups import detect as _detect
 from rs_docker.runtime.cgroups import warmup
-from rs_docker.runtime.cgroups.resources import v1_writes, v2_writes
-from rs_docker.runtime.cgroups.v1 import V1
-from rs_docker.runtime.cgroups.v2 import V2
 
-DEFAULT_ROOT = Path("/sys/fs/cgroup")
+# Paths are str (pathlib costs ~8 ms of every run: issue 6). The v1 and v2
+# backends are imported for the layout the host has, the limit writers
+# (resources.py) only when there are limits.
+
+DEFAULT_ROOT = "/sys/fs/cgroup"
 
 
 def default_path(container_id: str) -> str:
@@ -33,7 +34,7 @@ class Cgroup:
     """A container's cgroup: one backend that holds the limits (v1 or v2),
     plus, on a hybrid host, the unified directory that only tracks processes."""
 
-    def __init__(self, layout: _detect.Layout, primary: V1 | V2, extra: list[V2]):
+    def __init__(self, layout: _detect.Layout, primary, extra: list):
         self.layout = layout
         self._primary = primary
         self._all = [primary, *extra]
@@ -44,9 +45,9 @@ class Cgroup:
         return self._primary.version
 
     @property
-    def paths(self) -> dict[str, Path]:
+    def paths(self) -> dict[str, str]:
         """controller -> directory; "" is the unified (v2) directory."""
-        out: dict[str, Path] = {}
+        out: dict[str, str] = {}
         for backend in self._all:
             out.update(backend.dirs)
         return out
@@ -81,24 +82,38 @@ def _read(path: str) -> str:
 
 
 def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str | None,
-                  root: Path = DEFAULT_ROOT, mountinfo: str | None = None,
+                  root: str = DEFAULT_ROOT, mountinfo: str | None = None,
                   proc_cgroup: str | None = None) -> Cgroup:
     """Create the container's cgroup directories and write its limits."""
     mountinfo = _read("/proc/self/mountinfo") if mountinfo is None else mountinfo
     proc_cgroup = _read("/proc/self/cgroup") if proc_cgroup is None else proc_cgroup
-    layout = _detect.detect(mountinfo, Path(root))
+    root = os.path.normpath(root)
+    layout = _detect.detect(mountinfo, root)
     own = _detect.parse_proc_cgroup(proc_cgroup)
     rel = cgroups_path or default_path(container_id)
-    extra: list[V2] = []
+    extra = []
+    writes = []
     if layout.mode == "v2":
+        from rs_docker.runtime.cgroups.v2 import V2
+
         h = layout.unified
-        primary: V1 | V2 = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point)
-        writes = v2_writes(resources)
+        primary = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point)
+        if resources:
+            from rs_docker.runtime.cgroups.resources import v2_writes
+
+            writes = v2_writes(resources)
     else:
+        from rs_docker.runtime.cgroups.v1 import V1
+
         primary = V1({c: _detect.cgroup_dir(h, own.get(c, "/"), rel)
                       for c, h in layout.v1.items()})
-        writes = v1_writes(resources)
+        if resources:
+            from rs_docker.runtime.cgroups.resources import v1_writes
+
+            writes = v1_writes(resources)
         if layout.unified is not None:
+            from rs_docker.runtime.cgroups.v2 import V2
+
             h = layout.unified
             extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
     cg = Cgroup(layout, primary, extra)
@@ -109,7 +124,7 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
     except BaseException:
         _cleanup(cg)
         raise
-    if Path(root) == DEFAULT_ROOT:
+    if root == DEFAULT_ROOT:
         # Last: the helper's write holds cgroup_mutex through the grace
         # period, which would stall the mkdirs and limit writes above.
         cg._warmup = _start_warmup(layout, own)

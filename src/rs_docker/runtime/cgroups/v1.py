@@ -3,11 +3,10 @@ relative path in each (Documentation/admin-guide/cgroup-v1/cgroups.rst)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime.cgroups import fs
-from rs_docker.runtime.cgroups.resources import Write
 
 
 class V1:
@@ -15,7 +14,7 @@ class V1:
 
     version = 1
 
-    def __init__(self, dirs: dict[str, Path]):
+    def __init__(self, dirs: dict[str, str]):
         self.dirs = dirs
 
     def create(self) -> None:
@@ -28,23 +27,25 @@ class V1:
                     for name in ("cpuset.cpus", "cpuset.mems"):
                         _inherit(d, name)
 
-    def apply(self, writes: list[Write]) -> None:
+    def apply(self, writes: list[tuple[str, str, str]]) -> None:
         for ctrl, name, value in writes:
             path = self.dirs.get(ctrl)
             if path is None:
                 raise RuntimeFailure(f"cgroups: cannot set {name}: no {ctrl} controller "
                                      "is mounted")
-            if name == "memory.memsw.limit_in_bytes" and not (path / name).exists():
+            if name == "memory.memsw.limit_in_bytes" and \
+                    not os.path.exists(os.path.join(path, name)):
                 continue  # no swap accounting (CONFIG_MEMCG_SWAP off); Docker warns
-            fs.write(path / name, value)
+            fs.write(os.path.join(path, name), value)
 
     def add(self, pid: int) -> None:
         for path in self._unique():
-            fs.write(path / "cgroup.procs", str(pid))
+            fs.write(os.path.join(path, "cgroup.procs"), str(pid))
 
     def oom_killed(self) -> bool:
         path = self.dirs.get("memory")
-        return path is not None and fs.counter(path / "memory.oom_control", "oom_kill") > 0
+        return path is not None and fs.counter(os.path.join(path, "memory.oom_control"),
+                                                  "oom_kill") > 0
 
     def destroy(self) -> None:
         """Remove every directory; report the first failure after trying all."""
@@ -57,11 +58,11 @@ class V1:
         if first is not None:
             raise first
 
-    def _unique(self) -> list[Path]:
+    def _unique(self) -> list[str]:
         return list(dict.fromkeys(self.dirs.values()))
 
 
-def _inherit(d: Path, name: str) -> None:
-    mine, parents = d / name, d.parent / name
-    if (not mine.exists() or not fs.read(mine).strip()) and parents.exists():
+def _inherit(d: str, name: str) -> None:
+    mine, parents = os.path.join(d, name), os.path.join(os.path.dirname(d), name)
+    if (not os.path.exists(mine) or not fs.read(mine).strip()) and os.path.exists(parents):
         fs.write(mine, fs.read(parents).strip())

@@ -4,16 +4,15 @@ enabled in every ancestor's cgroup.subtree_control first
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from rs_docker.runtime.cgroups import fs
-from rs_docker.runtime.cgroups.resources import Write
 
 
 class V2:
     version = 2
 
-    def __init__(self, path: Path, mount_point: Path):
+    def __init__(self, path: str, mount_point: str):
         self.path = path
         self.mount_point = mount_point
         self.dirs = {"": path}
@@ -27,36 +26,36 @@ class V2:
         processes itself."""
         if not controllers:
             return
-        available = set(fs.read(self.mount_point / "cgroup.controllers").split())
+        available = set(fs.read(os.path.join(self.mount_point, "cgroup.controllers")).split())
         missing = controllers - available
         if missing:
-            fs.write(self.mount_point / "cgroup.subtree_control",
+            fs.write(os.path.join(self.mount_point, "cgroup.subtree_control"),
                      " ".join(f"+{c}" for c in sorted(missing)))  # raises, names them
-        rel = self.path.relative_to(self.mount_point)
-        parent = self.mount_point
-        for part in rel.parts:
-            enabled = set(_read_or_empty(parent / "cgroup.subtree_control").split())
+        rel = os.path.relpath(self.path, self.mount_point)
+        parent = os.fspath(self.mount_point)
+        for part in rel.split("/") if rel != "." else []:
+            control = os.path.join(parent, "cgroup.subtree_control")
+            enabled = set(_read_or_empty(control).split())
             todo = controllers - enabled
             if todo:
-                fs.write(parent / "cgroup.subtree_control",
-                         " ".join(f"+{c}" for c in sorted(todo)))
-            parent = parent / part
+                fs.write(control, " ".join(f"+{c}" for c in sorted(todo)))
+            parent = os.path.join(parent, part)
 
-    def apply(self, writes: list[Write]) -> None:
+    def apply(self, writes: list[tuple[str, str, str]]) -> None:
         self.enable({ctrl for ctrl, _, _ in writes})
         for _, name, value in writes:
-            fs.write(self.path / name, value)
+            fs.write(os.path.join(self.path, name), value)
 
     def add(self, pid: int) -> None:
-        fs.write(self.path / "cgroup.procs", str(pid))
+        fs.write(os.path.join(self.path, "cgroup.procs"), str(pid))
 
     def oom_killed(self) -> bool:
-        return fs.counter(self.path / "memory.events", "oom_kill") > 0
+        return fs.counter(os.path.join(self.path, "memory.events"), "oom_kill") > 0
 
     def destroy(self) -> None:
         fs.remove(self.path)
 
 
-def _read_or_empty(path: Path) -> str:
+def _read_or_empty(path: str) -> str:
     # always present on a real cgroup2 fs; absent in a test's fake tree
-    return fs.read(path) if path.exists() else ""
+    return fs.read(path) if os.path.exists(path) else ""

@@ -23,16 +23,15 @@ the grace period itself.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 ECHO = "/bin/echo"
 
 
-def start(own_dir: Path) -> int | None:
+def start(own_dir: str) -> int | None:
     """Spawn the helper against `own_dir` (a cgroup directory this process
     is in); its pid, to pass to reap(), or None if it could not start."""
     try:
-        fd = os.open(own_dir / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(os.path.join(own_dir, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
