@@ -87,3 +87,32 @@ def test_record_of_an_rm_container_is_replaced_without_fsync(ctx, monkeypatch):
     assert len(synced) == 1
     leftovers = [p.name for p in (Path(ctx.containers_dir) / A).iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_times_are_rfc3339_utc_with_nanoseconds_as_docker_writes_them():
+    import time
+
+    from rs_docker.cli.humanize import parse_time
+
+    before = time.time()
+    text = state.now()
+    assert len(text) == len("2024-05-01T10:20:30.123456789Z") and text[10] == "T"
+    assert text.endswith("Z") and text[19] == "." and text[20:29].isdigit()
+    assert abs(parse_time(text).timestamp() - before) < 5
+
+
+def test_ids_and_names_are_checked_character_by_character():
+    assert state.is_id(A) and not state.is_id(A.upper()) and not state.is_id(A[:63])
+    assert not state.is_id(A + "\n") and not state.is_id("g" * 64)
+    for bad in ("ok\n", "é1", "a\u0661"):
+        with pytest.raises(UsageError, match="Invalid container name"):
+            state.check_name(bad)
+    assert state.check_name("A1") == "A1"
+
+
+def test_records_are_json_any_reader_takes(ctx):
+    import json
+
+    state.write(ctx, A, {"Id": A, "Name": "/é", "State": {"Pid": 1}})
+    text = (Path(ctx.containers_dir) / A / "container.json").read_text()
+    assert json.loads(text) == state.read(ctx, A) == {"Id": A, "Name": "/é", "State": {"Pid": 1}}

@@ -35,3 +35,20 @@ def test_network_modes():
         network_mode("bridge")
     with pytest.raises(UsageError, match="network nosuch not found"):
         network_mode("nosuch")
+
+
+def test_loopback_is_decided_as_ipaddress_decides_it():
+    """Dotted quads are checked by hand (no ipaddress import on a plain run);
+    the answer is the one ipaddress gives for every form."""
+    import ipaddress
+
+    from rs_docker.network.files import _is_loopback
+
+    for text in ("127.0.0.1", "127.255.0.9", "10.0.0.2", "0.0.0.0", "255.255.255.255",
+                 "128.0.0.1", "0127.0.0.1", "127.0.0.256", "127.0.0", "127.0.0.1.1",
+                 "1\u0662.0.0.1", "::1", "fe80::1%eth0", "::ffff:127.0.0.1", "localhost", ""):
+        try:
+            expected = ipaddress.ip_address(text.split("%")[0]).is_loopback
+        except ValueError:
+            expected = False
+        assert _is_loopback(text) is expected, text

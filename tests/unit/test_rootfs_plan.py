@@ -20,16 +20,16 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0,
 
 def test_plan_lowers_are_top_first_and_upper_work_in_container_dir(tmp_path):
     p = plan(tmp_path / "c", [Path("/l/base"), Path("/l/mid"), Path("/l/top")], "overlay")
-    assert p.lowers == (Path("/l/top"), Path("/l/mid"), Path("/l/base"))
+    assert p.lowers == ("/l/top", "/l/mid", "/l/base")  # plain strings (issue 6)
     assert p.mounts() == [{
         "destination": "/", "type": "overlay", "source": "overlay",
         "options": ["lowerdir=/l/top:/l/mid:/l/base", f"upperdir={tmp_path}/c/upper",
                     f"workdir={tmp_path}/c/work", "index=off"]}]
-    assert p.rootfs == tmp_path / "c" / "rootfs"
+    assert p.rootfs == str(tmp_path / "c" / "rootfs")
 
 
 def test_plan_without_layers_uses_an_empty_lower(tmp_path):
-    assert plan(tmp_path, [], "overlay").lowers == (tmp_path / "empty",)
+    assert plan(tmp_path, [], "overlay").lowers == (str(tmp_path / "empty"),)
 
 
 def test_fallback_drivers_need_no_mount_from_the_runtime(tmp_path):

@@ -196,7 +196,6 @@ def main() -> None:
 
 
 def _run(global_params: dict, params: dict) -> None:
-    from rs_docker.cli.errors_out import report
     from rs_docker.cli.run_exec import execute
     from rs_docker.context import Context
     from rs_docker.errors import RsDockerError
@@ -207,6 +206,8 @@ def _run(global_params: dict, params: dict) -> None:
                                insecure_registries=global_params["insecure_registry"])
         code = execute(ctx, params)
     except RsDockerError as e:
+        from rs_docker.cli.errors_out import report  # only on the error path
+
         report(e, "run", debug)
     except KeyboardInterrupt:
         sys.exit(130)

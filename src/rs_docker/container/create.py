@@ -5,25 +5,33 @@ Docker writes per container (hostname, hosts, resolv.conf), config.json
 Nothing is mounted here: the runtime mounts the overlay in the container's
 own mount namespace. Paths of the image (/etc/passwd, the workdir) are
 read and created through container.layerfs, never through the host's view.
+
+On every `run`'s path: paths are strings (pathlib imports re, urllib.parse
+and ipaddress, ~8 ms), config.json is written by rs_docker.jsonio (json
+imports re, ~6 ms), and what only some runs need (-v/--mount parsing, the
+random names, rootless) is imported where it is used (issue 6).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
-from pathlib import Path
 
-from rs_docker.container import names, rootfs, state
-from rs_docker.container.rootfs import RootfsPlan
+from rs_docker import jsonio
+from rs_docker.container import rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
-from rs_docker.models import mount_flags, spec
+from rs_docker.models import spec
 from rs_docker.models.record import record
-from rs_docker.models.run_options import RunOptions
 from rs_docker.models.users import resolve_user
 from rs_docker.network import files as netfiles
 from rs_docker.network.modes import NetworkMode, network_mode
+
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rs_docker.container.rootfs import RootfsPlan
+    from rs_docker.models.run_options import RunOptions
 
 # Static init binaries that work in any rootfs, bind-mounted for --init
 # (Docker uses tini as /sbin/docker-init; Debian: catatonit, tini).
@@ -40,25 +48,25 @@ class Image:
     id: str
     reference: str
     config: dict
-    layers: tuple[Path, ...]
+    layers: tuple[str, ...]
 
 
 @record
 class Created:
     id: str
     name: str
-    dir: Path
+    dir: str
     plan: RootfsPlan
     spec: dict
 
 
-def _new_id(ctx: Context) -> tuple[str, Path]:
+def _new_id(ctx: Context) -> tuple[str, str]:
     os.makedirs(ctx.containers_dir, exist_ok=True)
     while True:
         cid = os.urandom(32).hex()
-        d = Path(ctx.containers_dir) / cid
+        d = os.path.join(ctx.containers_dir, cid)
         try:
-            d.mkdir(mode=0o711)
+            os.mkdir(d, 0o711)
             return cid, d
         except FileExistsError:
             continue
@@ -69,6 +77,8 @@ def _claim_name(ctx: Context, wanted: str | None, cid: str) -> str:
         name = state.check_name(wanted)
         state.reserve_name(ctx, name, cid)
         return name
+    from rs_docker.container import names
+
     for attempt in range(NAME_ATTEMPTS):
         name = names.random_name(attempt)
         try:
@@ -86,7 +96,7 @@ def _hostname(opts: RunOptions, mode: NetworkMode, cid: str) -> str:
     return name
 
 
-def _etc_files(d: Path, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str], ...]:
+def _etc_files(d: str, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str], ...]:
     """Write hostname, hosts, resolv.conf into the container dir."""
     host_resolv = _read_host("/etc/resolv.conf")
     if mode.host_files:
@@ -100,20 +110,27 @@ def _etc_files(d: Path, hostname: str, mode: NetworkMode) -> tuple[tuple[str, st
     out = []
     for name, text in (("hostname", netfiles.hostname_file(hostname)), ("hosts", hosts),
                        ("resolv.conf", resolv)):
-        (d / name).write_text(text)
-        out.append((f"/etc/{name}", str(d / name)))
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        out.append((f"/etc/{name}", path))
     return tuple(out)
 
 
 def _read_host(path: str) -> str:
     try:
-        return Path(path).read_text()
+        with open(path) as f:
+            return f.read()
     except OSError:
         return ""
 
 
 def _bind_sources(opts: RunOptions) -> None:
     """-v creates a missing host directory (Docker does); --mount refuses."""
+    if not (opts.volumes or opts.mounts):
+        return
+    from rs_docker.models import mount_flags
+
     for v in opts.volumes:
         m = mount_flags.parse_volume(v)
         if not os.path.lexists(m.source):
@@ -163,7 +180,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
         stack.makedirs(cwd)  # root-owned 0755, as Docker's SetupWorkingDirectory
     hostname = _hostname(opts, mode, cid)
     inputs = spec.Inputs(
-        user=user, hostname=hostname, rootfs=str(plan.rootfs), root_mounts=tuple(plan.mounts()),
+        user=user, hostname=hostname, rootfs=plan.rootfs, root_mounts=tuple(plan.mounts()),
         etc_files=_etc_files(d, hostname, mode),
         init_binary=init_binary() if opts.init else None,
         namespaces=tuple(mode.namespaces()), cgroups_path=f"/rs-docker/{cid}")
@@ -176,9 +193,11 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
 
         rootless.make_rootless(config)
     _bind_sources(opts)
-    # No indent: json.dumps uses its C encoder only without one (a 400-rule
-    # seccomp profile makes that visible on the run hot path).
-    (d / "config.json").write_text(json.dumps(config))
+    # No indent: the C encoder does not indent (a 400-rule seccomp profile
+    # makes that visible on the run hot path). Spaced separators, as
+    # json.dumps writes by default.
+    with open(os.path.join(d, "config.json"), "w") as f:
+        f.write(jsonio.dumps(config, compact=False))
     state.write(ctx, cid, _record(cid, name, opts, image, defaults, config, plan, d))
     return Created(cid, name, d, plan, config)
 
@@ -197,8 +216,8 @@ def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
         "State": {"Status": state.CREATED, "Running": False, "Paused": False,
                   "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": 0,
                   "ExitCode": 0, "Error": "", "StartedAt": never, "FinishedAt": never},
-        "Image": image.id, "ResolvConfPath": str(d / "resolv.conf"),
-        "HostnamePath": str(d / "hostname"), "HostsPath": str(d / "hosts"),
+        "Image": image.id, "ResolvConfPath": os.path.join(d, "resolv.conf"),
+        "HostnamePath": os.path.join(d, "hostname"), "HostsPath": os.path.join(d, "hosts"),
         "Name": "/" + name, "RestartCount": 0, "Driver": plan.driver, "Platform": "linux",
         "Config": {
             "Hostname": config["hostname"], "Domainname": "", "User": opts.user or defaults.user,
@@ -223,12 +242,12 @@ def _record(cid, name, opts, image, defaults, config, plan, d) -> dict:
         "Mounts": [_mount_record(m) for m in spec.user_mounts(opts)],
         # Docker's overlay2 shape; image.catalog.layers_in_use reads LowerDir.
         "GraphDriver": {"Name": "overlay2" if plan.driver != "copy" else "vfs", "Data": {
-            "LowerDir": ":".join(str(p) for p in plan.lowers), "UpperDir": str(plan.upper),
-            "WorkDir": str(plan.work), "MergedDir": str(plan.rootfs)}},
-        "LogPath": str(d / f"{cid}-json.log"),
+            "LowerDir": ":".join(plan.lowers), "UpperDir": plan.upper,
+            "WorkDir": plan.work, "MergedDir": plan.rootfs}},
+        "LogPath": os.path.join(d, f"{cid}-json.log"),
         # What start needs to mount this root again (lifecycle: `start`).
         "RsDocker": {"ImageReference": image.reference, "RootfsDriver": plan.driver,
-                     "Layers": [str(p) for p in image.layers]},
+                     "Layers": [os.fspath(p) for p in image.layers]},
     }
 
 
@@ -261,12 +280,12 @@ def _entrypoint(opts: RunOptions, defaults) -> list[str]:
     return list(defaults.entrypoint)
 
 
-def remove_dir(d: Path) -> None:
+def remove_dir(d: str) -> None:
     """Remove a container dir; refuses while its rootfs is still a mount point
     (removing through a mount would delete what it shows)."""
-    if os.path.ismount(d / "rootfs"):
+    if os.path.ismount(os.path.join(d, "rootfs")):
         raise Conflict(f"remove {d}: rootfs is still mounted")
-    if d.exists():
+    if os.path.exists(d):
         # Rootless: overlay's 000 work dir, and files of the container's
         # other (subuid) ids, need more than rmtree.
         if os.geteuid() != 0:

@@ -98,7 +98,8 @@ def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int
     if not lifecycle.is_running(record):
         raise ContainerNotRunning(f"container {container_id} is not running")
     d = state.container_dir(ctx, container_id)
-    config = json.loads((d / "config.json").read_text())
+    with open(os.path.join(d, "config.json")) as f:
+        config = json.loads(f.read())
     process = build_process(config, opts, _reader(ctx, container_id, record))
     pid = record["State"]["Pid"]
     if opts.detach:

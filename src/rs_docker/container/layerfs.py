@@ -16,10 +16,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Sequence
-from pathlib import Path
 
 from rs_docker.errors import RsDockerError
+
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_SYMLINKS = 40  # path_resolution(7): ELOOP after 40 links
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -33,7 +35,7 @@ def is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def is_opaque(path: Path) -> bool:
+def is_opaque(path: str) -> bool:
     try:
         return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
     except OSError:
@@ -49,19 +51,21 @@ class LayerStack:
     writable top (the container's upper dir, or the private copy): the only
     one `makedirs` writes into."""
 
-    def __init__(self, layers: Sequence[Path]):
+    def __init__(self, layers: Sequence[str | os.PathLike]):
         if not layers:
             raise ValueError("a LayerStack needs at least one layer")
-        self.layers = [Path(p) for p in layers]
+        # Plain strings: pathlib imports re, urllib.parse and ipaddress (~8 ms
+        # of every `run`, issue 6), and each lookup here is a join.
+        self.layers = [os.fspath(p) for p in layers]
 
     # -- lookup -----------------------------------------------------------
 
-    def _lookup(self, dirs: list[Path], name: str):
+    def _lookup(self, dirs: list[str], name: str):
         """One component in a merged directory (its real dirs, top-first):
         ("dir", [dirs...]) | ("other", path, stat) | ("missing",)."""
-        found: list[Path] = []
+        found: list[str] = []
         for d in dirs:
-            p = d / name
+            p = os.path.join(d, name)
             try:
                 st = os.lstat(p)
             except FileNotFoundError:
@@ -86,7 +90,7 @@ class LayerStack:
         _lookup() of the last one. With `create=(mode, uid, gid)` missing
         directories are made in the top layer."""
         root = list(self.layers)
-        stack: list[tuple[str, list[Path]]] = [("", root)]
+        stack: list[tuple[str, list[str]]] = [("", root)]
         todo = _split(path)
         result: tuple = ("dir", root)
         links = 0
@@ -121,7 +125,7 @@ class LayerStack:
 
     # -- the top layer ------------------------------------------------------
 
-    def _top_dir(self, stack: list[tuple[str, list[Path]]]) -> Path:
+    def _top_dir(self, stack: list[tuple[str, list[str]]]) -> str:
         """The top layer's copy of the directory `stack` names, created (with
         the metadata of the directory it shadows, as an overlay copy-up does)
         where missing. Safe: each component of the top layer is either
@@ -129,7 +133,7 @@ class LayerStack:
         refused it."""
         top = self.layers[0]
         for depth, (name, dirs) in enumerate(stack[1:], 1):
-            top = top / name
+            top = os.path.join(top, name)
             if dirs[0] == top:
                 continue
             st = os.lstat(dirs[0])
@@ -144,9 +148,9 @@ class LayerStack:
             stack[depth] = (name, [top] + [d for d in dirs if d != top])
         return top
 
-    def _mkdir_top(self, stack, name: str, create: tuple) -> Path:
+    def _mkdir_top(self, stack, name: str, create: tuple) -> str:
         mode, uid, gid = create
-        path = self._top_dir(stack) / name
+        path = os.path.join(self._top_dir(stack), name)
         os.mkdir(path, mode)
         os.chown(path, uid, gid, follow_symlinks=False)
         os.chmod(path, mode)  # not reduced by the umask

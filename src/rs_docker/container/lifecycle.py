@@ -222,14 +222,14 @@ def _free(ctx: Context, container_id: str, record: dict) -> None:
     import shutil
 
     d = state.container_dir(ctx, container_id)
-    root = d / "rootfs"
+    root = os.path.join(d, "rootfs")
     if os.path.ismount(root):  # fuse-overlayfs left by a monitor that died
         from rs_docker.linux import syscalls
 
         syscalls.umount2(str(root), MNT_DETACH)
     _remove_cgroups(extra(record).get("CgroupPaths") or {})
     # Rename first: a concurrent reader sees the container gone, not half-removed.
-    doomed = d.with_name(f".removing-{container_id}")
+    doomed = os.path.join(os.path.dirname(d), f".removing-{container_id}")
     os.rename(d, doomed)
     shutil.rmtree(doomed, ignore_errors=True)
 

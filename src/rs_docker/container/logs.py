@@ -20,7 +20,7 @@ from rs_docker.container.jsonlog import MAX_LINE, LogWriter, encode, rfc3339_nan
 
 
 def log_path(container_dir, container_id: str):
-    return container_dir / f"{container_id}-json.log"
+    return f"{container_dir}/{container_id}-json.log"  # str or Path container_dir
 
 # -- reading --------------------------------------------------------------------
 

@@ -8,14 +8,18 @@ requests) are imported only when a pull happens.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from rs_docker.container import create, rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import ImageNotFound, RsDockerError, UsageError
 from rs_docker.models.record import record
-from rs_docker.models.reference import parse
-from rs_docker.models.run_options import NETWORK_MODES, PULL_POLICIES, RunOptions
+from rs_docker.models.run_options import NETWORK_MODES, PULL_POLICIES
+
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rs_docker.models.run_options import RunOptions
 
 
 def _ignore(*_args, **_kwargs) -> None:
@@ -59,6 +63,8 @@ def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image
         if record is not None and not _usable(ctx, record, opts.platform):
             record = None
     if record is None:
+        from rs_docker.models.reference import parse
+
         ref = parse(opts.image)
         if opts.pull == "never":
             raise ImageNotFound(f"No such image: {ref.familiar}")
@@ -98,8 +104,8 @@ def _image(ctx: Context, record) -> create.Image:
     config = image_config.parse(ContentStore(ctx).read(record.config))
     layers = LayerStore(ctx)
     return create.Image(id=str(record.config), reference=record.reference,
-                        config=config.config, layers=tuple(layers.path(c)
-                                                           for c in record.chain_ids))
+                        config=config.config,
+                        layers=tuple(os.fspath(layers.path(c)) for c in record.chain_ids))
 
 
 def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> int:

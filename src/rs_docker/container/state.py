@@ -6,55 +6,75 @@ Every change to a record goes through `update()`, which holds an flock on
 containers/<id>/lock (the record itself is replaced atomically, so it cannot
 carry the lock). Names are reserved under one store-wide lock so that two
 `run --name x` cannot both win.
+
+This module is on every `run`'s path, so it imports neither re, datetime,
+contextlib, json nor pathlib (together ~10 ms of start-up, issue 6): ids
+and names are checked by hand, times come from time.time_ns(), records go
+through rs_docker.jsonio, paths are strings.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
-import json
 import os
-import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+import time
 
+from rs_docker import jsonio
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, ContainerNotFound, StoreError, UsageError
 
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 RECORD = "container.json"
 LOCK = "lock"
-_ID = re.compile(r"^[0-9a-f]{64}$")
-# moby daemon/names: RestrictedNameChars
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_HEX = frozenset("0123456789abcdef")
+# moby daemon/names: RestrictedNameChars [a-zA-Z0-9][a-zA-Z0-9_.-]+ (ASCII)
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_.-")
 
 # Docker's State.Status values used so far.
 CREATED, RUNNING, EXITED = "created", "running", "exited"
 
 
+def is_id(text: str) -> bool:
+    """A full container id: 64 lowercase hex digits."""
+    return len(text) == 64 and _HEX.issuperset(text)
+
+
+def is_name(text: str) -> bool:
+    """Docker's container name rule, [a-zA-Z0-9][a-zA-Z0-9_.-]+ (which also
+    makes it a safe file name)."""
+    return len(text) >= 2 and text[0] in _ALNUM and _NAME_CHARS.issuperset(text)
+
+
 def now() -> str:
-    """RFC 3339 with nanosecond digits, UTC, as Docker writes times."""
-    t = datetime.now(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}000Z"
+    """RFC 3339 with nanoseconds, UTC, as Docker writes times
+    (2024-05-01T10:20:30.123456789Z)."""
+    ns = time.time_ns()
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
 
 
-def container_dir(ctx: Context, container_id: str) -> Path:
-    if not _ID.match(container_id):
+def container_dir(ctx: Context, container_id: str) -> str:
+    if not is_id(container_id):
         raise ContainerNotFound(f"no such container: {container_id}")
-    return Path(ctx.containers_dir) / container_id
+    return os.path.join(ctx.containers_dir, container_id)
 
 
-def names_dir(ctx: Context) -> Path:
-    return Path(ctx.root) / "names"
+def names_dir(ctx: Context) -> str:
+    return os.path.join(ctx.root, "names")
 
 
-def _write_json(path: Path, value: dict, durable: bool = True) -> None:
+def _replace_file(path: str, text: str, durable: bool = True) -> None:
     """Replace `path` atomically (temp file + rename(2)): a reader sees the
-    old or the new record. `durable` adds the fsync that makes it survive a
+    old or the new content. `durable` adds the fsync that makes it survive a
     crash of the machine (~0.3-1 ms each)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
-        json.dump(value, f, indent=1)
+        f.write(text)
         if durable:
             f.flush()
             os.fsync(f.fileno())
@@ -69,9 +89,10 @@ def _durable(record: dict) -> bool:
 
 
 def read(ctx: Context, container_id: str) -> dict:
-    path = container_dir(ctx, container_id) / RECORD
+    path = os.path.join(container_dir(ctx, container_id), RECORD)
     try:
-        return json.loads(path.read_text())
+        with open(path, "rb") as f:
+            return jsonio.loads(f.read())
     except FileNotFoundError:
         raise ContainerNotFound(f"no such container: {container_id}") from None
     except ValueError:
@@ -79,22 +100,41 @@ def read(ctx: Context, container_id: str) -> dict:
 
 
 def write(ctx: Context, container_id: str, record: dict) -> None:
-    _write_json(container_dir(ctx, container_id) / RECORD, record, _durable(record))
+    # Compact JSON (the C encoder does not indent): any JSON reader, and
+    # `docker inspect`-style output, read it as before.
+    _replace_file(os.path.join(container_dir(ctx, container_id), RECORD),
+                  jsonio.dumps(record), _durable(record))
 
 
-@contextlib.contextmanager
-def locked(ctx: Context, container_id: str) -> Iterator[None]:
-    """Hold the container's lock (exclusive flock)."""
-    path = container_dir(ctx, container_id) / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except FileNotFoundError:
-        raise ContainerNotFound(f"no such container: {container_id}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+class _Flock:
+    """`with`: hold an exclusive flock on a lock file (created 0600)."""
+
+    __slots__ = ("path", "missing", "fd")
+
+    def __init__(self, path: str, missing: Exception | None = None):
+        self.path, self.missing, self.fd = path, missing, -1
+
+    def __enter__(self) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            if self.missing is None:
+                raise
+            raise self.missing from None
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *_exc) -> None:
+        os.close(self.fd)
+
+
+def locked(ctx: Context, container_id: str) -> _Flock:
+    """`with locked(ctx, id):` holds the container's lock (exclusive flock)."""
+    return _Flock(os.path.join(container_dir(ctx, container_id), LOCK),
+                  ContainerNotFound(f"no such container: {container_id}"))
 
 
 def update(ctx: Context, container_id: str, change: Callable[[dict], None]) -> dict:
@@ -117,7 +157,7 @@ def set_state(ctx: Context, container_id: str, **fields) -> dict:
 
 def list_ids(ctx: Context) -> list[str]:
     try:
-        return sorted(n for n in os.listdir(ctx.containers_dir) if _ID.match(n))
+        return sorted(n for n in os.listdir(ctx.containers_dir) if is_id(n))
     except FileNotFoundError:
         return []
 
@@ -128,59 +168,53 @@ def check_name(name: str) -> str:
     """--name as Docker takes it: an optional leading "/" then
     [a-zA-Z0-9][a-zA-Z0-9_.-]+ (which also makes it a safe file name)."""
     bare = name.removeprefix("/")
-    if not _NAME.match(bare):
+    if not is_name(bare):
         raise UsageError(f"Invalid container name ({name}), only "
                          f"[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
     return bare
 
 
-@contextlib.contextmanager
-def _names_lock(ctx: Context) -> Iterator[Path]:
+def _names_lock(ctx: Context) -> _Flock:
     d = names_dir(ctx)
-    d.mkdir(parents=True, exist_ok=True)
-    fd = os.open(d / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield d
-    finally:
-        os.close(fd)
+    os.makedirs(d, exist_ok=True)
+    return _Flock(os.path.join(d, ".lock"))
+
+
+def _read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def name_owner(ctx: Context, name: str) -> str | None:
     """The id holding `name`, None if free. A name whose container directory
     is gone (a crash between reserve and create) counts as free."""
     try:
-        owner = (names_dir(ctx) / name).read_text().strip()
+        owner = _read_text(os.path.join(names_dir(ctx), name)).strip()
     except FileNotFoundError:
         return None
-    if not _ID.match(owner) or not os.path.isdir(os.path.join(ctx.containers_dir, owner)):
+    if not is_id(owner) or not os.path.isdir(os.path.join(ctx.containers_dir, owner)):
         return None
     return owner
 
 
 def reserve_name(ctx: Context, name: str, container_id: str) -> None:
     """Claim `name` for the container; Conflict (Docker's words) if taken."""
-    with _names_lock(ctx) as d:
+    with _names_lock(ctx):
         owner = name_owner(ctx, name)
         if owner is not None and owner != container_id:
             raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
                            f'container "{owner}". You have to remove (or rename) that '
                            f'container to be able to reuse that name.')
-        _write_text(d / name, container_id)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
+        _replace_file(os.path.join(names_dir(ctx), name), container_id + "\n", durable=False)
 
 
 def release_name(ctx: Context, name: str, container_id: str) -> None:
     """Drop `name` if the container still holds it."""
-    with _names_lock(ctx) as d:
+    with _names_lock(ctx):
+        path = os.path.join(names_dir(ctx), name)
         try:
-            if (d / name).read_text().strip() == container_id:
-                os.unlink(d / name)
+            if _read_text(path).strip() == container_id:
+                os.unlink(path)
         except FileNotFoundError:
             pass
 
@@ -192,7 +226,7 @@ def resolve(ctx: Context, name_or_id: str) -> str:
     ids = list_ids(ctx)
     if text in ids:
         return text
-    if _NAME.match(text) and (owner := name_owner(ctx, text)):
+    if is_name(text) and (owner := name_owner(ctx, text)):
         return owner
     matches = [i for i in ids if text and i.startswith(text)]
     if len(matches) == 1:

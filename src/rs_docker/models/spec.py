@@ -12,11 +12,14 @@ from __future__ import annotations
 import posixpath
 
 from rs_docker.errors import UnsupportedManifest, UsageError
-from rs_docker.models import mount_flags, security
+from rs_docker.models import security
 from rs_docker.models.env import container_env
 from rs_docker.models.record import record
-from rs_docker.models.run_options import RunOptions
-from rs_docker.models.users import ExecUser
+
+TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+if TYPE_CHECKING:
+    from rs_docker.models.run_options import RunOptions
+    from rs_docker.models.users import ExecUser
 
 OCI_VERSION = "1.0.2"
 # Where Docker bind-mounts its init (tini) for --init (daemon/oci_linux.go).
@@ -120,6 +123,10 @@ def default_mounts(privileged: bool) -> list[dict]:
 
 def user_mounts(opts: RunOptions) -> list[dict]:
     """-v, --mount and --tmpfs as OCI mounts (host paths not checked here)."""
+    if not (opts.volumes or opts.mounts or opts.tmpfs):
+        return []  # the parser (two more record classes) only when needed
+    from rs_docker.models import mount_flags
+
     parsed = [mount_flags.parse_volume(v) for v in opts.volumes]
     parsed += [mount_flags.parse_mount(m) for m in opts.mounts]
     parsed += [mount_flags.parse_tmpfs(t) for t in opts.tmpfs]

@@ -10,8 +10,6 @@ replaced by the upstream list in /run/systemd/resolve/resolv.conf).
 
 from __future__ import annotations
 
-import ipaddress
-
 # libnetwork/etchosts defaultContent
 LOCALHOST_LINES = (
     "127.0.0.1\tlocalhost",
@@ -39,8 +37,18 @@ def hosts_file(hostname: str, address: str | None = None) -> str:
 
 
 def _is_loopback(text: str) -> bool:
+    address = text.split("%")[0]
+    # A plain dotted quad (no leading zeros: ipaddress refuses those) is
+    # decided here: importing ipaddress costs ~1 ms of every `run` (issue 6).
+    parts = address.split(".")
+    if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3
+                               and (p == "0" or p[0] != "0") and int(p) <= 255
+                               for p in parts):
+        return parts[0] == "127"
+    import ipaddress
+
     try:
-        return ipaddress.ip_address(text.split("%")[0]).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
 
