@@ -57,6 +57,7 @@ CMP = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
        "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 
 FLTATR_CTL_NNP = 3  # enum scmp_filter_attr: set no_new_privs on load (default on)
+FLTATR_CTL_OPTIMIZE = 8  # enum scmp_filter_attr (libseccomp 2.5): 1 priority, 2 binary tree
 
 NR_SCMP_ERROR = -1  # __NR_SCMP_ERROR: unknown syscall name
 
@@ -109,6 +110,11 @@ class Filter:
     def set_nnp(self, on: bool) -> None:
         _check(_lib.seccomp_attr_set(self._ctx, FLTATR_CTL_NNP, int(on)),
                "seccomp_attr_set SCMP_FLTATR_CTL_NNP")
+
+    def set_optimize(self, level: int) -> None:
+        """SCMP_FLTATR_CTL_OPTIMIZE; EINVAL from a libseccomp before 2.5."""
+        _check(_lib.seccomp_attr_set(self._ctx, FLTATR_CTL_OPTIMIZE, level),
+               "seccomp_attr_set SCMP_FLTATR_CTL_OPTIMIZE")
 
     def add_rule(self, action: int, nr: int, args: list[tuple[int, int, int, int]],
                  name: str = "") -> None:

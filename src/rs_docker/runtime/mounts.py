@@ -16,6 +16,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.models.record import record
+from rs_docker.runtime import cgroupfs  # imported before fork: in the child it is ~0.5 ms more
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.
 _FLAGS: dict[str, tuple[int, int]] = {
@@ -204,8 +205,6 @@ def do_mount(m: dict, target: str, userns: bool, private_tree: bool = False,
     if opts.bind or kind == "bind":
         _bind(source, target, opts, userns)
     elif kind == "cgroup":
-        from rs_docker.runtime import cgroupfs  # only with a cgroup namespace
-
         with open("/proc/self/mountinfo") as f:
             cgroupfs.mount_cgroupfs(target, opts.flags, f.read())
     else:

@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - Python 3.12+ names it _sha2
     except ImportError:
         from hashlib import sha256
 
-FORMAT = "rs-docker-seccomp-1"  # bump when generate()/compile_program() semantics change
+FORMAT = "rs-docker-seccomp-2"  # bump when generate()/compile_program() semantics change
 HEADER = b"RSBPF1\n\0"
 _SUM = 32  # sha256 digest size
 
