@@ -155,6 +155,27 @@ def test_signals_to_the_runtime_are_forwarded(tmp_path):
     assert out.read_text() == "ready\ngot TERM\n"
 
 
+def test_command_starts_with_default_dispositions_and_an_empty_mask(tmp_path):
+    """Whatever the caller ignores or blocks (nohup's SIGHUP, Python's
+    SIGPIPE and SIGXFSZ) and the handlers the runtime installs to forward
+    signals: none of it reaches the container (execve keeps SIG_IGN and
+    the mask, signal(7))."""
+    old_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    old_usr2 = signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGRTMIN + 2])
+    try:
+        # grep itself: busybox sh would ignore SIGQUIT on its own
+        _, out, _ = run_captured(make_bundle(tmp_path, ["grep", "-E", "^Sig(Ign|Blk)",
+                                                        "/proc/self/status"]))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        signal.signal(signal.SIGUSR2, old_usr2)
+        signal.signal(signal.SIGHUP, old_hup)
+    fields = dict(line.split(":\t") for line in out.splitlines())
+    assert int(fields["SigIgn"], 16) == 0
+    assert int(fields["SigBlk"], 16) == 0
+
+
 def test_no_fd_of_the_runtime_leaks_in(tmp_path):
     leak = os.open("/etc/hostname", os.O_RDONLY)
     os.set_inheritable(leak, True)
