@@ -12,8 +12,22 @@ pytestmark = pytest.mark.root
 
 # dataclasses pulls in inspect: ~10-14 ms together; click and requests are
 # kept off by cli/fast.py and the lazy registry imports; typing (~3 ms, plus
-# ~40 us a NamedTuple field) by models.record, platform (~1.6 ms) by os.uname.
-NOT_ON_RUN_PATH = ("dataclasses", "inspect", "click", "requests", "typing", "platform")
+# ~40 us a NamedTuple field) and collections (~1.5 ms, plus an eval a class)
+# by models.record, platform (~1.6 ms) by os.uname. pathlib (which imports
+# re, urllib.parse, ipaddress, fnmatch, warnings: ~8 ms) by str paths; json
+# (imports re: ~6 ms) by jsonio; re (enum, functools: ~5 ms), datetime,
+# contextlib, threading, signal (its enums: _signal has the same calls),
+# socket (_socket), subprocess, shutil, tempfile, hashlib by hand-written or
+# lazy code. What only some runs need is imported where they need it:
+# -v/--mount parsing, the error report. The run here is its store's first:
+# the one-time rootfs driver probe (container/rootfs.py) is on it too.
+NOT_ON_RUN_PATH = (
+    "dataclasses", "inspect", "click", "requests", "typing", "platform", "collections",
+    "pathlib", "re", "json", "datetime", "contextlib", "threading", "signal", "enum",
+    "functools", "urllib", "urllib.parse", "ipaddress", "fnmatch", "warnings", "socket",
+    "selectors", "tempfile", "shutil", "hashlib", "subprocess",
+    "rs_docker.models.mount_flags", "rs_docker.cli.errors_out",
+)
 
 
 def imported_by_run(rsd, ref: str) -> tuple[int, set[str]]:
