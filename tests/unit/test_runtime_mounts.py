@@ -111,3 +111,19 @@ def test_plan_cgroup_mount_only_with_a_cgroup_namespace():
     _, with_ns = plan({}, userns=False, netns=True, cgroupns=True)
     assert "/sys/fs/cgroup" not in [m["destination"] for m in without]
     assert with_ns[-1]["type"] == "cgroup" and "ro" in with_ns[-1]["options"]
+
+
+def test_mounts_not_nested_with_the_cgroup_one_go_before_it():
+    from rs_docker.runtime.mounts import cgroup_last
+
+    def m(dest, kind="bind"):
+        return {"destination": dest, "type": kind}
+
+    given = [m("/proc", "proc"), m("/sys", "sysfs"), m("/sys/fs/cgroup", "cgroup"),
+             m("/etc/hosts"), m("/sys/fs/cgroup/x"), m("/data"), m("/data/sub"), m("/sys/")]
+    ordered, go_at = cgroup_last(given)
+    assert [x["destination"] for x in ordered] == [
+        "/proc", "/sys", "/etc/hosts", "/data", "/data/sub",       # before the cgroup join
+        "/sys/fs/cgroup", "/sys/fs/cgroup/x", "/sys/"]              # config order kept
+    assert go_at == 5
+    assert cgroup_last([m("/proc", "proc")]) == ([m("/proc", "proc")], 1)

@@ -186,17 +186,17 @@ class Joined:
 
 
 def build_rootfs(run: Steps, chan: Channel, launch: Launch, joined: Joined) -> int | None:
-    """Every mount before pivot_root; joined() before the first mount of the
-    cgroup filesystem (or after the last mount). Returns the pty slave fd
-    (terminal)."""
+    """Every mount before pivot_root; joined() before the first mount that
+    needs the cgroup (launch.go_at, planned by mounts.cgroup_last), or after
+    the last mount. Returns the pty slave fd (terminal)."""
     propagation = (launch.config.get("linux") or {}).get("rootfsPropagation")
     flags = mounts.parse_options([propagation]).propagation if propagation else 0
     flags = flags or C.MS_REC | C.MS_PRIVATE
     run("make / private", syscalls.mount, None, "/", None, flags)
     private_tree = flags == C.MS_REC | C.MS_PRIVATE
     run("mount rootfs", mounts.mount_rootfs, launch.rootfs, launch.root_mount)
-    for m in launch.mounts:
-        if m.get("type") == "cgroup":
+    for i, m in enumerate(launch.mounts):
+        if i == launch.go_at:
             joined()
         run(f"mount {m['destination']}", mount_with_fallback, launch.rootfs, m, launch.userns,
             private_tree)

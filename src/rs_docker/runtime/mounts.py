@@ -130,6 +130,30 @@ def plan(config: dict, userns: bool, netns: bool,
     return root, [replaced.get(d["destination"], d) for d in defaults] + rest
 
 
+def cgroup_last(ms: list[dict]) -> tuple[list[dict], int]:
+    """`ms` with every mount that may go before the cgroup filesystem moved
+    ahead of it, and the index of the first one that must wait. PID 1 mounts
+    the first part while the parent moves it into its cgroup (a join that
+    waits for an RCU grace period: cgroups/warmup.py), the rest after: a
+    cgroup mount needs the cgroup namespace created once it is there. A
+    mount moves only past mounts its destination is not nested with (in
+    either direction), so every path ends up covered as in config order."""
+    early: list[dict] = []
+    late: list[dict] = []
+    for m in ms:
+        dest = os.path.normpath(m["destination"])
+        if m.get("type") == "cgroup" or any(_nested(dest, d) for d in
+                                            (os.path.normpath(x["destination"]) for x in late)):
+            late.append(m)
+        else:
+            early.append(m)
+    return early + late, len(early)
+
+
+def _nested(a: str, b: str) -> bool:
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
 def secure_join(root: str, unsafe: str) -> str:
     """`unsafe` resolved inside `root` as if `root` were `/`: symlinks are
     followed component by component and `..` and absolute link targets stop

@@ -260,11 +260,16 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
     ignored with process.terminal, where the Container's `console` is the
     pty master to relay."""
     config = bundle_mod.load(bundle)
-    launch = bundle_mod.plan(bundle, config)
-    prepared = command.security.prepare(config) if command.security is not None else None
-    stdio = (None, None, None) if launch.terminal else (stdin, stdout, stderr)
-    cgroup = _create_cgroup(container_id or f"{os.path.basename(launch.bundle)}-{os.urandom(4).hex()}", config)
+    # The cgroup first: its warm-up helper (cgroups/warmup.py) has to start
+    # as long as possible before the join, so planning overlaps with it.
+    cgroup = _create_cgroup(container_id or f"{os.path.basename(os.path.abspath(bundle))}-"
+                                             f"{os.urandom(4).hex()}", config)
     try:
+        launch = bundle_mod.plan(bundle, config)
+        prepared = command.security.prepare(config) if command.security is not None else None
+        stdio = (None, None, None) if launch.terminal else (stdin, stdout, stderr)
+        if launch.terminal:
+            from rs_docker.runtime import tty  # noqa: F401 - here, not between fork and exec
         c = start(init.first_child, (launch, stdio, prepared), idmaps=launch.idmap,
                   on_pid=cgroup.add if cgroup is not None else None, terminal=launch.terminal,
                   winsize_from=stdin if launch.terminal else None, cgroup=cgroup)

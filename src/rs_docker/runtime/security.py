@@ -75,7 +75,10 @@ def _linux(config: dict) -> dict:
 
 def prepare(config: dict) -> Prepared:
     """Compile linux.seccomp into a BPF program, before the hot moment
-    (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any)."""
+    (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any).
+    Called before fork: also imports what the child's steps will need."""
+    if _process(config).get("rlimits"):
+        from rs_docker.runtime import rlimits  # noqa: F401 - here: the child would pay ~1 ms
     section = _linux(config).get("seccomp")
     cache_dir = (config.get("annotations") or {}).get(CACHE_DIR_ANNOTATION)
     if not section:
