@@ -229,8 +229,7 @@ def do_mount(m: dict, target: str, userns: bool, private_tree: bool = False,
     if opts.bind or kind == "bind":
         _bind(source, target, opts, userns)
     elif kind == "cgroup":
-        with open("/proc/self/mountinfo") as f:
-            cgroupfs.mount_cgroupfs(target, opts.flags, f.read())
+        cgroupfs.mount_cgroupfs(target, opts.flags, cgroupfs.known_hierarchies())
     else:
         syscalls.mount(source, target, kind, opts.flags, opts.data or None)
     if opts.propagation and not (private_tree and opts.propagation & ~C.MS_REC == C.MS_PRIVATE):

@@ -29,27 +29,32 @@ def read(path: str) -> str:
 
 
 def make_dirs(path: str) -> list[str]:
-    """mkdir -p; returns the directories it created, top first."""
-    chain = []
-    p = os.path.normpath(path)
-    while True:
-        chain.append(p)
-        parent = os.path.dirname(p)
-        if parent == p:
-            break
-        p = parent
-    created = []
-    for p in reversed(chain):
-        if os.path.isdir(p):
-            continue
-        try:
-            os.mkdir(p)
-            created.append(p)
-        except FileExistsError:
-            pass
-        except OSError as e:
-            raise RuntimeFailure(f"cgroups: creating {p}: {os.strerror(e.errno).lower()}") \
+    """mkdir -p; returns the directories it created, top first. mkdir(2)
+    first, ancestors only on ENOENT: one system call per hierarchy when the
+    rs-docker parent exists (the cgroup's warm-up helper waits for these)."""
+    path = os.path.normpath(path)
+    try:
+        os.mkdir(path)
+        return [path]
+    except FileExistsError:
+        return []
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if parent == path:
+            raise RuntimeFailure(f"cgroups: creating {path}: no such file or directory") \
                 from None
+        created = make_dirs(parent)
+    except OSError as e:
+        raise RuntimeFailure(f"cgroups: creating {path}: {os.strerror(e.errno).lower()}") \
+            from None
+    try:
+        os.mkdir(path)
+        created.append(path)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise RuntimeFailure(f"cgroups: creating {path}: {os.strerror(e.errno).lower()}") \
+            from None
     return created
 
 
