@@ -73,6 +73,16 @@ def bounding_has(cap: int) -> bool:
     return _prctl(PR_CAPBSET_READ, cap, name=f"prctl PR_CAPBSET_READ {cap}") == 1
 
 
+def bounding_set(status: str = "/proc/self/status") -> int:
+    """This thread's bounding set as a mask (CapBnd, proc(5)): one read
+    instead of a PR_CAPBSET_READ per capability (~0.1 ms of every start)."""
+    with open(status) as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                return int(line.split()[1], 16)
+    raise OSError(2, f"{status}: no CapBnd line")
+
+
 def bounding_drop(cap: int) -> None:
     """PR_CAPBSET_DROP: needs CAP_SETPCAP in the effective set."""
     _prctl(PR_CAPBSET_DROP, cap, name=f"prctl PR_CAPBSET_DROP {cap}")

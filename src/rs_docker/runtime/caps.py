@@ -30,8 +30,9 @@ def drop_bounding(bounding: list[str]) -> None:
     last = lc.last_cap()
     keep = mask_of(bounding, last)
     try:
+        have = lc.bounding_set()
         for nr in range(last + 1):
-            if not keep & (1 << nr) and lc.bounding_has(nr):
+            if have & (1 << nr) and not keep & (1 << nr):
                 lc.bounding_drop(nr)
     except OSError as e:
         raise RuntimeFailure(f"dropping capabilities: {e.strerror}") from None

@@ -110,12 +110,14 @@ def reset_signals() -> None:
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
-def finish(run, config: dict, prepared) -> None:
-    """Become the container command. Never returns: execve or an exception."""
+def finish(run, config: dict, prepared, bounded: bool = False) -> None:
+    """Become the container command. Never returns: execve or an exception.
+    bounded: the caller has dropped the bounding set already."""
     process = config["process"]
     user = process.get("user") or {}
     run("rlimits", hook, "apply_rlimits", config)
-    run("bounding set", hook, "drop_bounding", config)
+    if not bounded:
+        run("bounding set", hook, "drop_bounding", config)
     if security is not None:
         run("keep caps", security.keep_caps)
     run("user", switch_user, user)

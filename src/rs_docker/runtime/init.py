@@ -5,9 +5,9 @@ Process model (runc/crun style):
   writes the id maps), joins, unshare of the other namespaces, fork B,
   report B's host PID and exit: the runtime is a child subreaper, so B is
   reparented to it and it waits for B itself (process.py).
-  A --fork--> B: PID 1 of the new PID namespace: hostname, loopback and the
-  mounts that do not need the cgroup while the parent moves it into the
-  container's cgroup; then waits for the parent's "go" (it is in the cgroup
+  A --fork--> B: PID 1 of the new PID namespace: hostname, loopback, the
+  bounding set and the mounts that do not need the cgroup while the parent
+  moves it into the container's cgroup; then waits for the parent's "go" (it is in the cgroup
   by then), creates the cgroup namespace, mounts the cgroup filesystem and
   the rest, pivot_root, then command.finish() execs.
 
@@ -133,6 +133,11 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
             run("setdomainname", syscalls.setdomainname, config["domainname"])
         if "network" in launch.namespaces.new:
             run("loopback", network_none.bring_up, "lo")
+        # Before the mounts rather than just before the user switch (runc's
+        # place): the bounding set only limits what exec and capset may
+        # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
+        # then overlap with the join instead of delaying the exec.
+        run("bounding set", command.hook, "drop_bounding", config)
         slave = build_rootfs(run, chan, launch, joined)
     except BaseException as e:  # noqa: B036 - reported like child_main does
         if joined.done:
@@ -153,7 +158,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         uid = int((process.get("user") or {}).get("uid", 0))
         run("console", _own_console, slave, uid)
         run("console", tty.make_controlling, slave)
-    command.finish(run, config, prepared)
+    command.finish(run, config, prepared, bounded=True)
     return EXIT_FAILED  # not reached: finish execs or raises
 
 
