@@ -22,6 +22,19 @@ def test_the_helper_writes_0_and_is_reaped(tmp_path):
     warmup.reap(pid)  # a second reap (someone else waited for it) is harmless
 
 
+def test_a_spawned_helper_writes_only_when_fired(tmp_path):
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("")
+    fired = warmup.spawn(str(tmp_path))
+    unfired = warmup.spawn(str(tmp_path))
+    assert fired is not None and unfired is not None
+    warmup.reap(unfired)  # never fired: it reads EOF and exits without writing
+    assert procs.read_text() == "" and unfired.pid not in children()
+    warmup.fire(fired)
+    warmup.reap(fired)
+    assert procs.read_text() == "0\n" and fired.pid not in children()
+
+
 def test_no_helper_without_a_cgroup_procs_file(tmp_path):
     assert warmup.start(tmp_path / "nope") is None
     warmup.reap(None)

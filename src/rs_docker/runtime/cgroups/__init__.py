@@ -38,7 +38,7 @@ class Cgroup:
         self.layout = layout
         self._primary = primary
         self._all = [primary, *extra]
-        self._warmup: int | None = None  # pid of the warmup.py helper, until reaped
+        self._warmup: warmup.Primed | None = None  # the warmup.py helper, until reaped
 
     @property
     def version(self) -> int:
@@ -117,6 +117,11 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
             h = layout.unified
             extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
     cg = Cgroup(layout, primary, extra)
+    if root == DEFAULT_ROOT:
+        # Started now, fired once the directories and limits are written:
+        # its write holds cgroup_mutex through the grace period, which would
+        # stall them (warmup.py).
+        cg._warmup = _spawn_warmup(layout, own)
     try:
         for backend in cg._all:
             backend.create()
@@ -124,15 +129,12 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
     except BaseException:
         _cleanup(cg)
         raise
-    if root == DEFAULT_ROOT:
-        # Last: the helper's write holds cgroup_mutex through the grace
-        # period, which would stall the mkdirs and limit writes above.
-        cg._warmup = _start_warmup(layout, own)
+    warmup.fire(cg._warmup)
     return cg
 
 
-def _start_warmup(layout: _detect.Layout, own: dict[str, str]) -> int | None:
-    """warmup.start() on our own cgroup in one hierarchy (any will do: the
+def _spawn_warmup(layout: _detect.Layout, own: dict[str, str]) -> warmup.Primed | None:
+    """warmup.spawn() on our own cgroup in one hierarchy (any will do: the
     lock is global)."""
     if layout.mode == "v2":
         h, path = layout.unified, own.get("", "/")
@@ -140,7 +142,7 @@ def _start_warmup(layout: _detect.Layout, own: dict[str, str]) -> int | None:
         ctrl, h = next(iter(layout.v1.items()))
         path = own.get(ctrl, "/")
     try:
-        return warmup.start(_detect.cgroup_dir(h, "/", path))
+        return warmup.spawn(_detect.cgroup_dir(h, "/", path))
     except RuntimeFailure:
         return None
 
