@@ -1,50 +1,70 @@
-"""The cgroup warm-up helper (runtime/cgroups/warmup.py): it writes "0" to
-the cgroup.procs it is given and exits; on the real hierarchy that changes
-no one's cgroup, and the runtime reaps it, leaving no process behind."""
+"""The cgroup warm-up keeper (runtime/cgroups/warmup.py): a thread writing
+"0" to this process's own cgroup.procs until the join stops it. On the real
+hierarchy that changes no one's cgroup; it leaves no thread or process
+behind."""
 
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from rs_docker.runtime.cgroups import create_cgroup, warmup
 from tests.fixtures.procs import children
+from tests.unit.test_cgroups_detect import HYBRID, V2
 
 
-def test_the_helper_writes_0_and_is_reaped(tmp_path):
-    (tmp_path / "cgroup.procs").write_text("")
-    pid = warmup.start(tmp_path)
-    assert pid is not None
-    warmup.reap(pid)
-    assert (tmp_path / "cgroup.procs").read_text() == "0\n"
-    assert pid not in children()
-    warmup.reap(pid)  # a second reap (someone else waited for it) is harmless
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
 
 
-def test_a_spawned_helper_writes_only_when_fired(tmp_path):
+def test_the_keeper_writes_until_stopped_then_ends(tmp_path):
     procs = tmp_path / "cgroup.procs"
     procs.write_text("")
-    fired = warmup.spawn(str(tmp_path))
-    unfired = warmup.spawn(str(tmp_path))
-    assert fired is not None and unfired is not None
-    warmup.reap(unfired)  # never fired: it reads EOF and exits without writing
-    assert procs.read_text() == "" and unfired.pid not in children()
-    warmup.fire(fired)
-    warmup.reap(fired)
-    assert procs.read_text() == "0\n" and fired.pid not in children()
+    before = _threads()
+    keeper = warmup.Keeper(str(procs), period=0.002)
+    deadline = time.monotonic() + 5
+    while procs.stat().st_size < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    keeper.stop()
+    assert keeper.wait(5)
+    written = procs.read_text()
+    assert len(written) >= 3 and set(written) == {"0"}  # "0" again and again
+    time.sleep(0.02)
+    assert procs.read_text() == written  # nothing after stop()
+    assert _threads() == before
+    keeper.stop()  # a second stop is harmless
 
 
-def test_no_helper_without_a_cgroup_procs_file(tmp_path):
-    assert warmup.start(tmp_path / "nope") is None
-    warmup.reap(None)
+def test_the_keeper_ends_by_itself_after_its_lifetime(tmp_path):
+    procs = tmp_path / "cgroup.procs"
+    procs.write_text("")
+    keeper = warmup.Keeper(str(procs), period=0.001, lifetime=0.05)
+    assert keeper.wait(5)
+    assert set(procs.read_text()) == {"0"}
+
+
+def test_without_a_file_the_keeper_ends_at_once(tmp_path):
+    assert warmup.Keeper(str(tmp_path / "nope")).wait(5)
+    assert warmup.Keeper(lambda: None).wait(5)
+
+
+def test_own_procs_is_our_cgroup_in_one_hierarchy():
+    got = warmup.own_procs(HYBRID, "4:memory:/a/b\n8:pids:/c\n0::/d\n")
+    assert got in ("/sys/fs/cgroup/memory/a/b/cgroup.procs", "/sys/fs/cgroup/pids/c/cgroup.procs",
+                   "/sys/fs/cgroup/cpu/cgroup.procs", "/sys/fs/cgroup/cpuacct/cgroup.procs")
+    assert warmup.own_procs(V2, "0::/user.slice/x\n") == \
+        "/sys/fs/cgroup/user.slice/x/cgroup.procs"
+    assert warmup.own_procs("25 1 8:1 / / rw - ext4 /dev/sda1 rw\n", "0::/\n") is None
 
 
 @pytest.mark.root
-def test_create_add_destroy_leave_our_cgroups_and_children_unchanged():
+def test_warm_up_and_a_create_add_destroy_leave_our_cgroups_and_children_unchanged():
     with open("/proc/self/cgroup") as f:
         ours = f.read()
     before = children()
+    warmup.warm_up()
     cg = create_cgroup(f"warmup-test-{os.getpid()}", None, None)
     r, w = os.pipe()
     pid = os.fork()
@@ -54,7 +74,7 @@ def test_create_add_destroy_leave_our_cgroups_and_children_unchanged():
         os._exit(0)
     os.close(r)
     try:
-        cg.add(pid)
+        cg.add(pid)  # stops the keeper
         with open(f"/proc/{pid}/cgroup") as f:
             moved = f.read()
     finally:
@@ -62,6 +82,7 @@ def test_create_add_destroy_leave_our_cgroups_and_children_unchanged():
         os.waitpid(pid, 0)
         cg.destroy()
     assert moved != ours
+    assert warmup._keeper is not None and warmup._keeper.wait(5)
     with open("/proc/self/cgroup") as f:
         assert f.read() == ours
     assert children() == before

@@ -192,6 +192,9 @@ def main() -> None:
 
         click_main()
         return
+    from rs_docker.runtime import warm_up
+
+    warm_up()  # the cgroup join's kernel latency, paid while we import and plan
     _run(*parsed)
 
 

@@ -7,6 +7,8 @@ config.json and a root filesystem). It knows nothing of images.
           state_dir=None, container_id=None) -> Container  (.pid, .wait(), .kill(sig), .console)
     exec_in(pid, process, config, *, stdin=0, stdout=1, stderr=2,
             forward_signals=True) -> RunResult
+    warm_up() -> None    a container start follows: begin paying the kernel's
+                         cgroup-migration latency now (cgroups/warmup.py)
 
 Mount conventions: a config.mounts entry whose destination is "/" is the
 root filesystem (mounted onto root.path, e.g. the overlay); /proc, /dev,
@@ -23,10 +25,10 @@ submodule (the monitor, container.create) does not pay for the rest.
 
 from __future__ import annotations
 
-__all__ = ["Container", "RunResult", "exec_in", "run", "spawn"]
+__all__ = ["Container", "RunResult", "exec_in", "run", "spawn", "warm_up"]
 
 _HOME = {"Container": "process", "RunResult": "process", "run": "process", "spawn": "process",
-         "exec_in": "execproc"}
+         "exec_in": "execproc", "warm_up": "cgroups.warmup"}
 
 
 def __getattr__(name: str):
@@ -35,6 +37,8 @@ def __getattr__(name: str):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if home == "execproc":
         from rs_docker.runtime import execproc as module
+    elif home == "cgroups.warmup":
+        from rs_docker.runtime.cgroups import warmup as module
     else:
         from rs_docker.runtime import process as module
     value = getattr(module, name)

@@ -38,7 +38,6 @@ class Cgroup:
         self.layout = layout
         self._primary = primary
         self._all = [primary, *extra]
-        self._warmup: warmup.Primed | None = None  # the warmup.py helper, until reaped
 
     @property
     def version(self) -> int:
@@ -57,11 +56,7 @@ class Cgroup:
             for backend in self._all:
                 backend.add(pid)
         finally:
-            self._reap_warmup()
-
-    def _reap_warmup(self) -> None:
-        pid, self._warmup = self._warmup, None
-        warmup.reap(pid)
+            warmup.stop()  # joined: the keeper has done its job
 
     def enter(self, pid: int) -> None:
         """Join a process started later (exec) to the container's cgroup."""
@@ -71,7 +66,7 @@ class Cgroup:
         return self._primary.oom_killed()
 
     def destroy(self) -> None:
-        self._reap_warmup()
+        warmup.stop()
         for backend in reversed(self._all):
             backend.destroy()
 
@@ -117,11 +112,6 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
             h = layout.unified
             extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
     cg = Cgroup(layout, primary, extra)
-    if root == DEFAULT_ROOT:
-        # Started now, fired once the directories and limits are written:
-        # its write holds cgroup_mutex through the grace period, which would
-        # stall them (warmup.py).
-        cg._warmup = _spawn_warmup(layout, own)
     try:
         for backend in cg._all:
             backend.create()
@@ -129,22 +119,11 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
     except BaseException:
         _cleanup(cg)
         raise
-    warmup.fire(cg._warmup)
+    if root == DEFAULT_ROOT:
+        # Unless runtime.warm_up() started it long before: after the mkdirs,
+        # which its first write would stall (warmup.py).
+        warmup.warm_up()
     return cg
-
-
-def _spawn_warmup(layout: _detect.Layout, own: dict[str, str]) -> warmup.Primed | None:
-    """warmup.spawn() on our own cgroup in one hierarchy (any will do: the
-    lock is global)."""
-    if layout.mode == "v2":
-        h, path = layout.unified, own.get("", "/")
-    else:
-        ctrl, h = next(iter(layout.v1.items()))
-        path = own.get(ctrl, "/")
-    try:
-        return warmup.spawn(_detect.cgroup_dir(h, "/", path))
-    except RuntimeFailure:
-        return None
 
 
 def _cleanup(cg: Cgroup) -> None:

@@ -1,100 +1,129 @@
-"""Start paying the cgroup-migration latency before there is anything to
-migrate.
+"""Pay the cgroup-migration latency while there is other work to do.
 
 Every write to a cgroup.procs file takes cgroup_threadgroup_rwsem for
 writing (kernel/cgroup/cgroup.c cgroup_procs_write_start ->
-cgroup_attach_lock), and a percpu rw-semaphore's first writer after a quiet
-period waits for an RCU grace period (kernel/rcu/sync.c rcu_sync_enter):
-~9-15 ms on this 2-core VM, while writes that follow within a grace period
-are ~0.1 ms. The container's PID 1 can only be moved once it exists, late in
-a start; so, as soon as the cgroup is being created, a helper process
-writes "0" ("the writing process", cgroups(7)) to the cgroup.procs of the
-cgroup it is already in: a move to where it is, which changes nothing but
-starts the grace period. The runtime's own join then finds it under way or
-passed. Measured: the join of PID 1, started ~7 ms later, 15.1 -> 7.4 ms
-median over 16 runs each.
+cgroup_attach_lock). The first writer after a quiet period waits for an RCU
+grace period (kernel/rcu/sync.c rcu_sync_enter, from GP_IDLE): ~9-15 ms on
+this 2-core VM. Once a writer is done, the semaphore stays in its writer
+mode for at least one more grace period (GP_EXIT, re-armed as GP_REPLAY by
+every later writer), and a write in that window does not wait at all. The
+container's PID 1 can only be joined to its cgroup once it exists, late in
+a start, so the join used to pay the grace period while PID 1 waited.
 
-The helper is /bin/head started with posix_spawn (vfork: no copy of this
-Python process, no thread living across the runtime's fork()), its stdout
-the cgroup.procs file, its stdin a pipe: spawn() starts it, fire() writes
-"0\n" into the pipe and head copies those two bytes and exits. The runtime
-spawns it before creating the container's directories and fires once they
-exist (the write holds cgroup_mutex through the grace period, which would
-stall the mkdirs): the ~1 ms head takes to exec and load overlaps with them
-instead of delaying the write. Nothing depends on it: if it cannot start or
-its write fails, the join just pays the grace period itself.
+A keeper thread, started as soon as a run is known to come (cli/fast.py, via
+runtime.warm_up) and otherwise once the container's cgroup directories
+exist, writes "0" ("the writing process", cgroups(7)) to this process's own
+cgroup.procs: a move to where it already is, which changes nothing. Its
+first write pays the grace period while Python imports and plans; it writes
+again every PERIOD, so the kernel never goes back to GP_IDLE, until the join
+stops it. Measured (21 runs each, a cgroup v1 hybrid host): the join of
+PID 1 7.5 -> 0.65 ms median. While a write waits for its grace period it
+holds cgroup_mutex, so a mkdir in a cgroup hierarchy waits too: hence
+create_cgroup() starts its late keeper only after its mkdirs.
+
+The thread only runs os.write() and a timed lock wait: it holds nothing a
+forked child could need (fork(2) copies the calling thread alone), and it
+stops by itself after LIFETIME should nobody stop it. Nothing depends on it:
+if it cannot find or write the file, the join pays the grace period.
 """
 
 from __future__ import annotations
 
+import _thread
 import os
+import time
 
-HELPER = ("/bin/head", "-c", "2")  # copies "0\n" (2 bytes) and exits without waiting for EOF
+from rs_docker.errors import RsDockerError
+from rs_docker.runtime.cgroups import detect as _detect
 
-
-class Primed:
-    """A started helper waiting for its two bytes on `fd` (None once fired)."""
-
-    __slots__ = ("fd", "pid")
-
-    def __init__(self, pid: int, fd: int):
-        self.pid, self.fd = pid, fd
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
+PERIOD = 0.004    # s between writes: well inside one grace period
+LIFETIME = 2.0    # s: a run that pulls first joins late and pays the grace period itself
 
 
-def spawn(own_dir: str) -> Primed | None:
-    """Start the helper against `own_dir` (a cgroup directory this process
-    is in), waiting for fire(); None if it could not start."""
+class Keeper:
+    """The thread writing "0" to `procs` (a cgroup.procs path, or a
+    callable returning one) every `period` s until stop() or `lifetime` s."""
+
+    def __init__(self, procs, period: float = PERIOD, lifetime: float = LIFETIME):
+        self._procs = procs
+        self._period, self._lifetime = period, lifetime
+        self._stop = _thread.allocate_lock()
+        self._stop.acquire()              # released by stop(): the thread's wake-up
+        self._done = _thread.allocate_lock()
+        self._done.acquire()              # released by the thread as it ends
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self) -> None:
+        try:
+            path = self._procs() if callable(self._procs) else self._procs
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC) if path else None
+        except OSError:
+            fd = None
+        try:
+            deadline = time.monotonic() + self._lifetime
+            while fd is not None and time.monotonic() < deadline:
+                os.write(fd, b"0")
+                if self._stop.acquire(timeout=self._period):
+                    break
+        except OSError:
+            pass
+        finally:
+            if fd is not None:
+                os.close(fd)
+            self._done.release()
+
+    def stop(self) -> None:
+        """Ask the thread to end; it does so at its next wake-up (at most a
+        period, or the end of a write waiting for its grace period) without
+        this call waiting for it."""
+        try:
+            self._stop.release()
+        except RuntimeError:
+            pass  # stopped before
+
+    def wait(self, timeout: float = -1) -> bool:
+        """Whether the thread ended (within `timeout` s; -1: no limit)."""
+        if self._done.acquire(timeout=timeout):
+            self._done.release()
+            return True
+        return False
+
+
+_keeper: Keeper | None = None
+
+
+def own_procs(mountinfo: str | None = None, proc_cgroup: str | None = None) -> str | None:
+    """The cgroup.procs of this process's own cgroup in one hierarchy (any
+    will do: the semaphore is global), or None without cgroups."""
     try:
-        fd = os.open(os.path.join(own_dir, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
-    except OSError:
+        if mountinfo is None:
+            with open("/proc/self/mountinfo") as f:
+                mountinfo = f.read()
+        if proc_cgroup is None:
+            with open("/proc/self/cgroup") as f:
+                proc_cgroup = f.read()
+        layout = _detect.detect(mountinfo)
+        own = _detect.parse_proc_cgroup(proc_cgroup)
+        if layout.mode == "v2":
+            h, path = layout.unified, own.get("", "/")
+        else:
+            ctrl, h = next(iter(layout.v1.items()))
+            path = own.get(ctrl, "/")
+        return os.path.join(_detect.cgroup_dir(h, "/", path), "cgroup.procs")
+    except (OSError, RsDockerError):  # no cgroup filesystem: nothing to warm
         return None
-    r, w = os.pipe()
-    try:
-        pid = os.posix_spawn(HELPER[0], list(HELPER), {}, file_actions=[
-            (os.POSIX_SPAWN_DUP2, r, 0),
-            (os.POSIX_SPAWN_DUP2, fd, 1),
-            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
-    except OSError:
-        os.close(w)
-        return None
-    finally:
-        os.close(r)
-        os.close(fd)
-    return Primed(pid, w)
 
 
-def fire(primed: Primed | None) -> None:
-    """Let the helper write now."""
-    if primed is None or primed.fd is None:
+def warm_up() -> None:
+    """Start the keeper unless it runs; only as root (a rootless run joins
+    no cgroup of its own on v1, and may not write its own cgroup.procs)."""
+    global _keeper
+    if os.geteuid() != 0 or (_keeper is not None and not _keeper.wait(0)):
         return
-    try:
-        os.write(primed.fd, b"0\n")
-    except OSError:
-        pass  # it died: the join pays the grace period itself
-    finally:
-        primed.close()
+    _keeper = Keeper(own_procs)
 
 
-def start(own_dir: str) -> int | None:
-    """spawn() and fire() at once; the helper's pid, for reap()."""
-    primed = spawn(own_dir)
-    fire(primed)
-    return primed.pid if primed is not None else None
-
-
-def reap(helper: Primed | int | None) -> None:
-    """Wait for the helper; one never fired gets EOF and exits unwritten."""
-    if helper is None:
-        return
-    if isinstance(helper, Primed):
-        helper.close()
-        helper = helper.pid
-    try:
-        os.waitpid(helper, 0)
-    except ChildProcessError:
-        pass  # already reaped by a caller that waits for any child
+def stop() -> None:
+    """The join is done: let the keeper end."""
+    if _keeper is not None:
+        _keeper.stop()
