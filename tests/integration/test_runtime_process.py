@@ -146,3 +146,31 @@ def _cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode().strip()
     except OSError:
         return ""
+
+
+def test_a_run_without_a_user_namespace_leaves_our_own_pid_namespace_for_our_children(tmp_path):
+    # PID 1 is forked by us in a new PID namespace (process.start direct):
+    # our pid_ns_for_children must be back to our own namespace afterwards.
+    ours = os.readlink("/proc/self/ns/pid")
+    c = spawn(make_bundle(tmp_path, ["sh", "-c", "echo $$ > /pid1; sleep 1000"]))
+    try:
+        assert os.readlink(f"/proc/{c.pid}/ns/pid") != ours
+        assert os.readlink("/proc/self/ns/pid_for_children") == ours
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            os._exit(0 if os.readlink("/proc/self/ns/pid") == ours else 1)
+        assert os.waitpid(pid, 0)[1] == 0
+    finally:
+        c.kill(signal.SIGKILL)
+        c.wait()
+
+
+def test_a_namespace_that_cannot_be_joined_is_reported_as_such_and_leaves_nothing(tmp_path):
+    before = my_children()
+    namespaces = [{"type": t} for t in ("pid", "mount", "ipc", "uts")]
+    namespaces.append({"type": "network", "path": str(tmp_path / "no-such-netns")})
+    bundle = make_bundle(tmp_path, ["true"], linux={"namespaces": namespaces})
+    with pytest.raises(RuntimeFailure, match="no-such-netns"):
+        spawn(bundle)
+    assert my_children() == before
+    assert os.readlink("/proc/self/ns/pid_for_children") == os.readlink("/proc/self/ns/pid")

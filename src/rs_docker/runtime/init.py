@@ -1,15 +1,20 @@
 """The child side of `run`: the ordered steps from fork to execve.
 
-Process model (runc/crun style):
+Process model (runc/crun style), with a user namespace (rootless) or a PID
+namespace to join:
   runtime (parent) --fork--> A: stdio, setsid, user namespace (the parent
   writes the id maps), joins, unshare of the other namespaces, fork B,
   report B's host PID and exit: the runtime is a child subreaper, so B is
   reparented to it and it waits for B itself (process.py).
   A --fork--> B: PID 1 of the new PID namespace: hostname, loopback, the
   bounding set and the mounts that do not need the cgroup while the parent
-  moves it into the container's cgroup; then waits for the parent's "go" (it is in the cgroup
-  by then), creates the cgroup namespace, mounts the cgroup filesystem and
-  the rest, pivot_root, then command.finish() execs.
+  moves it into the container's cgroup; then waits for the parent's "go" (it
+  is in the cgroup by then), creates the cgroup namespace, mounts the cgroup
+  filesystem and the rest, pivot_root, then command.finish() execs.
+Without either (a root run), the runtime forks B itself, its own
+pid_ns_for_children switched to the new PID namespace around the fork
+(crun does the same with clone flags): direct_child does A's steps, then
+B's, in one process.
 
 Nothing here raises across fork(): every failure is reported over the sync
 socket with the step that failed, and the process os._exit()s.
@@ -99,6 +104,18 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
     chan.send("pid", pid=pid)
     chan.close()
     return 0  # done: B is reparented to the runtime, which waits for it
+
+
+def direct_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> int:
+    """The container's PID 1 forked by the runtime itself (process.start
+    with direct=True: no user namespace to create or join, no PID namespace
+    to join, and the runtime's pid_ns_for_children already the new PID
+    namespace): A's steps, then B's, in one process."""
+    run("stdio", install_stdio, stdio, chan.fileno())
+    run("signals", command.reset_signals)
+    run("join namespaces", namespaces.join, list(launch.namespaces.joins))
+    run("unshare", syscalls.unshare, launch.namespaces.unshare_flags & ~C.CLONE_NEWPID)
+    return container_init(run, chan, launch, prepared)
 
 
 def _become_root(launch: Launch) -> None:

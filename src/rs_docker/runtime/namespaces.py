@@ -33,6 +33,13 @@ class NamespacePlan:
         return self.new | {t for t, _ in self.joins}
 
     @property
+    def direct(self) -> bool:
+        """Whether the runtime can fork PID 1 itself: no user namespace to
+        create or join first, no PID namespace to join (setns of a PID
+        namespace only places the caller's later children)."""
+        return "user" not in self.types and all(t != "pid" for t, _ in self.joins)
+
+    @property
     def unshare_flags(self) -> int:
         """Flags for the first child's unshare(2): everything new but user
         (done before, alone) and cgroup (done by PID 1)."""
