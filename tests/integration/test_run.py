@@ -220,6 +220,19 @@ def test_rm_leaves_nothing(rsd, store_root, busybox):
     assert containers(store_root) == []
 
 
+def test_rm_mounts_the_root_volatile_and_a_kept_container_starts_again(rsd, store_root,
+                                                                        busybox):
+    # --rm: overlayfs skips the sync at unmount (the upper dir is removed anyway).
+    root = out(rsd("run", "--rm", busybox, "grep", " / ", "/proc/mounts"))
+    assert "volatile" in root
+    assert containers(store_root) == []
+    # Without --rm the upper dir must survive: mounted plainly, mounted again by start.
+    assert "volatile" not in out(rsd("run", "--name", "again", busybox, "grep", " / ",
+                                     "/proc/mounts"))
+    out(rsd("start", "again"))
+    assert out(rsd("wait", "again")).strip() == "0"
+
+
 def test_rm_after_a_failed_start_leaves_nothing(rs, busybox):
     assert rs("run", "--rm", "--name", "failed", busybox, "nosuchcommand").returncode == 127
     assert containers(rs.root) == []

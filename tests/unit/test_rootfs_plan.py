@@ -28,6 +28,32 @@ def test_plan_lowers_are_top_first_and_upper_work_in_container_dir(tmp_path):
     assert p.rootfs == str(tmp_path / "c" / "rootfs")
 
 
+def test_volatile_plan_mounts_volatile_as_root_on_kernels_that_have_it(tmp_path, monkeypatch):
+    from rs_docker.container import rootfs
+
+    assert "volatile" not in plan(tmp_path, [Path("/l")], "overlay", rootless=False).mounts()[0][
+        "options"]
+    monkeypatch.setattr(rootfs, "_has_volatile", lambda release: True)
+    [m] = plan(tmp_path, [Path("/l")], "overlay", rootless=False, volatile=True).mounts()
+    assert m["options"][-2:] == ["index=off", "volatile"]
+    # Rootless keeps the plain mount; the fallbacks mount no overlay of the kernel.
+    assert "volatile" not in plan(tmp_path, [Path("/l")], "overlay", rootless=True,
+                                  volatile=True).mounts()[0]["options"]
+    assert plan(tmp_path, [Path("/l")], "copy", volatile=True).volatile is False
+    monkeypatch.setattr(rootfs, "_has_volatile", lambda release: False)
+    assert "volatile" not in plan(tmp_path, [Path("/l")], "overlay", rootless=False,
+                                  volatile=True).mounts()[0]["options"]
+
+
+@pytest.mark.parametrize("release,has", [
+    ("6.18.44-fc-v669", True), ("5.10.0-28-amd64", True), ("5.9.16", False),
+    ("4.19.0", False), ("5.15rc1", True), ("weird", False)])
+def test_volatile_needs_linux_5_10(release, has):
+    from rs_docker.container.rootfs import _has_volatile
+
+    assert _has_volatile(release) is has
+
+
 def test_plan_without_layers_uses_an_empty_lower(tmp_path):
     assert plan(tmp_path, [], "overlay").lowers == (str(tmp_path / "empty"),)
 

@@ -169,7 +169,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     defaults = spec.image_defaults(image.config)
     mode = network_mode(opts.network)
     plan = rootfs.plan(d, list(image.layers), rootfs.driver_for(ctx, on_debug),
-                       rootless=ctx.rootless)
+                       rootless=ctx.rootless, volatile=opts.remove)
     rootfs.make_dirs(plan)
     rootfs.populate(plan)
     stack = plan.stack()

@@ -49,11 +49,21 @@ class RootfsPlan:
     # namespace, where overlayfs (5.11+) needs "userxattr": its own xattrs
     # are then user.overlay.* (the opaque marker unpack writes unprivileged).
     userxattr: bool = False
+    # `run --rm` (podman does the same since 3.2): overlayfs's "volatile"
+    # skips the sync of the upper filesystem when the overlay is unmounted.
+    # Without it, the end of every container syncs the whole host
+    # filesystem (~0.5 ms, measured on ext4), and the blocks that sync
+    # allocates to the container dir's files make their removal ~90 us per
+    # file (~0.8 ms per `run --rm`). Such an upper dir cannot be mounted
+    # again (overlayfs refuses a work dir holding work/incompat/volatile),
+    # which a container removed at its end never needs.
+    volatile: bool = False
 
     def overlay_options(self) -> list[str]:
         lower = ":".join(self.lowers)
         return [f"lowerdir={lower}", f"upperdir={self.upper}", f"workdir={self.work}",
-                *OVERLAY_EXTRA, *(("userxattr",) if self.userxattr else ())]
+                *OVERLAY_EXTRA, *(("userxattr",) if self.userxattr else ()),
+                *(("volatile",) if self.volatile else ())]
 
     def mounts(self) -> list[dict]:
         """config.json mounts the runtime performs for the root: the overlay
@@ -71,10 +81,12 @@ class RootfsPlan:
 
 
 def plan(container_dir: str | os.PathLike, layer_dirs: list, driver: str,
-         rootless: bool | None = None) -> RootfsPlan:
+         rootless: bool | None = None, volatile: bool = False) -> RootfsPlan:
     """Layer dirs (str or PathLike) are given bottom-first (the order of
     chain ids). `rootless` (default: not running as root) mounts the overlay
-    with userxattr. The plan holds strings."""
+    with userxattr. `volatile` (for a container removed at its end) mounts
+    it volatile where the kernel can: overlay as root (rootless keeps the
+    plain mount), Linux 5.10 or later. The plan holds strings."""
     rootless = os.geteuid() != 0 if rootless is None else rootless
     container_dir = os.fspath(container_dir)
     lowers = tuple(reversed([os.fspath(p) for p in layer_dirs]))
@@ -82,10 +94,21 @@ def plan(container_dir: str | os.PathLike, layer_dirs: list, driver: str,
         lowers = (os.path.join(container_dir, "empty"),)  # overlayfs needs one lower dir
     p = RootfsPlan(driver, os.path.join(container_dir, "rootfs"), lowers,
                    os.path.join(container_dir, "upper"), os.path.join(container_dir, "work"),
-                   userxattr=rootless and driver == "overlay")
+                   userxattr=rootless and driver == "overlay",
+                   volatile=volatile and driver == "overlay" and not rootless
+                   and _has_volatile(os.uname().release))
     if driver != "copy" and len(",".join(p.overlay_options())) > MAX_MOUNT_DATA:
         raise StoreError(f"image has too many layers for one overlay mount ({len(layer_dirs)})")
     return p
+
+
+def _has_volatile(release: str) -> bool:
+    """overlayfs takes "volatile" since Linux 5.10 (uname -r: "6.1.0-18-amd64")."""
+    try:
+        major, minor = release.split(".")[:2]
+        return (int(major), int("".join(c for c in minor if c.isdigit()) or 0)) >= (5, 10)
+    except ValueError:
+        return False
 
 
 def make_dirs(p: RootfsPlan) -> None:
