@@ -61,7 +61,6 @@ class Created:
 
 
 def _new_id(ctx: Context) -> tuple[str, str]:
-    os.makedirs(ctx.containers_dir, exist_ok=True)
     while True:
         cid = os.urandom(32).hex()
         d = os.path.join(ctx.containers_dir, cid)
@@ -70,6 +69,8 @@ def _new_id(ctx: Context) -> tuple[str, str]:
             return cid, d
         except FileExistsError:
             continue
+        except FileNotFoundError:  # the store's first container
+            os.makedirs(ctx.containers_dir, exist_ok=True)
 
 
 def _claim_name(ctx: Context, wanted: str | None, cid: str) -> str:
@@ -111,18 +112,18 @@ def _etc_files(d: str, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str
     for name, text in (("hostname", netfiles.hostname_file(hostname)), ("hosts", hosts),
                        ("resolv.conf", resolv)):
         path = os.path.join(d, name)
-        with open(path, "w") as f:
-            f.write(text)
+        state.write_file(path, text)
         out.append((f"/etc/{name}", path))
     return tuple(out)
 
 
 def _read_host(path: str) -> str:
     try:
-        with open(path) as f:
-            return f.read()
+        data = state.read_file(path)
     except OSError:
         return ""
+    # What open(path).read() gave: universal newlines.
+    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _bind_sources(opts: RunOptions) -> None:
@@ -196,8 +197,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     # No indent: the C encoder does not indent (a 400-rule seccomp profile
     # makes that visible on the run hot path). Spaced separators, as
     # json.dumps writes by default.
-    with open(os.path.join(d, "config.json"), "w") as f:
-        f.write(jsonio.dumps(config, compact=False))
+    state.write_file(os.path.join(d, "config.json"), jsonio.dumps(config, compact=False))
     state.write(ctx, cid, _record(cid, name, opts, image, defaults, config, plan, d))
     return Created(cid, name, d, plan, config)
 

@@ -73,12 +73,36 @@ def _replace_file(path: str, text: str, durable: bool = True) -> None:
     crash of the machine (~0.3-1 ms each)."""
     head, name = os.path.split(path)
     tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
+    write_file(tmp, text, durable)
     os.replace(tmp, path)
+
+
+def write_file(path: str, text: str, durable: bool = False) -> None:
+    """Create (or truncate) `path`, 0666 less the umask, holding `text` in
+    UTF-8; `durable` fsyncs it. Through os.open/os.write: open() in text
+    mode costs three more syscalls and its buffer objects (~3.5 us a file,
+    seven files per `run`, issue 6)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(fd, data):]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_file(path: str) -> bytes:
+    """The bytes of `path` (os.open/os.read: ~1 us where open() takes ~4)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def _durable(record: dict) -> bool:
@@ -91,8 +115,7 @@ def _durable(record: dict) -> bool:
 def read(ctx: Context, container_id: str) -> dict:
     path = os.path.join(container_dir(ctx, container_id), RECORD)
     try:
-        with open(path, "rb") as f:
-            return jsonio.loads(f.read())
+        return jsonio.loads(read_file(path))
     except FileNotFoundError:
         raise ContainerNotFound(f"no such container: {container_id}") from None
     except ValueError:
@@ -174,15 +197,26 @@ def check_name(name: str) -> str:
     return bare
 
 
+class _NamesLock(_Flock):
+    """The store-wide names lock; makes names/ on first use (not with a
+    makedirs per `run`: three syscalls where one open does)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        try:
+            super().__enter__()
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            super().__enter__()
+
+
 def _names_lock(ctx: Context) -> _Flock:
-    d = names_dir(ctx)
-    os.makedirs(d, exist_ok=True)
-    return _Flock(os.path.join(d, ".lock"))
+    return _NamesLock(os.path.join(names_dir(ctx), ".lock"))
 
 
 def _read_text(path: str) -> str:
-    with open(path) as f:
-        return f.read()
+    return read_file(path).decode()
 
 
 def name_owner(ctx: Context, name: str) -> str | None:
