@@ -190,3 +190,41 @@ def test_container_masks_through_the_runtime(tmp_path):
     result, out = _run_container(
         tmp_path, "test -c /proc/keys && echo keys-masked; echo 1 > /proc/sys/vm/overcommit_memory")
     assert "keys-masked" in out and "read-only file system" in out.lower(), out
+
+
+def test_a_caller_without_a_capability_passes_its_bounding_set_on(tmp_path):
+    """The parent reads its bounding set before fork for PID 1 (security.
+    prepare): a caller whose bounding set already lacks NET_RAW runs a
+    default container fine, and the container cannot regain NET_RAW."""
+    from rs_docker.linux import capabilities as lc
+
+    cap_net_raw = 13
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            os.close(r)
+            lc.bounding_drop(cap_net_raw)
+            result, out = _run_container(tmp_path, STATUS)
+            os.write(w, json.dumps([result.exit_code, out]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r) as f:
+        data = f.read()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    exit_code, out = json.loads(data)
+    assert exit_code == 0, out
+    assert f"CapBnd:\t{int(DOCKER_CAPS, 16) & ~(1 << cap_net_raw):016x}" in out, out
+
+
+def test_prepare_leaves_the_bounding_set_to_a_child_entering_a_user_namespace():
+    """A new or joined user namespace resets the bounding set to the full
+    set (user_namespaces(7)): the parent's must not be used there."""
+    config = docker_config()
+    assert security.prepare(config).bounding is not None
+    config["linux"]["namespaces"] = [{"type": "mount"}, {"type": "user"}]
+    prepared = security.prepare(config)
+    assert prepared.bounding is None and prepared.last_cap is not None

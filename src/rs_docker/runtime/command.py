@@ -83,11 +83,18 @@ def switch_user(user: dict) -> None:
 
 
 def _setgroups_allowed() -> bool:
+    # os.open, not open(): a forked child's first text-mode open() costs
+    # ~0.2 ms (the io stack's objects copied on write), os.read ~0.01 ms.
     try:
-        with open("/proc/self/setgroups") as f:
-            return f.read().strip() != "deny"
+        fd = os.open("/proc/self/setgroups", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return True
+    try:
+        return os.read(fd, 64).strip() != b"deny"
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def reset_signals() -> None:
@@ -117,7 +124,7 @@ def finish(run, config: dict, prepared, bounded: bool = False) -> None:
     user = process.get("user") or {}
     run("rlimits", hook, "apply_rlimits", config)
     if not bounded:
-        run("bounding set", hook, "drop_bounding", config)
+        run("bounding set", hook, "drop_bounding", config, prepared)
     if security is not None:
         run("keep caps", security.keep_caps)
     run("user", switch_user, user)

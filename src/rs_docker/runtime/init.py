@@ -154,7 +154,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         # place): the bounding set only limits what exec and capset may
         # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
         # then overlap with the join instead of delaying the exec.
-        run("bounding set", command.hook, "drop_bounding", config)
+        run("bounding set", command.hook, "drop_bounding", config, prepared)
         slave = build_rootfs(run, chan, launch, joined)
     except BaseException as e:  # noqa: B036 - reported like child_main does
         if joined.done:
