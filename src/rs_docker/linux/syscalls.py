@@ -6,8 +6,11 @@ Each function raises OSError naming the call and the path on failure
 
 from __future__ import annotations
 
+import _socket  # not socket.py: ~2.5 ms of enum conversions on every run
 import ctypes
+import fcntl
 import os
+import struct
 
 from rs_docker.linux import constants as C
 from rs_docker.linux.libc import call, encode, libc
@@ -128,3 +131,26 @@ def _max_fd() -> int:
         return os.sysconf("SC_OPEN_MAX")
     except (OSError, ValueError):
         return 65536
+
+
+_IFREQ = "16sH22x"  # struct ifreq: ifr_name[IFNAMSIZ], ifr_flags (short), padding
+
+
+def interface_up(name: str = "lo") -> None:
+    """Set IFF_UP on network interface `name`: a new network namespace
+    starts with only `lo`, and down (network_namespaces(7)); Docker's
+    --network none brings it up. One ioctl pair, SIOCGIFFLAGS/SIOCSIFFLAGS
+    on a socket (netdevice(7)): no `ip` binary, no netlink. Here rather than
+    in a module of its own: one import less per run (~0.07 ms)."""
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
+    try:
+        try:
+            req = fcntl.ioctl(s, C.SIOCGIFFLAGS, struct.pack(_IFREQ, name.encode(), 0))
+            flags = struct.unpack(_IFREQ, req)[1]
+            if not flags & C.IFF_UP:
+                fcntl.ioctl(s, C.SIOCSIFFLAGS, struct.pack(_IFREQ, name.encode(),
+                                                           flags | C.IFF_UP))
+        except OSError as e:
+            raise OSError(e.errno, f"ioctl SIOCSIFFLAGS {name}: {e.strerror.lower()}") from None
+    finally:
+        s.close()

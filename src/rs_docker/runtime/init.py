@@ -28,7 +28,7 @@ import os
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import command, devices, mounts, namespaces, network_none
+from rs_docker.runtime import command, devices, mounts, namespaces
 from rs_docker.runtime.bundle import Launch
 from rs_docker.runtime.sync import Channel
 
@@ -149,7 +149,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         if config.get("domainname"):
             run("setdomainname", syscalls.setdomainname, config["domainname"])
         if "network" in launch.namespaces.new:
-            run("loopback", network_none.bring_up, "lo")
+            run("loopback", syscalls.interface_up, "lo")
         # Before the mounts rather than just before the user switch (runc's
         # place): the bounding set only limits what exec and capset may
         # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
