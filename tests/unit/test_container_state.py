@@ -65,6 +65,24 @@ def test_concurrent_updates_are_not_lost(ctx):
     assert state.read(ctx, A)["n"] == 80
 
 
+def test_the_lock_is_the_container_dir_and_excludes_other_processes(ctx):
+    import fcntl
+    import os
+
+    d = state.container_dir(ctx, A)
+    with state.locked(ctx, A):
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)  # another open file, as another process
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+    assert sorted(os.listdir(d)) == ["container.json"]  # no lock file left in it
+    with pytest.raises(ContainerNotFound):
+        with state.locked(ctx, B.replace("b", "c")):
+            pass
+
+
 def test_set_state_keeps_running_in_step(ctx):
     rec = state.set_state(ctx, A, Status=state.RUNNING, Pid=42)
     assert rec["State"]["Running"] is True and rec["State"]["Pid"] == 42
