@@ -83,6 +83,22 @@ def test_dev_has_the_standard_nodes_and_links(tmp_path):
     assert rest[4] == "ptmx" and rest[5] == "/proc/self/fd" and rest[-1] == "hi"
 
 
+def test_config_devices_are_made_in_their_own_directories(tmp_path):
+    """linux.devices beside the defaults: a node in a directory /dev lacks
+    (made for it, then reused by the next) and one replacing a default."""
+    devices = [{"path": "/dev/extra/null2", "type": "c", "major": 1, "minor": 3,
+                "fileMode": 0o600, "uid": 0, "gid": 0},
+               {"path": "/dev/extra/zero2", "type": "c", "major": 1, "minor": 5,
+                "fileMode": 0o640, "uid": 0, "gid": 0},
+               {"path": "/dev/full", "type": "c", "major": 1, "minor": 3,
+                "fileMode": 0o644, "uid": 0, "gid": 0}]
+    out = probe(tmp_path, "stat -c '%n %F %a %t:%T' /dev/extra/null2 /dev/extra/zero2 /dev/full",
+                linux={"devices": devices})
+    assert out.splitlines() == ["/dev/extra/null2 character special file 600 1:3",
+                                "/dev/extra/zero2 character special file 640 1:5",
+                                "/dev/full character special file 644 1:3"], out
+
+
 def test_devpts_is_a_new_instance(tmp_path):
     out = probe(tmp_path, "grep ' /dev/pts ' /proc/self/mountinfo")
     assert "newinstance" not in out  # not shown, but its options are ours:

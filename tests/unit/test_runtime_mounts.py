@@ -127,3 +127,15 @@ def test_mounts_not_nested_with_the_cgroup_one_go_before_it():
         "/sys/fs/cgroup", "/sys/fs/cgroup/x", "/sys/"]              # config order kept
     assert go_at == 5
     assert cgroup_last([m("/proc", "proc")]) == ([m("/proc", "proc")], 1)
+
+
+def test_host_links_are_the_symlinks_beside_the_hierarchies(tmp_path):
+    from rs_docker.runtime.cgroupfs import host_links
+
+    (tmp_path / "cpu,cpuacct").mkdir()
+    (tmp_path / "memory").mkdir()
+    os.symlink("cpu,cpuacct", tmp_path / "cpu")
+    os.symlink("cpu,cpuacct", tmp_path / "cpuacct")
+    assert sorted(host_links(str(tmp_path))) == [("cpu", "cpu,cpuacct"),
+                                                 ("cpuacct", "cpu,cpuacct")]
+    assert host_links(str(tmp_path / "missing")) == []

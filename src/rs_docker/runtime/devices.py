@@ -43,9 +43,13 @@ def device_list(config: dict) -> list[dict]:
 
 def populate(rootfs: str, devices: list[dict], bind: bool) -> None:
     """Create every device node and the /dev links inside rootfs/dev."""
+    made = set()  # directories made or found here: one makedirs each (3 syscalls), not one per node
     for d in devices:
         target = secure_join(rootfs, d["path"])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if bind:
             _bind_host(d["path"], target)
         else:
@@ -61,10 +65,12 @@ def populate(rootfs: str, devices: list[dict], bind: bool) -> None:
 
 def _mknod(target: str, d: dict) -> None:
     mode = int(d.get("fileMode", 0o666)) & 0o7777
-    if os.path.lexists(target):
+    node = mode | _TYPES[d["type"]], os.makedev(int(d.get("major", 0)), int(d.get("minor", 0)))
+    try:
+        os.mknod(target, *node)  # /dev is a fresh tmpfs: mostly nothing to replace
+    except FileExistsError:
         os.unlink(target)
-    os.mknod(target, mode | _TYPES[d["type"]], os.makedev(int(d.get("major", 0)),
-                                                          int(d.get("minor", 0))))
+        os.mknod(target, *node)
     os.chmod(target, mode)  # mknod(2) applies the umask
     os.chown(target, int(d.get("uid", 0)), int(d.get("gid", 0)))
 
