@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from rs_docker.container import state
-from rs_docker.container.names import random_name
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, ContainerNotFound, UsageError
 
@@ -42,7 +41,7 @@ def test_name_rules():
     for bad in ("a", "-x", "x/y", "x y", ""):
         with pytest.raises(UsageError, match="Invalid container name"):
             state.check_name(bad)
-    assert state.check_name(random_name()) and state.check_name(random_name(1))[-1].isdigit()
+    assert state.check_name(state.random_name()) and state.check_name(state.random_name(1))[-1].isdigit()
 
 
 def test_resolve_by_id_prefix_and_errors(ctx):

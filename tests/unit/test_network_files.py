@@ -3,8 +3,8 @@
 import pytest
 
 from rs_docker.errors import UsageError
+from rs_docker.network import network_mode
 from rs_docker.network.files import container_resolv_conf, hosts_file, uses_systemd_stub
-from rs_docker.network.modes import network_mode
 
 
 def test_hosts_has_localhost_lines_and_the_hostname():

@@ -23,8 +23,8 @@ from rs_docker.errors import Conflict, UsageError
 from rs_docker.models import spec
 from rs_docker.models.record import record
 from rs_docker.models.users import resolve_user
+from rs_docker.network import NetworkMode, network_mode
 from rs_docker.network import files as netfiles
-from rs_docker.network.modes import NetworkMode, network_mode
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -78,10 +78,8 @@ def _claim_name(ctx: Context, wanted: str | None, cid: str) -> str:
         name = state.check_name(wanted)
         state.reserve_name(ctx, name, cid)
         return name
-    from rs_docker.container import names
-
     for attempt in range(NAME_ATTEMPTS):
-        name = names.random_name(attempt)
+        name = state.random_name(attempt)
         try:
             state.reserve_name(ctx, name, cid)
             return name
