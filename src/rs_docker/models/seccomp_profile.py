@@ -54,8 +54,8 @@ def convert_profile(profile: dict, caps=(), arch: str | None = None,
     for key in ("defaultErrnoRet", "listenerPath", "listenerMetadata", "flags"):
         if profile.get(key) is not None:
             out[key] = profile[key]
-    out["syscalls"] = [_call(c) for c in _groups(profile)
-                       if _applies(c, set(caps), goarch, kernel)]
+    caps = set(caps)  # once, not per group (~30 groups per `run`)
+    out["syscalls"] = [_call(c) for c in _groups(profile) if _applies(c, caps, goarch, kernel)]
     return out
 
 
@@ -119,7 +119,10 @@ def _call(group: dict) -> dict:
             raise UsageError("seccomp profile: 'name' and 'names' were specified, "
                              "use either 'name' or 'names'")
         names = [group["name"]]
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+    # map(isinstance, ...) rather than a generator: the default profile's
+    # first group names ~350 syscalls, checked on every `run` (~15 us less).
+    if not isinstance(names, list) or not names or not all(
+            map(isinstance, names, [str] * len(names))):
         raise UsageError(f"seccomp profile: syscall names must be a list of strings: {names!r}")
     action = group.get("action")
     if action not in ACTIONS:
