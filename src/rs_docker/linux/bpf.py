@@ -23,8 +23,12 @@ BPF_MAXINSNS = 4096  # linux/bpf_common.h: the kernel refuses longer programs (E
 
 
 class _SockFprog(ctypes.Structure):
-    """struct sock_fprog { unsigned short len; struct sock_filter *filter; }."""
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    """struct sock_fprog { unsigned short len; struct sock_filter *filter; }.
+    `filter` as c_char_p: set from the program's bytes it points at their
+    buffer (kept alive by the structure), no copy; create_string_buffer
+    would make a new c_char array type per program size, ~0.1 ms in the
+    container's PID 1 between fork and exec."""
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
 
 def check_program(program: bytes) -> None:
@@ -36,8 +40,7 @@ def check_program(program: bytes) -> None:
 def load(program: bytes) -> None:
     """Install `program` as a seccomp filter of the calling thread."""
     check_program(program)
-    buf = ctypes.create_string_buffer(program, len(program))
-    prog = _SockFprog(len(program) // INSN_SIZE, ctypes.addressof(buf))
+    prog = _SockFprog(len(program) // INSN_SIZE, bytes(program))
     ulong = ctypes.c_ulong  # explicit: without argtypes ctypes would pass a C int
     call(libc.prctl, ctypes.c_int(PR_SET_SECCOMP), ulong(SECCOMP_MODE_FILTER),
          ulong(ctypes.addressof(prog)), ulong(0), ulong(0), name="prctl", path="PR_SET_SECCOMP")
