@@ -58,13 +58,14 @@ def learn_host() -> None:
 
 
 def host_links(root: str = HOST_ROOT) -> list[tuple[str, str]]:
-    """(name, link target) of each symlink in `root` (cpu -> cpu,cpuacct)."""
+    """(name, link target) of each symlink in `root` (cpu -> cpu,cpuacct).
+    scandir: the entry types come with the listing (getdents64 d_type),
+    not from an lstat per entry."""
     try:
-        names = os.listdir(root)
+        with os.scandir(root) as entries:
+            return [(e.name, os.readlink(e.path)) for e in entries if e.is_symlink()]
     except OSError:
         return []
-    return [(name, os.readlink(os.path.join(root, name))) for name in names
-            if os.path.islink(os.path.join(root, name))]
 
 
 def known_hierarchies() -> list[tuple[str, str, str]]:
