@@ -82,6 +82,19 @@ def test_the_lock_is_the_container_dir_and_excludes_other_processes(ctx):
             pass
 
 
+def test_an_update_swaps_in_a_new_file_and_leaves_no_temp(ctx):
+    """update() replaces the record by a new file (renameat2 RENAME_EXCHANGE,
+    then the old one unlinked): never rewritten in place, nothing left over."""
+    import os
+
+    d = state.container_dir(ctx, A)
+    before = os.stat(os.path.join(d, "container.json")).st_ino
+    state.set_state(ctx, A, Status=state.RUNNING, Pid=9)
+    assert os.stat(os.path.join(d, "container.json")).st_ino != before
+    assert state.read(ctx, A)["State"] == {"Status": "running", "Running": True, "Pid": 9}
+    assert sorted(os.listdir(d)) == ["container.json"]
+
+
 def test_set_state_keeps_running_in_step(ctx):
     rec = state.set_state(ctx, A, Status=state.RUNNING, Pid=42)
     assert rec["State"]["Running"] is True and rec["State"]["Pid"] == 42

@@ -70,13 +70,31 @@ def names_dir(ctx: Context) -> str:
     return os.path.join(ctx.root, "names")
 
 
-def _replace_file(path: str, text: str, durable: bool = True) -> None:
+def _replace_file(path: str, text: str, durable: bool = True, exists: bool = False) -> None:
     """Replace `path` atomically (temp file + rename(2)): a reader sees the
     old or the new content. `durable` adds the fsync that makes it survive a
-    crash of the machine (~0.3-1 ms each)."""
+    crash of the machine (~0.3-1 ms each).
+
+    `exists` (the caller has just read `path`): swap the two files with
+    renameat2(RENAME_EXCHANGE), then unlink the old one. Readers see the
+    same; but ext4 (auto_da_alloc) makes a rename(2) over an existing file
+    allocate the new file's blocks and start their writeback at once, where
+    the exchange leaves them delayed: on this store's ext4 that is ~36 us in
+    the rename and ~105 us more to unlink the record at `run --rm`'s end,
+    against ~12 us for both (measured; the running record of every run)."""
     head, name = os.path.split(path)
     tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
     write_file(tmp, text, durable)
+    if exists:
+        from rs_docker.linux import syscalls
+
+        try:
+            syscalls.rename_exchange(tmp, path)
+        except OSError:
+            pass  # gone meanwhile, or a filesystem without it: rename(2) below
+        else:
+            os.unlink(tmp)  # now the old record
+            return
     os.replace(tmp, path)
 
 
@@ -125,11 +143,12 @@ def read(ctx: Context, container_id: str) -> dict:
         raise StoreError(f"container record {path}: not valid JSON") from None
 
 
-def write(ctx: Context, container_id: str, record: dict) -> None:
+def write(ctx: Context, container_id: str, record: dict, exists: bool = False) -> None:
+    """Replace the record. `exists`: the caller read it under the lock."""
     # Compact JSON (the C encoder does not indent): any JSON reader, and
     # `docker inspect`-style output, read it as before.
     _replace_file(os.path.join(container_dir(ctx, container_id), RECORD),
-                  jsonio.dumps(record), _durable(record))
+                  jsonio.dumps(record), _durable(record), exists)
 
 
 class _Flock:
@@ -169,7 +188,7 @@ def update(ctx: Context, container_id: str, change: Callable[[dict], None]) -> d
     with locked(ctx, container_id):
         record = read(ctx, container_id)
         change(record)
-        write(ctx, container_id, record)
+        write(ctx, container_id, record, exists=True)
         return record
 
 

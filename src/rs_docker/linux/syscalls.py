@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _socket  # not socket.py: ~2.5 ms of enum conversions on every run
 import ctypes
+import errno
 import fcntl
 import os
 import struct
@@ -154,3 +155,18 @@ def interface_up(name: str = "lo") -> None:
             raise OSError(e.errno, f"ioctl SIOCSIFFLAGS {name}: {e.strerror.lower()}") from None
     finally:
         s.close()
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def rename_exchange(a: str, b: str) -> None:
+    """renameat2(2) RENAME_EXCHANGE: swap two existing paths atomically
+    (Linux 3.15+). OSError when either is missing, or EINVAL where the
+    filesystem cannot; ENOSYS when the C library has no renameat2."""
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        raise OSError(errno.ENOSYS, f"renameat2 {a}: {os.strerror(errno.ENOSYS).lower()}")
+    call(fn, _AT_FDCWD, encode(a), _AT_FDCWD, encode(b), _RENAME_EXCHANGE,
+         name="renameat2", path=f"{a} <-> {b}")
