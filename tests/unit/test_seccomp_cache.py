@@ -101,3 +101,11 @@ def test_libseccomp_identity_falls_back_to_the_loaded_version(tmp_path, monkeypa
     ld = _ld_cache(tmp_path, [(b"libseccomp.so.2", str(lib).encode())])
     monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path))
     assert cache.libseccomp_identity(ld) == version
+
+
+def test_canonical_json_is_jsons_sorted_compact_form():
+    import json
+
+    value = {"b": [1, {"z": None, "a": True}], "a": "é\"", "c": (2.5, "x")}
+    assert cache.canonical_json(value) == json.dumps(value, sort_keys=True,
+                                                     separators=(",", ":"))

@@ -22,6 +22,11 @@ from rs_docker import jsonio
 from rs_docker.linux import bpf
 
 try:
+    import _json  # json's C accelerator, without json's imports (see jsonio)
+except ImportError:  # pragma: no cover
+    _json = None
+
+try:
     # The builtin module: `import hashlib` loads OpenSSL's libcrypto, 3-7 ms
     # of every `run` on this VM, for one small digest.
     from _sha256 import sha256
@@ -38,10 +43,25 @@ _SUM = 32  # sha256 digest size
 
 def key(section: dict, libseccomp_version: str, machine: str | None = None) -> str:
     """The entry name for an OCI linux.seccomp section."""
-    canonical = jsonio.dumps(_sorted(section))  # json.dumps(sort_keys=True), compact
+    canonical = canonical_json(section)
     machine = os.uname().machine if machine is None else machine
     text = "\0".join((FORMAT, machine, libseccomp_version, canonical))
     return sha256(text.encode()).hexdigest()
+
+
+def canonical_json(value) -> str:
+    """json.dumps(value, sort_keys=True, separators=(",", ":")): through the
+    C encoder json itself uses (its sort_keys), ~0.03 ms for Docker's
+    profile; sorting in Python first (_sorted) took ~0.1 ms of every run."""
+    if _json is None:  # pragma: no cover - every CPython has it
+        return jsonio.dumps(_sorted(value))
+    encode = _json.make_encoder({}, _not_json, _json.encode_basestring_ascii, None, ":", ",",
+                                True, False, True)
+    return "".join(encode(value, 0))
+
+
+def _not_json(o):
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
 def _sorted(value):
