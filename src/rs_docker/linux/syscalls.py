@@ -134,7 +134,9 @@ def _max_fd() -> int:
         return 65536
 
 
-_IFREQ = "16sH22x"  # struct ifreq: ifr_name[IFNAMSIZ], ifr_flags (short), padding
+# struct ifreq: ifr_name[IFNAMSIZ], ifr_flags (short), padding. Compiled at
+# import, before fork, not on first use in the container's PID 1.
+_IFREQ = struct.Struct("16sH22x")
 
 
 def interface_up(name: str = "lo") -> None:
@@ -146,11 +148,10 @@ def interface_up(name: str = "lo") -> None:
     s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
     try:
         try:
-            req = fcntl.ioctl(s, C.SIOCGIFFLAGS, struct.pack(_IFREQ, name.encode(), 0))
-            flags = struct.unpack(_IFREQ, req)[1]
+            req = fcntl.ioctl(s, C.SIOCGIFFLAGS, _IFREQ.pack(name.encode(), 0))
+            flags = _IFREQ.unpack(req)[1]
             if not flags & C.IFF_UP:
-                fcntl.ioctl(s, C.SIOCSIFFLAGS, struct.pack(_IFREQ, name.encode(),
-                                                           flags | C.IFF_UP))
+                fcntl.ioctl(s, C.SIOCSIFFLAGS, _IFREQ.pack(name.encode(), flags | C.IFF_UP))
         except OSError as e:
             raise OSError(e.errno, f"ioctl SIOCSIFFLAGS {name}: {e.strerror.lower()}") from None
     finally:
