@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ctypes
 
-from rs_docker.linux.libc import call, libc
+from rs_docker.linux.syscalls import call, libc
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2

@@ -111,6 +111,6 @@ def describe(step: str, exc: BaseException) -> str:
         if exc.filename is not None:
             return f"{step} {exc.filename}: {(exc.strerror or '').lower()}"
         if exc.strerror and ": " in exc.strerror:
-            return exc.strerror  # already `call path: reason` (linux.libc.call)
+            return exc.strerror  # already `call path: reason` (linux.syscalls.call)
         return f"{step}: {(exc.strerror or str(exc)).lower()}"
     return f"{step}: {exc}"
