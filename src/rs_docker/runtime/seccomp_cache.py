@@ -2,7 +2,8 @@
 same libseccomp filter (~4 ms for Docker's profile) on every start.
 
 Entry: <dir>/<key>.bpf where key = sha256 of (FORMAT, machine, the
-libseccomp in use (libseccomp_identity: its file, else its version),
+libseccomp in use (libseccomp_identity: the linker cache's identity, else
+its version),
 canonical JSON of linux.seccomp): a changed profile, a libseccomp
 upgrade or a change of how runtime/seccomp.py resolves a profile (bump
 FORMAT) gives a new entry. The file is HEADER + sha256(program) + program,
@@ -92,64 +93,24 @@ def program_for(section: dict, cache_dir: str | None) -> bytes:
     return program
 
 
-LIBSECCOMP = b"libseccomp.so.2"  # the soname linux/seccomp.py loads
-
-
 def libseccomp_identity(ld_cache: str = "/etc/ld.so.cache") -> str:
-    """What names the libseccomp a build would use, for the key: the file
-    the dynamic linker's cache gives for its soname (the only place a
-    dlopen without a slash looks when LD_LIBRARY_PATH is unset and the
-    cache has the name: ld.so(8)), as path, device, inode, size and mtime,
-    which an upgrade or a replaced file changes. Reading the cache costs
-    ~0.1 ms; loading libseccomp to ask its version, ~0.3 ms of every run.
-    Anything unusual (LD_LIBRARY_PATH, no or several entries, an
-    unreadable cache) falls back to that version, always right."""
-    found = None if os.environ.get("LD_LIBRARY_PATH") else _ld_cache_path(ld_cache)
-    if found is not None:
+    """What tells one libseccomp build from another, for the key, without
+    loading it (~0.3 ms of every run): the dynamic linker's cache, which
+    ldconfig(8) rewrites whenever a library is installed or upgraded
+    (package managers run it), as device, inode, size and mtime. A change
+    of any library only costs one compile. With LD_LIBRARY_PATH set (the
+    cache may not be where libseccomp comes from) or no cache: the loaded
+    library's own version."""
+    if not os.environ.get("LD_LIBRARY_PATH"):
         try:
-            st = os.stat(found)
+            st = os.stat(ld_cache)
         except OSError:
-            found = None
+            pass
         else:
-            return (f"file:{os.fsdecode(found)}:{st.st_dev}:{st.st_ino}:{st.st_size}:"
-                    f"{st.st_mtime_ns}")
+            return f"ld.so.cache:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
     from rs_docker.linux import seccomp as scmp
 
     return scmp.version()
-
-
-def _ld_cache_path(ld_cache: str) -> bytes | None:
-    """The one path /etc/ld.so.cache (glibc's "glibc-ld.so.cache1.1"
-    format: a 48-byte header, then 24-byte entries {int32 flags; uint32
-    key, value; uint32 osversion; uint64 hwcap}, string offsets from the
-    header) gives for LIBSECCOMP; None unless exactly one entry, without
-    hwcaps, names it."""
-    import struct
-
-    try:
-        fd = os.open(ld_cache, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            data = os.read(fd, 1 << 22)
-        finally:
-            os.close(fd)
-        base = data.find(b"glibc-ld.so.cache1.1")
-        if base < 0:
-            return None
-        (nlibs,) = struct.unpack_from("=I", data, base + 20)
-        start = base + 48
-        table = data[start:start + 24 * nlibs]
-        if len(table) != 24 * nlibs:
-            return None
-        want = LIBSECCOMP + b"\0"
-        paths = []
-        for _flags, k, v, _os, hwcap in struct.iter_unpack("=iIIIQ", table):
-            if data[base + k:base + k + len(want)] == want:
-                if hwcap:
-                    return None
-                paths.append(data[base + v:data.index(b"\0", base + v)])
-    except (OSError, ValueError, struct.error):
-        return None
-    return paths[0] if len(paths) == 1 and paths[0].startswith(b"/") else None
 
 
 def _compile(section: dict) -> bytes:
