@@ -176,6 +176,30 @@ def test_command_starts_with_default_dispositions_and_an_empty_mask(tmp_path):
     assert int(fields["SigBlk"], 16) == 0
 
 
+def test_glibc_reserved_signals_the_caller_ignores_are_reset_too(tmp_path):
+    """GNU make hands 32 and 33 down ignored; glibc's sigaction() refuses
+    to touch them, so they are set here (and reset by the runtime) with
+    the raw system call."""
+    import ctypes
+
+    from rs_docker.linux import syscalls
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    nr = syscalls._SYS_RT_SIGACTION[os.uname().machine]
+    saved = {}
+    for sig in (32, 33):
+        ign, old = ctypes.create_string_buffer(64), ctypes.create_string_buffer(64)
+        ign[0] = 1  # SIG_IGN
+        assert libc.syscall(nr, sig, ign, old, 8) == 0
+        saved[sig] = old
+    try:
+        _, out, _ = run_captured(make_bundle(tmp_path, ["grep", "^SigIgn", "/proc/self/status"]))
+    finally:
+        for sig, old in saved.items():
+            libc.syscall(nr, sig, old, None, 8)
+    assert int(out.split(":\t")[1], 16) == 0
+
+
 def test_no_fd_of_the_runtime_leaks_in(tmp_path):
     leak = os.open("/etc/hostname", os.O_RDONLY)
     os.set_inheritable(leak, True)

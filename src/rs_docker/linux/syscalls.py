@@ -52,6 +52,8 @@ libc.syscall.restype = ctypes.c_long
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203,
                    "s390x": 217}
 _SYS_CLOSE_RANGE = 436  # the same number on every architecture (since 5.9)
+_SYS_RT_SIGACTION = {"x86_64": 13, "aarch64": 134, "riscv64": 134, "ppc64le": 173,
+                     "s390x": 174}
 
 
 def mount(source: str | None, target: str, fstype: str | None = None, flags: int = 0,
@@ -190,3 +192,17 @@ def rename_exchange(a: str, b: str) -> None:
         raise OSError(errno.ENOSYS, f"renameat2 {a}: {os.strerror(errno.ENOSYS).lower()}")
     call(fn, _AT_FDCWD, encode(a), _AT_FDCWD, encode(b), _RENAME_EXCHANGE,
          name="renameat2", path=f"{a} <-> {b}")
+
+
+def default_signal(sig: int) -> None:
+    """rt_sigaction(2) straight to the kernel: `sig`'s disposition back to
+    SIG_DFL. For the signals glibc keeps for itself (32 and 33, which its
+    sigaction(2) wrapper refuses with EINVAL): a caller can still hand
+    them down ignored (GNU make does), and execve(2) keeps ignored signals
+    ignored. A zeroed struct sigaction is SIG_DFL, no flags, an empty mask
+    whatever the architecture's layout."""
+    nr = _SYS_RT_SIGACTION.get(os.uname().machine)
+    if nr is None:
+        raise OSError(38, f"rt_sigaction {sig}: unsupported architecture")
+    act = ctypes.create_string_buffer(64)
+    call(libc.syscall, nr, sig, act, None, 8, name="rt_sigaction", path=str(sig))
