@@ -44,3 +44,13 @@ def test_the_command_runs_in_its_cgroup_with_the_namespace_rooted_there(tmp_path
     assert result.exit_code == 0, err
     lines = out.splitlines()
     assert lines and all(line.endswith(":/") for line in lines), out
+
+
+def test_a_cgroup_that_cannot_be_made_after_the_fork_leaves_no_process(tmp_path):
+    # The cgroup is made once PID 1 exists (while it mounts): failing there
+    # must still kill and reap it.
+    bundle = make_bundle(tmp_path, ["true"], linux={"cgroupsPath": "rs-docker/../../escape"})
+    before = children()
+    with pytest.raises(RuntimeFailure, match="invalid cgroups path"):
+        spawn(bundle, stdin=None, stdout=None, stderr=None, container_id="late-cgroup-test")
+    assert children() == before

@@ -251,7 +251,8 @@ class _Launch:
             self.pidfd = os.pidfd_open(pid)
         start_time = start_ticks(pid)
         if on_pid is not None:
-            on_pid(pid)
+            joined = on_pid(pid)  # a cgroup it made (spawn), or None (the one given)
+            cgroup = cgroup if joined is None else joined
         chan.send("go")
         self._reap_first()  # A exits right after reporting B; B is ours from here on
         console = None
@@ -334,10 +335,20 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
     ignored with process.terminal, where the Container's `console` is the
     pty master to relay."""
     config = bundle_mod.load(bundle)
-    # The cgroup first: its warm-up helper (cgroups/warmup.py) has to start
-    # as long as possible before the join, so planning overlaps with it.
-    cgroup = _create_cgroup(container_id or f"{os.path.basename(os.path.abspath(bundle))}-"
-                                             f"{os.urandom(4).hex()}", config)
+    cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
+                                f"{os.urandom(4).hex()}"
+    made = []
+
+    def join(pid: int):
+        """The cgroup, made once PID 1 exists: its directories (~1 ms, a
+        mkdir per v1 hierarchy) are created while PID 1 does its first
+        mounts, which need no cgroup, instead of before the fork."""
+        cgroup = _create_cgroup(cgroup_id, config)
+        if cgroup is not None:
+            made.append(cgroup)
+            cgroup.add(pid)
+        return cgroup
+
     try:
         launch = bundle_mod.plan(bundle, config)
         prepared = command.security.prepare(config) if command.security is not None else None
@@ -346,12 +357,11 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
             from rs_docker.runtime import tty  # noqa: F401 - here, not between fork and exec
         ns = launch.namespaces
         c = start(init.direct_child if ns.direct else init.first_child,
-                  (launch, stdio, prepared), idmaps=launch.idmap,
-                  on_pid=cgroup.add if cgroup is not None else None, terminal=launch.terminal,
-                  winsize_from=stdin if launch.terminal else None, cgroup=cgroup,
+                  (launch, stdio, prepared), idmaps=launch.idmap, on_pid=join,
+                  terminal=launch.terminal, winsize_from=stdin if launch.terminal else None,
                   direct=ns.direct, new_pid="pid" in ns.new)
     except BaseException:
-        if cgroup is not None:
+        for cgroup in made:
             cgroup.destroy()
         raise
     try:
