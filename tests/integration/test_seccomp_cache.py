@@ -12,6 +12,7 @@ import os
 import pytest
 
 from rs_docker.runtime import seccomp_cache, security
+from tests.fixtures.procs import in_child
 from tests.integration.security_probe import docker_config, run_probe
 
 pytestmark = pytest.mark.root
@@ -33,28 +34,18 @@ def syscall_errnos(config: dict) -> dict[str, int]:
     """In a forked child: load the filter as container init does (root,
     no_new_privs off, so CAP_SYS_ADMIN is needed and held), then try clone3
     and mount through raw syscalls; the errno of each."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 1
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            security.load_seccomp(security.prepare(config))
-            out = {}
-            for name, call in (("clone3", lambda: libc.syscall(SYS_CLONE3, None, 0)),
-                               ("mount", lambda: libc.mount(b"x", b"/nonexistent", b"tmpfs",
-                                                            0, None))):
-                ctypes.set_errno(0)
-                out[name] = ctypes.get_errno() if call() == -1 else 0
-            os.write(w, json.dumps(out).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r) as f:
-        data = f.read()
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    def try_calls():
+        libc = ctypes.CDLL(None, use_errno=True)
+        security.load_seccomp(security.prepare(config))
+        out = {}
+        for name, call in (("clone3", lambda: libc.syscall(SYS_CLONE3, None, 0)),
+                           ("mount", lambda: libc.mount(b"x", b"/nonexistent", b"tmpfs",
+                                                        0, None))):
+            ctypes.set_errno(0)
+            out[name] = ctypes.get_errno() if call() == -1 else 0
+        return out
+
+    return in_child(try_calls)
 
 
 def test_a_cached_filter_confines_like_a_fresh_one(tmp_path):

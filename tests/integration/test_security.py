@@ -19,6 +19,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.models.security import MASKED_PATHS
 from rs_docker.runtime import security
 from rs_docker.runtime.masks import open_dev_null
+from tests.fixtures.procs import in_child
 from tests.integration.security_probe import docker_config, host_has_cap, run_probe
 
 pytestmark = pytest.mark.root
@@ -199,23 +200,13 @@ def test_a_caller_without_a_capability_passes_its_bounding_set_on(tmp_path):
     from rs_docker.linux import capabilities as lc
 
     cap_net_raw = 13
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 1
-        try:
-            os.close(r)
-            lc.bounding_drop(cap_net_raw)
-            result, out = _run_container(tmp_path, STATUS)
-            os.write(w, json.dumps([result.exit_code, out]).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r) as f:
-        data = f.read()
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
-    exit_code, out = json.loads(data)
+
+    def run_without_net_raw():
+        lc.bounding_drop(cap_net_raw)
+        result, out = _run_container(tmp_path, STATUS)
+        return [result.exit_code, out]
+
+    exit_code, out = in_child(run_without_net_raw)
     assert exit_code == 0, out
     assert f"CapBnd:\t{int(DOCKER_CAPS, 16) & ~(1 << cap_net_raw):016x}" in out, out
 
