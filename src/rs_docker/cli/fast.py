@@ -195,27 +195,44 @@ def main() -> None:
     from rs_docker.runtime import warm_up
 
     warm_up()  # the cgroup join's kernel latency, paid while we import and plan
-    _run(*parsed)
+    _run(*parsed, preforked=_prefork(parsed[1]))
 
 
-def _run(global_params: dict, params: dict) -> None:
-    from rs_docker.cli.run_exec import execute
-    from rs_docker.context import Context
-    from rs_docker.errors import RsDockerError
+def _prefork(params: dict):
+    """The container's PID 1, forked now (runtime/preforked.py): a foreground
+    run as root (no user namespace first; run has no --pid/--userns flags,
+    so PID 1 gets a new PID namespace). It imports what PID 1 needs while
+    we import, find the image and create the container; measured: see
+    preforked.py."""
+    if params["detach"] or os.geteuid() != 0:
+        return None
+    from rs_docker.runtime import prefork
 
-    debug = global_params["debug"]
+    return prefork()
+
+
+def _run(global_params: dict, params: dict, preforked=None) -> None:
     try:
-        ctx = Context.from_env(root=global_params["root"], debug=debug,
-                               insecure_registries=global_params["insecure_registry"])
-        code = execute(ctx, params)
-    except RsDockerError as e:
-        from rs_docker.cli.errors_out import report  # only on the error path
+        from rs_docker.cli.run_exec import execute
+        from rs_docker.context import Context
+        from rs_docker.errors import RsDockerError
 
-        report(e, "run", debug)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
+        debug = global_params["debug"]
+        try:
+            ctx = Context.from_env(root=global_params["root"], debug=debug,
+                                   insecure_registries=global_params["insecure_registry"])
+            code = execute(ctx, params, preforked)
+        except RsDockerError as e:
+            from rs_docker.cli.errors_out import report  # only on the error path
+
+            report(e, "run", debug)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+    finally:
+        if preforked is not None:
+            preforked.close()  # unused (an error before the start): it exits; a no-op if used
     _exit(code)
 
 

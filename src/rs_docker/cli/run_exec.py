@@ -79,12 +79,21 @@ def _started(_container_id: str) -> None:
     gc.enable()
 
 
-def execute(ctx, params: dict) -> int:
+def execute(ctx, params: dict, preforked=None) -> int:
     """Run the container the parameters describe; its exit status (0 once a
-    detached container is started and its id printed)."""
+    detached container is started and its id printed). preforked: a
+    runtime.prefork() handle for a foreground run's PID 1 (closed if unused)."""
     from rs_docker.container.run import RunCallbacks, run_container
 
-    opts = build_options(params)
+    try:
+        opts = build_options(params)
+    except BaseException:
+        if preforked is not None:
+            preforked.close()
+        raise
+    if opts.detach and preforked is not None:
+        preforked.close()  # the monitor starts a detached container
+        preforked = None
     pull_progress = _PullProgress()
     callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
                              pull_done=pull_progress.close, started=_started)
@@ -96,4 +105,4 @@ def execute(ctx, params: dict) -> int:
 
         print(run_detached(ctx, opts, callbacks), flush=True)
         return 0
-    return run_container(ctx, opts, callbacks)
+    return run_container(ctx, opts, callbacks, preforked=preforked)

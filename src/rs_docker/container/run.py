@@ -108,17 +108,24 @@ def _image(ctx: Context, record) -> create.Image:
                         layers=tuple(os.fspath(layers.path(c)) for c in record.chain_ids))
 
 
-def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> int:
-    """Run the container to its end; its exit code (Docker's: N, or 128+signal)."""
+def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None,
+                  preforked=None) -> int:
+    """Run the container to its end; its exit code (Docker's: N, or 128+signal).
+    preforked: a runtime.prefork() handle to become its PID 1; used or
+    closed here, whatever happens."""
     cb = progress or RunCallbacks()
-    check_options(opts)
-    image = find_image(ctx, opts, cb)
-    created = create.create_container(ctx, opts, image, cb.debug)
     try:
-        return _start(ctx, created, opts, cb)
+        check_options(opts)
+        image = find_image(ctx, opts, cb)
+        created = create.create_container(ctx, opts, image, cb.debug)
+        try:
+            return _start(ctx, created, opts, cb, preforked)
+        finally:
+            if opts.remove:
+                remove(ctx, created)
     finally:
-        if opts.remove:
-            remove(ctx, created)
+        if preforked is not None:
+            preforked.close()  # a no-op once the runtime took it
 
 
 def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
@@ -136,7 +143,8 @@ def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None =
     return created.id
 
 
-def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks) -> int:
+def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks,
+           preforked=None) -> int:
     from rs_docker import runtime
 
     def on_start(pid=None, *_args, **_kwargs) -> None:
@@ -150,7 +158,7 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
         result = runtime.run(created.dir, stdin=stdin, stdout=1, stderr=2, on_start=on_start,
-                             container_id=created.id)
+                             container_id=created.id, preforked=preforked)
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise

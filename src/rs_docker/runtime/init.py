@@ -14,7 +14,9 @@ namespace to join:
 Without either (a root run), the runtime forks B itself, its own
 pid_ns_for_children switched to the new PID namespace around the fork
 (crun does the same with clone flags): direct_child does A's steps, then
-B's, in one process.
+B's, in one process. `rs-docker run` forks that B early (preforked.py),
+before the container exists: it waits for the bundle, plans it itself,
+then goes on as direct_child.
 
 Nothing here raises across fork(): every failure is reported over the sync
 socket with the step that failed, and the process os._exit()s.

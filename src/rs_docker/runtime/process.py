@@ -15,13 +15,17 @@ import errno
 import os
 import select
 
+from rs_docker import jsonio
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import command, init
 from rs_docker.runtime.reap import exit_code
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
+
+# bundle (its plan: mounts, devices, namespaces), init, command and security
+# are imported where a fork is made here (_start_forked, start): with a
+# preforked PID 1 (preforked.py) only it imports them, in parallel with us
+# (~2 ms of modules off a run's critical path).
 
 
 class RunResult:
@@ -144,6 +148,8 @@ def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False
     around the fork when `new_pid` (unshare(2) CLONE_NEWPID applies to the
     caller's next children only), which saves A: a fork of this Python
     process and its steps, ~1.5 ms of every run."""
+    from rs_docker.runtime import init
+
     parent, child = Channel.pair()
     if direct:
         try:
@@ -185,6 +191,8 @@ def _fork_in_new_pid_ns(body, chan: Channel, args: tuple) -> int:
     """os.fork() with the child as PID 1 of a new PID namespace; our own
     pid_ns_for_children is set back to our PID namespace right after (setns
     on /proc/self/ns/pid, which names the namespace we are in)."""
+    from rs_docker.runtime import init
+
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
         syscalls.unshare(C.CLONE_NEWPID)
@@ -329,14 +337,116 @@ def translate(e: ChildError) -> RuntimeFailure:
 
 
 def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
-          state_dir: str | None = None, container_id: str | None = None) -> Container:
+          state_dir: str | None = None, container_id: str | None = None,
+          preforked=None) -> Container:
     """Start the container of `bundle` and return once its command runs.
     stdin/stdout/stderr: fds given to the container (None: /dev/null);
     ignored with process.terminal, where the Container's `console` is the
-    pty master to relay."""
-    config = bundle_mod.load(bundle)
-    cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
-                                f"{os.urandom(4).hex()}"
+    pty master to relay. preforked: a preforked.Preforked to become PID 1
+    (used or closed here, whatever happens)."""
+    try:
+        cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
+                                    f"{os.urandom(4).hex()}"
+        c = None
+        config = _read_config(bundle) if preforked is not None else None
+        if config is not None:
+            c = _start_preforked(preforked, bundle, config, cgroup_id, (stdin, stdout, stderr))
+        if c is None:
+            from rs_docker.runtime import bundle as bundle_mod
+
+            if preforked is not None:
+                preforked.close()  # before a fork: no child of ours holds its socket
+            config = bundle_mod.load(bundle)
+            c = _start_forked(bundle, config, cgroup_id, (stdin, stdout, stderr))
+    finally:
+        if preforked is not None:
+            preforked.close()  # a no-op once taken
+    try:
+        if state_dir is not None:
+            write_state(state_dir, c.pid, c.start_time)
+        if on_start is not None:
+            on_start(c.pid)
+    except BaseException:
+        c.kill(_signal.SIGKILL)
+        c.wait()
+        raise
+    return c
+
+
+def _read_config(bundle: str) -> dict | None:
+    """config.json as the parent of a preforked PID 1 needs it (its cgroup
+    resources, process.terminal), without bundle.py's imports; None when it
+    is not what bundle.load accepts at a glance: the usual path then loads
+    it and raises bundle.load's own error."""
+    try:
+        with open(os.path.join(bundle, "config.json"), "rb") as f:
+            config = jsonio.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or not isinstance(config.get("process"), dict):
+        return None
+    return config
+
+
+class _Fallback(Exception):
+    """The preforked PID 1 cannot run this bundle: start it the usual way."""
+
+
+def _start_preforked(preforked, bundle: str, config: dict, cgroup_id: str,
+                     stdio: tuple) -> Container | None:
+    """Hand the bundle to the preforked PID 1 (preforked.py), make the cgroup
+    while it plans, then the direct handshake (start(direct=True)'s); None:
+    it cannot run the bundle (a user namespace, a plan that fails, it died
+    before it got the bundle), and nothing is left of the attempt. Once it
+    has the bundle, its errors are reported as PID 1's always were."""
+    terminal = bool(config["process"].get("terminal"))
+    winsize_from = stdio[0] if terminal else None
+    if terminal:
+        stdio = (None, None, None)
+    pid, pidfd, chan = preforked.take()
+    launch = _Launch(chan, None)
+    launch.pidfd = pidfd
+    made = []
+
+    def join(pid: int):
+        try:
+            chan.send("bundle", fds=tuple(fd for fd in stdio if fd is not None),
+                      bundle=os.path.abspath(bundle), stdio=[fd is not None for fd in stdio])
+        except OSError as e:
+            # P1 is gone (EPIPE), or a stdio fd is not open (EBADF): nothing
+            # of the container exists yet, the usual start does what it did.
+            raise _Fallback(str(e)) from None
+        # P1 loads, plans and prepares the bundle (~0.7 ms) meanwhile.
+        cgroup = _create_cgroup(cgroup_id, config)
+        if cgroup is not None:
+            made.append(cgroup)
+        msg, _fd = chan.recv()
+        if msg is not None and msg.get("type") == "fallback":
+            raise _Fallback(msg.get("reason"))
+        check(msg, "ready")
+        if cgroup is not None:
+            cgroup.add(pid)
+        return cgroup
+
+    try:
+        return launch.handshake(None, join, terminal, winsize_from, None, pid)
+    except _Fallback:
+        launch.abort()
+        for cgroup in made:
+            cgroup.destroy()
+        return None
+    except BaseException:
+        launch.abort()
+        for cgroup in made:
+            cgroup.destroy()
+        raise
+    finally:
+        chan.close()
+
+
+def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Container:
+    """Plan the bundle, fork its PID 1 (start) and join it to its cgroup."""
+    stdin = stdio[0]
     made = []
 
     def join(pid: int):
@@ -349,10 +459,13 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
             cgroup.add(pid)
         return cgroup
 
+    from rs_docker.runtime import bundle as bundle_mod
+    from rs_docker.runtime import command, init
+
     try:
         launch = bundle_mod.plan(bundle, config)
         prepared = command.security.prepare(config) if command.security is not None else None
-        stdio = (None, None, None) if launch.terminal else (stdin, stdout, stderr)
+        stdio = (None, None, None) if launch.terminal else stdio
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between fork and exec
         ns = launch.namespaces
@@ -363,15 +476,6 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
     except BaseException:
         for cgroup in made:
             cgroup.destroy()
-        raise
-    try:
-        if state_dir is not None:
-            write_state(state_dir, c.pid, c.start_time)
-        if on_start is not None:
-            on_start(c.pid)
-    except BaseException:
-        c.kill(_signal.SIGKILL)
-        c.wait()
         raise
     return c
 
@@ -397,11 +501,12 @@ def _create_cgroup(container_id: str, config: dict):
 
 
 def run(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_signals=True,
-        state_dir: str | None = None, container_id: str | None = None) -> RunResult:
+        state_dir: str | None = None, container_id: str | None = None,
+        preforked=None) -> RunResult:
     """Run the container of `bundle` in the foreground; see runtime/__init__."""
     def launch():
         return spawn(bundle, stdin=stdin, stdout=stdout, stderr=stderr, on_start=on_start,
-                     state_dir=state_dir, container_id=container_id)
+                     state_dir=state_dir, container_id=container_id, preforked=preforked)
 
     return foreground(launch, forward_signals, stdin, stdout)
 

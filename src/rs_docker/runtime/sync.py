@@ -9,7 +9,12 @@ master, SCM_RIGHTS, unix(7)), so every message is one JSON object:
                    {"type": "pty"} + fd          the pty master (terminal: true)
                    {"type": "error", "step": "pivot_root", "errno": 22,
                     "message": "pivot_root /x: invalid argument"}
+                   {"type": "ready"} / {"type": "fallback", "reason": "..."}
+                                                 a preforked PID 1 can run the
+                                                 bundle / cannot (preforked.py)
   parent -> child  {"type": "mapped"}, {"type": "go"}
+                   {"type": "bundle", "bundle": path, "stdio": [bool x 3]}
+                                   + the stdio fds given (preforked.py)
 
 The child's end is O_CLOEXEC, so a successful execve closes it: the parent
 reads EOF and knows the container command is running (runc does the same
@@ -20,6 +25,7 @@ with its exec fifo). No exception crosses fork(): a failing child sends an
 from __future__ import annotations
 
 import _socket  # socket.py would add ~2.5 ms per run (enum conversions, selectors)
+import os
 import sys
 
 from rs_docker import jsonio
@@ -43,25 +49,39 @@ class Channel:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send(self, kind: str, fd: int | None = None, **fields) -> None:
+    def send(self, kind: str, fd: int | None = None, *, fds: tuple[int, ...] = (),
+             **fields) -> None:
+        """One message, with `fd` (or every fd of `fds`, in order) attached."""
         data = jsonio.dumps({"type": kind, **fields}).encode()
-        if fd is None:
+        if fd is not None:
+            fds = (fd,)
+        if not fds:
             self.sock.sendall(data)
         else:
-            rights = fd.to_bytes(_FD_SIZE, sys.byteorder, signed=True)
+            rights = b"".join(f.to_bytes(_FD_SIZE, sys.byteorder, signed=True) for f in fds)
             self.sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, rights)])
 
     def recv(self) -> tuple[dict | None, int | None]:
         """The next message and the fd it carried; (None, None) at EOF."""
-        fd = None
-        data, ancdata, _flags, _addr = self.sock.recvmsg(MAX_MESSAGE, _socket.CMSG_SPACE(_FD_SIZE))
+        msg, fds = self.recv_fds(1)
+        return msg, (fds[0] if fds else None)
+
+    def recv_fds(self, most: int) -> tuple[dict | None, list[int]]:
+        """The next message and the fds it carried (up to `most`, made
+        O_CLOEXEC as they arrive: MSG_CMSG_CLOEXEC); (None, []) at EOF."""
+        fds: list[int] = []
+        data, ancdata, _flags, _addr = self.sock.recvmsg(
+            MAX_MESSAGE, _socket.CMSG_SPACE(_FD_SIZE * most), _socket.MSG_CMSG_CLOEXEC)
         for level, kind, payload in ancdata:
-            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and \
-                    len(payload) >= _FD_SIZE:
-                fd = int.from_bytes(payload[:_FD_SIZE], sys.byteorder, signed=True)
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                for i in range(0, len(payload) - _FD_SIZE + 1, _FD_SIZE):
+                    fds.append(int.from_bytes(payload[i:i + _FD_SIZE], sys.byteorder,
+                                              signed=True))
         if not data:
-            return None, None
-        return jsonio.loads(data), fd
+            for fd in fds:
+                os.close(fd)
+            return None, []
+        return jsonio.loads(data), fds
 
     def expect(self, kind: str) -> dict:
         """Receive one message of `kind`; raise ChildError for an error report,

@@ -1,0 +1,177 @@
+"""Fork the container's PID 1 early, before the caller knows the bundle.
+
+A foreground `rs-docker run` used to fork PID 1 once the container was
+created: a fork of a ~30 MB Python process, its after-fork work and
+copy-on-write faults (~1.9 ms to PID 1's first step), plus the import of
+the modules only PID 1 runs (init, mounts, devices, security,
+seccomp_cache...: ~2 ms) and the bundle's plan and security.prepare
+(~0.7 ms), all on the critical path. prefork() forks it right after the CLI
+has parsed a plain run, while the process is still small: the child (P1)
+imports what PID 1 needs while the parent imports, finds the image and
+creates the container on the other core, then waits on the sync socket.
+
+    prefork() -> Preforked | None   None where it does not apply (not root)
+    runtime.run / spawn(..., preforked=handle)   hand the bundle to P1
+    handle.close()                  the run never came: P1 exits
+
+P1 is forked with our pid_ns_for_children switched to a new PID namespace
+(as process._fork_in_new_pid_ns), so it is PID 1 there, our child. It holds
+nothing of the parent's later state: it only has what existed at the fork,
+and once told the bundle its first step (install_stdio) closes every fd but
+the sync socket, as today's PID 1 does. It gets one message (sync.py):
+{"type": "bundle", "bundle": path, "stdio": [3 x bool]} with the stdio fds
+given (SCM_RIGHTS; false: /dev/null). It loads and plans the bundle and
+prepares its security itself, in parallel with the parent's cgroup
+creation, answers "ready" and goes on as init.direct_child; or, when the
+bundle needs another process model (a user namespace, a PID namespace to
+join) or its preparation fails, answers "fallback" and exits: the parent
+then starts the container the usual way, and reports any error from its
+own plan. At EOF (no run: an error, a failed pull) P1 exits quietly.
+"""
+
+from __future__ import annotations
+
+import _signal
+import os
+import select
+
+from rs_docker.linux import constants as C
+from rs_docker.linux import syscalls
+from rs_docker.runtime.sync import Channel, check
+
+# How long close() lets an unused P1 see EOF and exit before it is killed:
+# it may be importing (a few ms).
+CLOSE_GRACE = 1.0
+
+
+class Preforked:
+    """The parent's handle on a preforked PID 1: its host PID, a pidfd
+    (opened at once: it is our child, its PID cannot be reused before we
+    reap it) and our end of the sync socket. A run takes it (take()); an
+    unused one must be close()d, which also reaps P1."""
+
+    def __init__(self, pid: int, pidfd: int, chan: Channel):
+        self.pid = pid
+        self._pidfd: int | None = pidfd
+        self._chan: Channel | None = chan
+
+    @property
+    def taken(self) -> bool:
+        return self._chan is None
+
+    def take(self) -> tuple[int, int, Channel]:
+        """(pid, pidfd, channel), now the caller's to close and reap."""
+        if self._chan is None or self._pidfd is None:
+            raise ValueError("preforked PID 1 already used or closed")
+        taken = (self.pid, self._pidfd, self._chan)
+        self._pidfd = self._chan = None
+        return taken
+
+    def close(self) -> None:
+        """No run for P1: close the socket (it reads EOF and exits), reap it
+        (killed if it takes longer than CLOSE_GRACE). Idempotent."""
+        if self._chan is None or self._pidfd is None:
+            return
+        chan, pidfd = self._chan, self._pidfd
+        self._chan = self._pidfd = None
+        chan.close()
+        try:
+            poller = select.poll()
+            poller.register(pidfd, select.POLLIN)
+            if not poller.poll(int(CLOSE_GRACE * 1000)):
+                try:
+                    _signal.pidfd_send_signal(pidfd, _signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
+        except ChildProcessError:
+            pass  # reaped elsewhere (a SIGCHLD handler of the caller's)
+        finally:
+            os.close(pidfd)
+
+
+def prefork() -> Preforked | None:
+    """Fork the next container's PID 1 now; None where the direct process
+    model cannot apply (not root: a user namespace comes first) or the
+    kernel refuses a new PID namespace."""
+    if os.geteuid() != 0:
+        return None
+    parent, child = Channel.pair()
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            syscalls.unshare(C.CLONE_NEWPID)
+        except OSError:
+            parent.close()
+            child.close()
+            return None
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _child(parent, child, own)
+        except BaseException:
+            parent.close()
+            child.close()
+            raise
+        finally:
+            # unshare(CLONE_NEWPID) only set where our next children go: back to ours.
+            syscalls.setns(own, C.CLONE_NEWPID, path="/proc/self/ns/pid")
+    finally:
+        os.close(own)
+    child.close()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except BaseException:
+        parent.close()
+        os.kill(pid, _signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    return Preforked(pid, pidfd, parent)
+
+
+def _child(parent: Channel, chan: Channel, own: int) -> None:
+    """P1: never returns; nothing unwinds into the caller's code."""
+    code = 0
+    try:
+        os.close(own)
+        parent.close()
+        code = serve(chan)
+    except BaseException:  # noqa: B036 - P1 ends here whatever happens (EOF, SIGINT...)
+        code = 125
+    finally:
+        os._exit(code)
+
+
+def serve(chan: Channel) -> int:
+    """P1's life: import what PID 1 runs, wait for the bundle, then become
+    the container's PID 1 (init.child_main: does not return) or exit."""
+    # What PID 1 and its preparation use, imported while the parent works.
+    from rs_docker.runtime import bundle as bundle_mod
+    from rs_docker.runtime import command, init
+
+    if command.security is not None:
+        from rs_docker.linux import bpf  # noqa: F401 - seccomp: every default run has it
+        from rs_docker.runtime import seccomp_cache  # noqa: F401
+
+    msg, fds = chan.recv_fds(3)
+    if msg is None:
+        return 0  # the run did not come
+    try:
+        check(msg, "bundle")
+        given = iter(fds)
+        stdio = tuple(next(given) if passed else None for passed in msg["stdio"])
+        config = bundle_mod.load(msg["bundle"])
+        launch = bundle_mod.plan(msg["bundle"], config)
+        ns = launch.namespaces
+        if not (ns.direct and "pid" in ns.new):
+            chan.send("fallback", reason="the bundle needs another process model")
+            return 0
+        prepared = command.security.prepare(config) if command.security is not None else None
+        if launch.terminal:
+            from rs_docker.runtime import tty  # noqa: F401 - here, not between steps
+    except BaseException as e:  # noqa: B036 - the parent redoes the plan and reports it
+        chan.send("fallback", reason=f"{type(e).__name__}: {e}")
+        return 0
+    chan.send("ready")
+    init.child_main(init.direct_child, chan, launch, stdio, prepared)
+    return 125  # not reached
