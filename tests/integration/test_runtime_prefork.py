@@ -188,3 +188,23 @@ def test_a_terminal_through_a_preforked_pid_1_gets_its_pty_and_window_size(tmp_p
     code, out = run_in_pty(bundle, rows=33, cols=77, target=target)
     assert code == 3, out
     assert out.split() == ["/dev/pts/0", "33", "77"], out
+
+
+def test_concurrent_preforked_runs_each_get_their_own_pid_1(tmp_path):
+    import threading
+
+    before = children()
+    bundles = [make_bundle(tmp_path, ["sh", "-c", f"echo $$ {i}"]) for i in range(5)]
+    outs: dict = {}
+
+    def one(i):
+        result, out, _ = run_captured(bundles[i], preforked=prefork())
+        outs[i] = (result.exit_code, out)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert outs == {i: (0, f"1 {i}\n") for i in range(5)}
+    assert children() == before

@@ -55,10 +55,6 @@ class Preforked:
         self._pidfd: int | None = pidfd
         self._chan: Channel | None = chan
 
-    @property
-    def taken(self) -> bool:
-        return self._chan is None
-
     def take(self) -> tuple[int, int, Channel]:
         """(pid, pidfd, channel), now the caller's to close and reap."""
         if self._chan is None or self._pidfd is None:
