@@ -82,15 +82,11 @@ def _started(_container_id: str) -> None:
 def execute(ctx, params: dict, preforked=None) -> int:
     """Run the container the parameters describe; its exit status (0 once a
     detached container is started and its id printed). preforked: a
-    runtime.prefork() handle for a foreground run's PID 1 (closed if unused)."""
+    runtime.prefork() handle for a foreground run's PID 1 (the caller
+    closes it should we raise before the run takes it)."""
     from rs_docker.container.run import RunCallbacks, run_container
 
-    try:
-        opts = build_options(params)
-    except BaseException:
-        if preforked is not None:
-            preforked.close()
-        raise
+    opts = build_options(params)
     if opts.detach and preforked is not None:
         preforked.close()  # the monitor starts a detached container
         preforked = None

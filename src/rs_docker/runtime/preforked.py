@@ -27,6 +27,13 @@ bundle needs another process model (a user namespace, a PID namespace to
 join) or its preparation fails, answers "fallback" and exits: the parent
 then starts the container the usual way, and reports any error from its
 own plan. At EOF (no run: an error, a failed pull) P1 exits quietly.
+
+Measured (hyperfine, `run --rm --network none busybox true`, 6 interleaved
+rounds of 60 runs against the previous commit): median ~30.1 -> ~27.9 ms;
+the parent imports 96 modules instead of 108. Less than the ~4 ms taken off
+the parent: the container's cgroup mkdir now often comes while the warm-up
+keeper's first cgroup.procs write still waits for its RCU grace period
+holding cgroup_mutex (cgroups/warmup.py), and waits with it.
 """
 
 from __future__ import annotations
