@@ -55,7 +55,9 @@ class Preforked:
     """The parent's handle on a preforked PID 1: its host PID, a pidfd
     (opened at once: it is our child, its PID cannot be reused before we
     reap it) and our end of the sync socket. A run takes it (take()); an
-    unused one must be close()d, which also reaps P1."""
+    unused one must be close()d, which also reaps P1. Our end of the socket
+    is O_CLOEXEC, but a child we fork and that does not exec holds it too:
+    P1 then sees EOF only once that child is gone as well."""
 
     def __init__(self, pid: int, pidfd: int, chan: Channel):
         self.pid = pid
