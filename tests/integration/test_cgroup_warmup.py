@@ -86,3 +86,17 @@ def test_warm_up_and_a_create_add_destroy_leave_our_cgroups_and_children_unchang
     with open("/proc/self/cgroup") as f:
         assert f.read() == ours
     assert children() == before
+
+
+@pytest.mark.root
+def test_the_switch_interval_is_short_while_the_keeper_runs_and_restored_after(tmp_path):
+    import sys
+
+    before = sys.getswitchinterval()
+    warmup.warm_up()
+    try:
+        assert sys.getswitchinterval() == warmup.SWITCH
+    finally:
+        warmup.stop()
+    assert sys.getswitchinterval() == before
+    assert warmup._keeper.wait(5)

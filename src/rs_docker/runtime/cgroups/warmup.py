@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import sys
 import time
 
 from rs_docker.errors import RsDockerError
@@ -90,6 +91,14 @@ class Keeper:
 
 
 _keeper: Keeper | None = None
+# While the keeper runs, the interpreter's switch interval is 0.5 ms
+# instead of 5: the thread needs the GIL to start and after each wait, and
+# the main thread, importing, would otherwise keep it up to 5 ms, long
+# enough for the first write to come late (and stall the cgroup mkdirs
+# behind its grace period) or for a gap between writes to let the kernel
+# go idle. stop() restores the caller's interval.
+SWITCH = 0.0005
+_interval: float | None = None
 
 
 def own_procs(mountinfo: str | None = None, proc_cgroup: str | None = None) -> str | None:
@@ -120,6 +129,9 @@ def warm_up() -> None:
     global _keeper
     if os.geteuid() != 0 or (_keeper is not None and not _keeper.wait(0)):
         return
+    global _interval
+    _interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH)
     _keeper = Keeper(own_procs)
 
 
@@ -127,3 +139,7 @@ def stop() -> None:
     """The join is done: let the keeper end."""
     if _keeper is not None:
         _keeper.stop()
+    global _interval
+    if _interval is not None:
+        sys.setswitchinterval(_interval)
+        _interval = None
