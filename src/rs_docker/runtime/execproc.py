@@ -16,8 +16,9 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, tty
+from rs_docker.runtime.foreground import foreground
 from rs_docker.runtime.init import Steps, child_main, install_stdio
-from rs_docker.runtime.process import RunResult, foreground, start
+from rs_docker.runtime.process import RunResult, start
 from rs_docker.runtime.sync import Channel
 
 

@@ -1,5 +1,7 @@
-"""The parent side: fork the init processes, answer their requests over the
-sync socket (id maps, cgroup, "go", the pty), then wait and report.
+"""The parent side: fork the init processes (or hand the bundle to a
+preforked PID 1: preforked.py), answer their requests over the sync socket
+(id maps, cgroup, "go", the pty), then wait and report (foreground.py:
+signals forwarded, the pty relayed).
 
 See init.py for the children's side and sync.py for the protocol.
 """
@@ -161,7 +163,7 @@ def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False
             child.close()
             raise
         child.close()
-        launch = _Launch(parent, None)
+        launch = Handshake(parent, None)
         try:
             launch.pidfd = os.pidfd_open(pid)
             return launch.handshake(idmaps, on_pid, terminal, winsize_from, cgroup, pid)
@@ -175,7 +177,7 @@ def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False
         if first == 0:
             init.child_main(body, child, *args)
         child.close()
-        launch = _Launch(parent, first)
+        launch = Handshake(parent, first)
         try:
             return launch.handshake(idmaps, on_pid, terminal, winsize_from, cgroup)
         except BaseException:
@@ -207,8 +209,9 @@ def _fork_in_new_pid_ns(body, chan: Channel, args: tuple) -> int:
     return pid
 
 
-class _Launch:
-    """The parent's side of one start: process A (`first`), then B."""
+class Handshake:
+    """The parent's side of one start over the sync socket: process A
+    (`first`), then B; or B alone (direct, preforked.py)."""
 
     def __init__(self, chan: Channel, first: int | None):
         self.chan = chan
@@ -348,9 +351,13 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
         cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
                                     f"{os.urandom(4).hex()}"
         c = None
-        config = _read_config(bundle) if preforked is not None else None
+        config = None
+        if preforked is not None:
+            from rs_docker.runtime import preforked as preforked_mod
+
+            config = preforked_mod.read_config(bundle)
         if config is not None:
-            c = _start_preforked(preforked, bundle, config, cgroup_id, (stdin, stdout, stderr))
+            c = preforked_mod.start(preforked, bundle, config, cgroup_id, (stdin, stdout, stderr))
         if c is None:
             from rs_docker.runtime import bundle as bundle_mod
 
@@ -373,77 +380,6 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
     return c
 
 
-def _read_config(bundle: str) -> dict | None:
-    """config.json as the parent of a preforked PID 1 needs it (its cgroup
-    resources, process.terminal), without bundle.py's imports; None when it
-    is not what bundle.load accepts at a glance: the usual path then loads
-    it and raises bundle.load's own error."""
-    try:
-        with open(os.path.join(bundle, "config.json"), "rb") as f:
-            config = jsonio.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(config, dict) or not isinstance(config.get("process"), dict):
-        return None
-    return config
-
-
-class _Fallback(Exception):
-    """The preforked PID 1 cannot run this bundle: start it the usual way."""
-
-
-def _start_preforked(preforked, bundle: str, config: dict, cgroup_id: str,
-                     stdio: tuple) -> Container | None:
-    """Hand the bundle to the preforked PID 1 (preforked.py), make the cgroup
-    while it plans, then the direct handshake (start(direct=True)'s); None:
-    it cannot run the bundle (a user namespace, a plan that fails, it died
-    before it got the bundle), and nothing is left of the attempt. Once it
-    has the bundle, its errors are reported as PID 1's always were."""
-    terminal = bool(config["process"].get("terminal"))
-    winsize_from = stdio[0] if terminal else None
-    if terminal:
-        stdio = (None, None, None)
-    pid, pidfd, chan = preforked.take()
-    launch = _Launch(chan, None)
-    launch.pidfd = pidfd
-    made = []
-
-    def join(pid: int):
-        try:
-            chan.send("bundle", fds=tuple(fd for fd in stdio if fd is not None),
-                      bundle=os.path.abspath(bundle), stdio=[fd is not None for fd in stdio])
-        except OSError as e:
-            # P1 is gone (EPIPE), or a stdio fd is not open (EBADF): nothing
-            # of the container exists yet, the usual start does what it did.
-            raise _Fallback(str(e)) from None
-        # P1 loads, plans and prepares the bundle (~0.7 ms) meanwhile.
-        cgroup = _create_cgroup(cgroup_id, config)
-        if cgroup is not None:
-            made.append(cgroup)
-        msg, _fd = chan.recv()
-        if msg is not None and msg.get("type") == "fallback":
-            raise _Fallback(msg.get("reason"))
-        check(msg, "ready")
-        if cgroup is not None:
-            cgroup.add(pid)
-        return cgroup
-
-    try:
-        return launch.handshake(None, join, terminal, winsize_from, None, pid)
-    except _Fallback:
-        launch.abort()
-        for cgroup in made:
-            cgroup.destroy()
-        return None
-    except BaseException:
-        launch.abort()
-        for cgroup in made:
-            cgroup.destroy()
-        raise
-    finally:
-        chan.close()
-
-
 def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Container:
     """Plan the bundle, fork its PID 1 (start) and join it to its cgroup."""
     stdin = stdio[0]
@@ -453,7 +389,7 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
         """The cgroup, made once PID 1 exists: its directories (~1 ms, a
         mkdir per v1 hierarchy) are created while PID 1 does its first
         mounts, which need no cgroup, instead of before the fork."""
-        cgroup = _create_cgroup(cgroup_id, config)
+        cgroup = container_cgroup(cgroup_id, config)
         if cgroup is not None:
             made.append(cgroup)
             cgroup.add(pid)
@@ -480,7 +416,9 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
     return c
 
 
-def _create_cgroup(container_id: str, config: dict):
+def container_cgroup(container_id: str, config: dict):
+    """The container's cgroup from config.linux (resources, cgroupsPath), or
+    None for a rootless run without a cgroup it may write."""
     try:
         from rs_docker.runtime.cgroups import create_cgroup
     except ImportError:  # pragma: no cover - only while the cgroups module was unmerged
@@ -508,86 +446,9 @@ def run(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_sign
         return spawn(bundle, stdin=stdin, stdout=stdout, stderr=stderr, on_start=on_start,
                      state_dir=state_dir, container_id=container_id, preforked=preforked)
 
+    from rs_docker.runtime.foreground import foreground
+
     return foreground(launch, forward_signals, stdin, stdout)
-
-
-def foreground(launch, forward_signals: bool, stdin, stdout) -> RunResult:
-    """Start with launch() -> Container, forward signals, relay the console
-    (if any) and wait for the exit."""
-    with SignalForwarder(forward_signals) as forwarder:
-        c = launch()
-        try:
-            forwarder.attach(c)
-            if c.console is not None:
-                attach_console(c, forwarder, stdin, stdout)
-        finally:
-            result = c.wait()
-        return result
-
-
-def attach_console(c: Container, forwarder: SignalForwarder, stdin, stdout) -> None:
-    """Relay the pty until the container exits, the caller's terminal raw."""
-    from rs_docker.runtime import tty  # process.terminal only
-
-    if stdin is not None:
-        forwarder.on_winch = lambda: tty.copy_winsize(stdin, c.console)
-    with tty.RawMode(stdin if stdin is not None else -1):
-        tty.relay(c.console, stdin, stdout, c.exit_fd)
-
-
-# ---- signals ---------------------------------------------------------------
-# Forward the signals the runtime receives to the container's PID 1, as
-# `docker run` (without -d) and runc's signal handler do. SIGCHLD, SIGPIPE
-# and the job-control stops are not forwarded (Docker's ForwardAllSignals
-# skips SIGCHLD, SIGPIPE, SIGURG). Python runs handlers only in the main
-# thread: from another thread, forwarding is off.
-
-FORWARDED = (_signal.SIGHUP, _signal.SIGINT, _signal.SIGQUIT, _signal.SIGTERM, _signal.SIGUSR1,
-             _signal.SIGUSR2, _signal.SIGWINCH, _signal.SIGALRM, _signal.SIGCONT)
-
-
-class SignalForwarder:
-    """Context manager: while active, FORWARDED signals go to `target.kill`.
-    Signals arriving before `attach` are queued and delivered on attach."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.target = None
-        self.pending: list[int] = []
-        self.saved: dict[int, object] = {}
-        self.on_winch = None  # terminal mode: resize the pty instead of forwarding
-
-    def __enter__(self):
-        if not self.enabled:
-            return self
-        try:
-            for sig in FORWARDED:
-                self.saved[sig] = _signal.signal(sig, self._handle)
-        except ValueError:  # not the main thread: Python cannot install handlers
-            self._restore()
-        return self
-
-    def __exit__(self, *exc):
-        self._restore()
-
-    def attach(self, target) -> None:
-        self.target = target
-        pending, self.pending = self.pending, []
-        for sig in pending:
-            self._handle(sig, None)
-
-    def _handle(self, sig, _frame) -> None:
-        if sig == _signal.SIGWINCH and self.on_winch is not None:
-            self.on_winch()
-        elif self.target is None:
-            self.pending.append(sig)
-        else:
-            self.target.kill(sig)
-
-    def _restore(self) -> None:
-        for sig, old in self.saved.items():
-            _signal.signal(sig, old if old is not None else _signal.SIG_DFL)
-        self.saved = {}
 
 
 def start_ticks(pid: int) -> int:
@@ -601,8 +462,6 @@ def write_state(state_dir: str, pid: int, start_time: int | None) -> None:
     of /proc/PID/stat (clock ticks after boot), which tells a reused PID apart.
     It was read while the process could not have exited yet."""
     import time
-
-    from rs_docker import jsonio
 
     os.makedirs(state_dir, exist_ok=True)
     tmp = os.path.join(state_dir, f".runtime.json.{os.getpid()}")
