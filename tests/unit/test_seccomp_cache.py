@@ -81,3 +81,17 @@ def test_canonical_json_is_jsons_sorted_compact_form():
     value = {"b": [1, {"z": None, "a": True}], "a": "é\"", "c": (2.5, "x")}
     assert cache.canonical_json(value) == json.dumps(value, sort_keys=True,
                                                      separators=(",", ":"))
+
+
+def test_a_write_keeps_only_the_newest_entries_and_drops_stale_temp_files(tmp_path):
+    program = bytes(8)  # one BPF instruction's worth
+    for i in range(5):
+        cache.write(str(tmp_path), f"k{i}", program)
+        os.utime(tmp_path / f"k{i}.bpf", (1000 + i, 1000 + i))
+    (tmp_path / "k9.bpf.1.ab.tmp").write_bytes(b"torn")
+    os.utime(tmp_path / "k9.bpf.1.ab.tmp", (1, 1))
+    (tmp_path / "k8.bpf.2.cd.tmp").write_bytes(b"being written")
+    cache.prune(str(tmp_path), keep=3)
+    assert sorted(os.listdir(tmp_path)) == ["k2.bpf", "k3.bpf", "k4.bpf", "k8.bpf.2.cd.tmp"]
+    cache.write(str(tmp_path), "new", program)  # a miss prunes with KEEP
+    assert "new.bpf" in os.listdir(tmp_path)

@@ -175,3 +175,30 @@ def write(cache_dir: str, entry: str, program: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, final)
+    prune(cache_dir)
+
+
+KEEP = 32  # entries: a few profiles and capability sets, times a few libseccomp builds
+
+
+def prune(cache_dir: str, keep: int = KEEP) -> None:
+    """Remove all but the `keep` newest entries (and temp files left by a
+    killed writer, once older than a minute). Only a miss writes, and so
+    prunes: every key change (a library installed, a new profile) adds one
+    ~8 KB entry for good otherwise. An entry still in use that goes is
+    compiled and written again by the next run that wants it."""
+    import time
+
+    try:
+        with os.scandir(cache_dir) as it:
+            found = [(e.stat(follow_symlinks=False).st_mtime, e.name) for e in it
+                     if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    entries = sorted((m, n) for m, n in found if n.endswith(".bpf"))
+    stale_tmp = [n for m, n in found if n.endswith(".tmp") and m < time.time() - 60]
+    for name in [n for _, n in entries[:-keep] if keep > 0] + stale_tmp:
+        try:
+            os.unlink(os.path.join(cache_dir, name))
+        except OSError:
+            pass  # gone meanwhile (a concurrent prune)
