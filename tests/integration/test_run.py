@@ -303,3 +303,17 @@ def test_unknown_run_flag_is_a_flag_error(rsd, images):
     proc = rsd("run", "--bogus=1", images.busybox.ref, "true")
     assert proc.returncode == 125
     assert proc.stderr.strip().splitlines() == ["rs-docker: unknown flag: --bogus"]
+
+
+def test_only_dockers_devices_can_be_opened_and_privileged_opens_any(rs, busybox):
+    # CAP_MKNOD lets the container's root make any device node; Docker's
+    # device cgroup lets it open only null, zero, full, random, urandom,
+    # tty, ptmx, pts/* and net/tun. 10:259 is /dev/cpu_dma_latency, which
+    # root can read on the host.
+    script = ("mknod /dev/cdl c 10 259 && head -c 4 /dev/cdl >/dev/null && echo opened; "
+              "head -c 4 /dev/urandom | wc -c; echo x > /dev/null && echo null-ok")
+    proc = rs("run", "--rm", busybox, "sh", "-c", script)
+    assert proc.stdout.splitlines() == ["4", "null-ok"], proc.stderr
+    assert "Operation not permitted" in proc.stderr
+    proc = rs("run", "--rm", "--privileged", busybox, "sh", "-c", script)
+    assert proc.stdout.splitlines() == ["opened", "4", "null-ok"], proc.stderr

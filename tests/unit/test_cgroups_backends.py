@@ -158,3 +158,21 @@ def test_unlimited_values():
 def test_v2_swap_below_memory_is_refused():
     with pytest.raises(RuntimeFailure, match="below the memory limit"):
         v2_writes({"memory": {"limit": 64, "swap": 32}})
+
+
+def test_device_rules_become_devices_allow_and_deny_lines_in_order():
+    from rs_docker.models.security import device_rules
+    from rs_docker.runtime.cgroups.resources import device_writes, v1_writes
+
+    lines = device_writes(device_rules())
+    assert lines[0] == ("devices", "devices.deny", "a rwm")
+    assert ("devices", "devices.allow", "c *:* m") in lines
+    assert ("devices", "devices.allow", "c 1:3 rwm") in lines
+    assert ("devices", "devices.allow", "c 136:* rwm") in lines
+    assert all(name == "devices.allow" for _, name, _ in lines[1:])
+    assert device_writes(device_rules(privileged=True)) == [("devices", "devices.allow", "a rwm")]
+    assert v1_writes({"devices": device_rules()})[-1] == ("devices", "devices.allow", "c 10:200 rwm")
+    with pytest.raises(RuntimeFailure):
+        device_writes([{"allow": True, "type": "x"}])
+    with pytest.raises(RuntimeFailure):
+        device_writes([{"allow": True, "type": "c", "access": "rwx"}])

@@ -110,6 +110,40 @@ def caps_mask(names) -> int:
     return mask
 
 
+# Docker's device cgroup (runc libcontainer/specconv AllowedDevices, which
+# moby applies after denying everything): any node may be made (mknod),
+# only these may be read or written. Without it, the container's root, who
+# holds CAP_MKNOD, could make and open any host device (a disk, say).
+DEVICE_RULES: tuple[tuple[str, int | None, int | None, str], ...] = (
+    ("c", None, None, "m"), ("b", None, None, "m"),
+    ("c", 1, 3, "rwm"),     # /dev/null
+    ("c", 1, 8, "rwm"),     # /dev/random
+    ("c", 1, 7, "rwm"),     # /dev/full
+    ("c", 5, 0, "rwm"),     # /dev/tty
+    ("c", 1, 5, "rwm"),     # /dev/zero
+    ("c", 1, 9, "rwm"),     # /dev/urandom
+    ("c", 136, None, "rwm"),  # /dev/pts/*
+    ("c", 5, 2, "rwm"),     # /dev/ptmx
+    ("c", 10, 200, "rwm"),  # /dev/net/tun (runc 1.2.4 put it back: users rely on it)
+)
+
+
+def device_rules(privileged: bool = False) -> list[dict]:
+    """linux.resources.devices (OCI LinuxDeviceCgroup, in order): deny all,
+    then Docker's allowed devices; --privileged allows every device."""
+    if privileged:
+        return [{"allow": True, "access": "rwm"}]
+    rules: list[dict] = [{"allow": False, "access": "rwm"}]
+    for kind, major, minor, access in DEVICE_RULES:
+        rule = {"allow": True, "type": kind, "access": access}
+        if major is not None:
+            rule["major"] = major
+        if minor is not None:
+            rule["minor"] = minor
+        rules.append(rule)
+    return rules
+
+
 def masked_paths(privileged: bool = False) -> list[str]:
     return [] if privileged else list(MASKED_PATHS)
 

@@ -171,8 +171,9 @@ def _no_new_privileges(opts: RunOptions) -> bool:
 
 
 def resources(opts: RunOptions) -> dict:
-    """linux.resources for --memory/--memory-swap/--cpus/--cpu-shares/--pids-limit."""
-    out: dict = {}
+    """linux.resources for --memory/--memory-swap/--cpus/--cpu-shares/--pids-limit,
+    and Docker's device rules (--privileged: every device)."""
+    out: dict = {"devices": security.device_rules(opts.privileged)}
     memory = security.memory_resources(opts.memory, opts.memory_swap)
     if memory:
         out["memory"] = memory

@@ -432,7 +432,7 @@ def container_cgroup(container_id: str, config: dict):
         # do, unless a limit was asked for, which would silently not hold.
         if os.geteuid() == 0:
             raise
-        if any(linux.get("resources") or {}):
+        if any(v for k, v in (linux.get("resources") or {}).items() if k != "devices"):
             raise RuntimeFailure(f"rootless: resource limits need a writable cgroup: {e}") \
                 from None
         return None

@@ -49,6 +49,29 @@ def v1_writes(res: dict | None) -> list[Write]:
     out += _cpuset(cpu)
     if pids.get("limit") is not None:
         out.append(("pids", "pids.max", _pids(pids["limit"])))
+    out += device_writes(res.get("devices") or [])
+    return out
+
+
+def device_writes(rules: list) -> list[Write]:
+    """linux.resources.devices -> devices.allow / devices.deny lines, in
+    order (Documentation/admin-guide/cgroup-v1/devices.rst: "type
+    major:minor access", "a" for all devices, "*" for any number). cgroup
+    v2 has no such files (it filters devices with a BPF program, which
+    v2_writes does not make: see the README's "Not yet")."""
+    out: list[Write] = []
+    for rule in rules:
+        kind = rule.get("type") or "a"
+        if kind not in ("a", "c", "b"):
+            raise RuntimeFailure(f"cgroups: invalid device type {kind!r}")
+        access = rule.get("access") or "rwm"
+        if set(access) - set("rwm"):
+            raise RuntimeFailure(f"cgroups: invalid device access {access!r}")
+        major, minor = rule.get("major"), rule.get("minor")
+        line = "a" if kind == "a" else \
+            f"{kind} {'*' if major is None else int(major)}:{'*' if minor is None else int(minor)}"
+        name = "devices.allow" if rule.get("allow") else "devices.deny"
+        out.append(("devices", name, f"{line} {access}"))
     return out
 
 
