@@ -92,7 +92,8 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
         from rs_docker.runtime.cgroups.v2 import V2
 
         h = layout.unified
-        primary = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point)
+        primary = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point,
+                     (resources or {}).get("devices"))
         if resources:
             from rs_docker.runtime.cgroups.resources import v2_writes
 
