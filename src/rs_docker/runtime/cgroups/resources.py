@@ -57,8 +57,8 @@ def device_writes(rules: list) -> list[Write]:
     """linux.resources.devices -> devices.allow / devices.deny lines, in
     order (Documentation/admin-guide/cgroup-v1/devices.rst: "type
     major:minor access", "a" for all devices, "*" for any number). cgroup
-    v2 has no such files (it filters devices with a BPF program, which
-    v2_writes does not make: see the README's "Not yet")."""
+    v2 has no such files: it filters devices with a BPF program, which
+    v2.py attaches (device_filter.py)."""
     out: list[Write] = []
     for rule in rules:
         kind = rule.get("type") or "a"
