@@ -46,7 +46,8 @@ class _ProgAttachAttr(ctypes.Structure):
 def _bpf(cmd: int, attr: ctypes.Structure, name: str, path: str | None) -> int:
     nr = _SYS_BPF.get(os.uname().machine)
     if nr is None:
-        raise OSError(errno.ENOSYS, f"{name} {path or ''}: unsupported architecture".strip())
+        where = f"{name} {path}" if path else name
+        raise OSError(errno.ENOSYS, f"{where}: unsupported architecture")
     return call(libc.syscall, ctypes.c_long(nr), ctypes.c_int(cmd), ctypes.byref(attr),
                 ctypes.c_uint(ctypes.sizeof(attr)), name=name, path=path)
 
@@ -55,7 +56,7 @@ def prog_load(insns: bytes, prog_type: int = BPF_PROG_TYPE_CGROUP_DEVICE,
               license: str = "Apache", name: str = "") -> int:
     """Load a program; returns its fd (close-on-exec: the kernel makes it
     so). When the verifier refuses it, the error ends with the verifier's
-    last line (asked for again with a log: the first try costs no log)."""
+    complaint (asked for again with a log: the first try costs no log)."""
     if not insns or len(insns) % _INSN_SIZE:
         raise ValueError(f"bpf: invalid program of {len(insns)} bytes")
     code = ctypes.create_string_buffer(bytes(insns), len(insns))
@@ -74,7 +75,9 @@ def prog_load(insns: bytes, prog_type: int = BPF_PROG_TYPE_CGROUP_DEVICE,
     try:
         fd = _bpf(BPF_PROG_LOAD, attr, "bpf BPF_PROG_LOAD", name or None)
     except OSError:
-        lines = log.value.decode(errors="replace").strip().splitlines()
+        # the verifier's complaint is its last line before its statistics
+        lines = [line for line in log.value.decode(errors="replace").splitlines()
+                 if line.strip() and not line.startswith(("processed ", "verification time"))]
         if lines:
             raise OSError(first.errno, f"{first.strerror}: {lines[-1]}") from None
         raise first from None
