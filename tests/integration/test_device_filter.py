@@ -10,7 +10,6 @@ since v1's devices controller filters there."""
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.models.security import device_rules
 from rs_docker.runtime.cgroups import create_cgroup
 from rs_docker.runtime.cgroups.v2 import V2
+from tests.fixtures.procs import in_child
 
 pytestmark = pytest.mark.root
 
@@ -74,33 +74,21 @@ def _open(path: str, flags: int) -> None:
 
 
 def _probe_in(cg, node_dir: str) -> dict:
-    """Fork a child that joins `cg`, then opens devices and makes a node;
-    what each step did comes back over a pipe."""
+    """In a forked child that joins `cg`: open devices and make a node; what
+    each step did."""
     node = os.path.join(node_dir, "dma")
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.close(r)
-            cg.add(os.getpid())
-            report = {
-                "null": _try(lambda: _open("/dev/null", os.O_RDWR)),
-                "mknod": _try(lambda: os.mknod(node, 0o600 | 0o020000,
-                                               os.makedev(*CPU_DMA_LATENCY))),
-                "node": _try(lambda: _open(node, os.O_RDONLY)),
-                "urandom": _try(lambda: _open("/dev/urandom", os.O_RDONLY)),
-            }
-            os.write(w, json.dumps(report).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r) as f:
-        report = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert status == 0, report
-    return json.loads(report)
+
+    def probe():
+        cg.add(os.getpid())
+        return {
+            "null": _try(lambda: _open("/dev/null", os.O_RDWR)),
+            "mknod": _try(lambda: os.mknod(node, 0o600 | 0o020000,
+                                           os.makedev(*CPU_DMA_LATENCY))),
+            "node": _try(lambda: _open(node, os.O_RDONLY)),
+            "urandom": _try(lambda: _open("/dev/urandom", os.O_RDONLY)),
+        }
+
+    return in_child(probe)
 
 
 def test_dockers_rules_refuse_opening_a_node_they_do_not_allow(v2_cgroup, tmp_path):
@@ -142,28 +130,18 @@ def test_without_root_a_refused_program_is_skipped(nobodys_dir):
     """bpf(2) needs CAP_SYS_ADMIN: a run without root goes on without the
     filter (runc's canSkipEBPFError), its cgroup made all the same."""
     home = nobodys_dir
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
+
+    def create_as_nobody():
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
         try:
-            os.close(r)
-            os.setgroups([])
-            os.setresgid(NOBODY, NOBODY, NOBODY)
-            os.setresuid(NOBODY, NOBODY, NOBODY)
-            try:
-                V2(str(home / "cg"), str(home), device_rules()).create()
-                os.write(w, b"created")
-            except RuntimeFailure as e:
-                os.write(w, str(e).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    with os.fdopen(r) as f:
-        report = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert status == 0 and report == "created"
+            V2(str(home / "cg"), str(home), device_rules()).create()
+            return "created"
+        except RuntimeFailure as e:
+            return str(e)
+
+    assert in_child(create_as_nobody) == "created"
     assert (home / "cg").is_dir()
 
 
