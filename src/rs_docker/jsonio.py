@@ -61,18 +61,18 @@ def loads(text: str | bytes):
     return value
 
 
-def dumps(value, compact: bool = True) -> str:
-    """json.dumps(value) with separators (",", ":") (compact) or json's
-    default (", ", ": "); ASCII output, circular references refused."""
+def dumps(value, compact: bool = True, sort_keys: bool = False) -> str:
+    """json.dumps(value, sort_keys=...) with separators (",", ":") (compact)
+    or json's default (", ", ": "); ASCII output, circular references refused."""
     sep = (",", ":") if compact else (", ", ": ")
     if _json is None:  # pragma: no cover
         import json
 
-        return json.dumps(value, separators=sep)
+        return json.dumps(value, separators=sep, sort_keys=sort_keys)
     if isinstance(value, str):
         return _json.encode_basestring_ascii(value)
     # A fresh markers dict each time, as json does: the encoder leaves ids
     # in it when it raises halfway.
     encode = _json.make_encoder({}, _default, _json.encode_basestring_ascii, None, sep[1],
-                                sep[0], False, False, True)
+                                sep[0], sort_keys, False, True)
     return "".join(encode(value, 0))

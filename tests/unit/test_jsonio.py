@@ -21,6 +21,8 @@ VALUES = [
 def test_dumps_is_json_dumps(value):
     assert jsonio.dumps(value) == json.dumps(value, separators=(",", ":"))
     assert jsonio.dumps(value, compact=False) == json.dumps(value)
+    assert jsonio.dumps(value, sort_keys=True) == json.dumps(value, separators=(",", ":"),
+                                                               sort_keys=True)
 
 
 @pytest.mark.parametrize("value", VALUES)
