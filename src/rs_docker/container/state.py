@@ -24,6 +24,7 @@ import time
 from rs_docker import jsonio
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, ContainerNotFound, StoreError, UsageError
+from rs_docker.models.digest import is_hex
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 RECORD = "container.json"
 _FILE_LOCK = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
 _DIR_LOCK = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-_HEX = frozenset("0123456789abcdef")
 # moby daemon/names: RestrictedNameChars [a-zA-Z0-9][a-zA-Z0-9_.-]+ (ASCII)
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _NAME_CHARS = _ALNUM | frozenset("_.-")
@@ -43,7 +43,7 @@ CREATED, RUNNING, EXITED = "created", "running", "exited"
 
 def is_id(text: str) -> bool:
     """A full container id: 64 lowercase hex digits."""
-    return len(text) == 64 and _HEX.issuperset(text)
+    return len(text) == 64 and is_hex(text)
 
 
 def is_name(text: str) -> bool:
