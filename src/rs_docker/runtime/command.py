@@ -125,9 +125,10 @@ def reset_signals() -> None:
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
-def finish(run, config: dict, prepared, bounded: bool = False) -> None:
+def finish(run, config: dict, prepared, bounded: bool = False, after_user=None) -> None:
     """Become the container command. Never returns: execve or an exception.
-    bounded: the caller has dropped the bounding set already."""
+    bounded: the caller has dropped the bounding set already; after_user:
+    called once the user is switched (what the switch reset, re-armed)."""
     process = config["process"]
     user = process.get("user") or {}
     run("rlimits", hook, "apply_rlimits", config)
@@ -136,6 +137,8 @@ def finish(run, config: dict, prepared, bounded: bool = False) -> None:
     if security is not None:
         run("keep caps", security.keep_caps)
     run("user", switch_user, user)
+    if after_user is not None:
+        run("parent death signal", after_user)
     run("capabilities", hook, "apply_caps", config, prepared)
     run("no_new_privs", hook, "set_no_new_privs", config)
     run("umask", os.umask, int(user.get("umask", 0o022)))

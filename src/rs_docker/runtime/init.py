@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from _signal import SIGKILL
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
@@ -136,9 +137,9 @@ def _become_root(launch: Launch) -> None:
 
 
 def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
-    """Process B, the container's PID 1, up to execve. No PR_SET_PDEATHSIG:
-    A exits on purpose once B is forked. Should the runtime die first, B
-    reads EOF where it waits for "go" and exits."""
+    """Process B, the container's PID 1, up to execve. Should the runtime
+    die first, B reads EOF where it waits for "go" and exits; from "go" on
+    it dies with its supervisor (die_with_parent)."""
     run("setsid", os.setsid)
     config, process = launch.config, launch.process
     joined = Joined(run, chan, launch)
@@ -177,8 +178,22 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         uid = int((process.get("user") or {}).get("uid", 0))
         run("console", _own_console, slave, uid)
         run("console", tty.make_controlling, slave)
-    command.finish(run, config, prepared, bounded=True)
+    command.finish(run, config, prepared, bounded=True,
+                   after_user=lambda: die_with_parent(chan))
     return EXIT_FAILED  # not reached: finish execs or raises
+
+
+def die_with_parent(chan: Channel) -> None:
+    """PR_SET_PDEATHSIG(SIGKILL): PID 1, and with it the container, dies
+    with its supervisor (the `run` command, or the monitor of `run -d`)
+    instead of running on with nobody to wait for it, relay its output or
+    record its exit; runc's init does the same. Armed once the supervisor is
+    our parent (A is gone by "go"), and again after the user switch, which
+    clears it (commit_creds). A supervisor that died before we armed it has
+    closed its end of the sync socket: then we stop here."""
+    syscalls.set_pdeathsig(SIGKILL)
+    if chan.hung_up():
+        raise OSError(errno.ESRCH, "supervisor: the runtime exited before the container started")
 
 
 class Joined:
@@ -195,6 +210,7 @@ class Joined:
             return
         self.run("wait for parent", self.chan.expect, "go")
         self.done = True
+        self.run("parent death signal", die_with_parent, self.chan)
         if "cgroup" in self.launch.namespaces.new:
             self.run("unshare cgroup", syscalls.unshare, C.CLONE_NEWCGROUP)
 

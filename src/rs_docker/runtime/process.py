@@ -264,8 +264,10 @@ class Handshake:
         if on_pid is not None:
             joined = on_pid(pid)  # a cgroup it made (spawn), or None (the one given)
             cgroup = cgroup if joined is None else joined
+        # A exits right after reporting B; B is ours from here on, and by
+        # "go" its parent is us: it arms its parent-death signal then.
+        self._reap_first()
         chan.send("go")
-        self._reap_first()  # A exits right after reporting B; B is ours from here on
         console = None
         if terminal:
             msg, console = chan.recv()

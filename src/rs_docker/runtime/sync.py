@@ -97,6 +97,15 @@ class Channel:
         except OSError:
             pass  # the parent is gone; nobody to tell
 
+    def hung_up(self) -> bool:
+        """Whether the other end is closed (its process gone), without
+        waiting or reading a message it may have left."""
+        import select
+
+        poller = select.poll()
+        poller.register(self.sock.fileno(), 0)  # POLLHUP is always reported
+        return any(ev & select.POLLHUP for _fd, ev in poller.poll(0))
+
     def close(self) -> None:
         self.sock.close()
 
