@@ -14,6 +14,20 @@ import os
 
 SYSTEM_ROOT = "/var/lib/rs-docker"
 
+# A registry transfer (headers or body) that moves fewer than PULL_MIN_RATE
+# bytes/s averaged over PULL_STALL_SECONDS is aborted, as curl's
+# --speed-limit/--speed-time do (registry/stall.py). 1 KiB/s would take over
+# an hour for a 5 MB layer: slower is a stall, not a transfer. 30 s rides out
+# TCP's retransmission backoff (1+2+4+8+16 s, RFC 6298) and a registry busy
+# for a moment. containerd's CRI `image_pull_progress_timeout` (5 min, "reset
+# whenever a new byte has been read") and kubelet's
+# `--image-pull-progress-deadline` (1 min) catch only silence, which one byte
+# every few seconds defeats. Overridden by RS_DOCKER_PULL_STALL_SECONDS and
+# RS_DOCKER_PULL_MIN_RATE, read in Context.from_env only.
+PULL_STALL_SECONDS = 30.0
+PULL_MIN_RATE = 1024
+MAX_STALL_SECONDS = 86400.0          # a socket timeout must fit a timeval
+
 
 def default_root(env: dict[str, str] | None = None, euid: int | None = None) -> str:
     """Store root: RS_DOCKER_ROOT, else /var/lib/rs-docker for root, else
@@ -35,6 +49,34 @@ def default_docker_config(env: dict[str, str] | None = None) -> str:
     return os.path.join(base, "config.json")
 
 
+def _stall_seconds(text: str) -> float | None:
+    """A finite number of seconds above 0 (nan fails every comparison)."""
+    try:
+        value = float(text) if text.isascii() else None
+    except ValueError:
+        return None
+    return value if value is not None and 0 < value <= MAX_STALL_SECONDS else None
+
+
+def _min_rate(text: str) -> int | None:
+    """Bytes per second, ASCII digits (0 keeps only the silence check)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
+
+
+def _env_setting(name: str, default, parse, want: str):
+    """The environment variable `name` parsed, `default` when unset or empty;
+    a UsageError naming the variable when `parse` refuses it (None)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    value = parse(text)
+    if value is None:
+        from rs_docker.errors import UsageError
+
+        raise UsageError(f"invalid {name} {text!r}: {want}")
+    return value
+
+
 class Context:
     """Where the store lives, who we are, and how to reach registries.
 
@@ -42,11 +84,14 @@ class Context:
     a dataclass: importing dataclasses (and inspect) cost ~10 ms on every
     `rs-docker run` (issue 6)."""
 
-    __slots__ = ("root", "rootless", "debug", "docker_config", "insecure_registries")
+    __slots__ = ("root", "rootless", "debug", "docker_config", "insecure_registries",
+                 "pull_stall_seconds", "pull_min_rate")
 
     def __init__(self, root: str | os.PathLike, rootless: bool = False, debug: bool = False,
                  docker_config: str | os.PathLike | None = None,
-                 insecure_registries: frozenset[str] = frozenset()) -> None:
+                 insecure_registries: frozenset[str] = frozenset(),
+                 pull_stall_seconds: float = PULL_STALL_SECONDS,
+                 pull_min_rate: int = PULL_MIN_RATE) -> None:
         # object.__setattr__: our own __setattr__ refuses, to stay frozen.
         _set = object.__setattr__
         _set(self, "root", os.fspath(root))
@@ -55,6 +100,8 @@ class Context:
         _set(self, "docker_config",
              default_docker_config() if docker_config is None else os.fspath(docker_config))
         _set(self, "insecure_registries", insecure_registries)
+        _set(self, "pull_stall_seconds", pull_stall_seconds)
+        _set(self, "pull_min_rate", pull_min_rate)
 
     def __setattr__(self, name: str, value) -> None:
         raise AttributeError(f"cannot assign to field {name!r}: Context is immutable")
@@ -90,6 +137,11 @@ class Context:
             rootless=os.geteuid() != 0,
             debug=debug,
             insecure_registries=frozenset(insecure),
+            pull_stall_seconds=_env_setting("RS_DOCKER_PULL_STALL_SECONDS", PULL_STALL_SECONDS,
+                                            _stall_seconds, "want seconds above 0, "
+                                            f"at most {MAX_STALL_SECONDS:.0f}"),
+            pull_min_rate=_env_setting("RS_DOCKER_PULL_MIN_RATE", PULL_MIN_RATE, _min_rate,
+                                       "want a whole number of bytes per second"),
         )
 
     # Store layout (DESIGN.md "Storage").
