@@ -16,6 +16,7 @@ import errno
 import os
 
 from rs_docker.linux import syscalls
+from rs_docker.runtime import trampoline
 
 try:
     from rs_docker.runtime import security
@@ -125,10 +126,14 @@ def reset_signals() -> None:
     _signal.pthread_sigmask(_signal.SIG_SETMASK, [])
 
 
-def finish(run, config: dict, prepared, bounded: bool = False, after_user=None) -> None:
-    """Become the container command. Never returns: execve or an exception.
-    bounded: the caller has dropped the bounding set already; after_user:
-    called once the user is switched (what the switch reset, re-armed)."""
+def finish(run, config: dict, prepared, report_fd: int, *, bounded: bool = False,
+           after_user=None, mode: str = trampoline.MODE_EXEC) -> None:
+    """Become the container command (mode "x"), or spawn it as our parent's
+    child (modes "s", "t": exec), through the trampoline. Never returns:
+    execve or an exception. report_fd: the sync socket, for the
+    trampoline's report; bounded: the caller has dropped the bounding set
+    already; after_user: called once the user is switched (what the switch
+    reset, re-armed)."""
     process = config["process"]
     user = process.get("user") or {}
     run("rlimits", hook, "apply_rlimits", config)
@@ -144,12 +149,13 @@ def finish(run, config: dict, prepared, bounded: bool = False, after_user=None) 
     run("umask", os.umask, int(user.get("umask", 0o022)))
     env = env_dict(process.get("env"))
     path = run("exec", resolve, process["args"][0], env)
+    memfd = run("trampoline", trampoline.load)
     run("signals", reset_signals)
     run("close fds", syscalls.cloexec_from, 3)
     run("seccomp", hook, "load_seccomp", prepared)
     run.current = "exec"
     try:
-        os.execve(path, process["args"], env)
+        trampoline.execute(memfd, mode, path, process["args"], env, report_fd)
     except OSError as e:
         raise ExecError(e.errno, f'exec: "{process["args"][0]}": '
                                  f"{os.strerror(e.errno).lower()}") from None

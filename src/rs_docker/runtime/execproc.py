@@ -1,11 +1,17 @@
 """`exec`: run another process inside a running container
 (runtime-spec "exec"-like, what runc exec does).
 
-The first child joins the container's namespaces with setns(2) — user
-first, pid last — and forks, since joining a PID namespace only applies
-to children (pid_namespaces(7)); that child joins the container's cgroups
-(moved by the parent), then the same final steps as `run`: cwd, console,
-rlimits, capabilities, user, no_new_privs, seccomp, execve.
+A process forked here (A) joins the container's namespaces with setns(2)
+— user first, pid last; joining a PID namespace applies to children only
+(pid_namespaces(7)) — and is moved into the container's cgroups by us. A
+stays in the host's PID namespace, invisible to the container, while it
+does every step: the console, cwd, rlimits, capabilities, user,
+no_new_privs, seccomp. Then it execs the trampoline (trampoline/), which
+clone()s the exec'd process as our child (CLONE_PARENT) in the
+container's PID namespace, reports its PID and exits; the child execs the
+command. No fork of the host's Python is ever inside the container's PID
+namespace, where a container process could open its /proc/PID/exe
+(CVE-2019-5736).
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ import os
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import cgroup_join, command, namespaces, tty
+from rs_docker.runtime import cgroup_join, command, namespaces, trampoline, tty
 from rs_docker.runtime.foreground import foreground
 from rs_docker.runtime.init import Steps, child_main, install_stdio
-from rs_docker.runtime.process import RunResult, start
-from rs_docker.runtime.sync import Channel
+from rs_docker.runtime.process import _SUBREAPER, Container, RunResult, start_ticks, translate
+from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
 
 def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=2,
@@ -40,46 +46,102 @@ def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=
     stdio = (None, None, None) if terminal else (stdin, stdout, stderr)
 
     def launch():
-        return start(exec_first_child, (paths, stdio, merged, prepared),
-                     on_pid=lambda p: cgroup_join.join(pid, p), terminal=terminal,
-                     winsize_from=stdin if terminal else None)
+        return start_exec(pid, (paths, stdio, merged, prepared), terminal,
+                          stdin if terminal else None)
 
     return foreground(launch, forward_signals, stdin, stdout)
 
 
+def start_exec(target: int, args: tuple, terminal: bool, winsize_from: int | None) -> Container:
+    """Fork A (exec_first_child), answer it, and return the exec'd process
+    once its command runs: our child, spawned by A's trampoline."""
+    parent, child = Channel.pair()
+    # The subreaper is for an architecture without a trampoline only, where
+    # A forks the process itself (trampoline.execute): it is then ours once
+    # A exits.
+    with _SUBREAPER:
+        first = os.fork()
+        if first == 0:
+            child_main(exec_first_child, child, *args)
+        child.close()
+        live = [first]  # ours to kill and reap should the start fail
+        try:
+            return _handshake(parent, live, target, terminal, winsize_from)
+        except ChildError as e:
+            _abort(live)
+            raise translate(e) from None
+        except ChildGone:
+            _abort(live)
+            raise RuntimeFailure("exec: the process exited before starting the command") \
+                from None
+        except BaseException:
+            _abort(live)
+            raise
+        finally:
+            parent.close()
+
+
+def _handshake(chan: Channel, live: list[int], target: int, terminal: bool,
+               winsize_from: int | None) -> Container:
+    first = live[0]
+    check(chan.recv()[0], "ready")
+    cgroup_join.join(target, first)
+    chan.send("go")
+    console = None
+    if terminal:
+        msg, console = chan.recv()
+        check(msg, "pty")
+        if winsize_from is not None:
+            tty.copy_winsize(winsize_from, console)
+        chan.send("console")
+    pid = int(check(chan.recv()[0], "pid")["pid"])
+    live.append(pid)
+    pidfd = os.pidfd_open(pid)
+    start_time = start_ticks(pid)
+    os.waitpid(first, 0)
+    live.remove(first)
+    msg, _fd = chan.recv()
+    if msg is not None:  # EOF: the command's execve closed the trampoline's copy
+        check(msg, "exec")
+    return Container(pid, pidfd, console, None, start_time)
+
+
+def _abort(live: list[int]) -> None:
+    """Kill and reap A and the process it spawned, whichever are still ours."""
+    import _signal
+
+    for pid in live:
+        try:
+            os.kill(pid, _signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) -> int:
+    """Process A, in the host's PID namespace to its end (module doc)."""
     run("stdio", install_stdio, stdio, chan.fileno())
     run("signals", command.reset_signals)
     run("setsid", os.setsid)
-    # CVE-2019-5736: the process forked below is in the container's PID
-    # namespace yet still the host interpreter until it execs; a container
-    # process must not open its /proc/PID/exe (nor fds, memory) meanwhile.
-    # Non-dumpable closes them (runc's nsexec does the same); execve
-    # makes the command dumpable again.
+    # Nothing in the container can see A (another PID namespace); still, a
+    # process that joined a container's namespaces keeps its memory, fds
+    # and /proc/PID/exe to itself (runc's nsexec does the same).
     run("dumpable", syscalls.set_dumpable, False)
     run("join namespaces", namespaces.join, paths)
-    pid = run("fork", os.fork)
-    if pid == 0:
-        child_main(exec_init, chan, config, prepared)
-    chan.send("pid", pid=pid)
-    chan.close()
-    return 0  # done: the process is reparented to the runtime, which waits for it
-
-
-def exec_init(run: Steps, chan: Channel, config: dict, prepared) -> int:
-    """The exec'd process up to execve; like container_init, it exits at EOF
-    where it waits for "go" should the runtime die first."""
-    run("setsid", os.setsid)
-    run("wait for parent", chan.expect, "go")
+    run("ready", chan.send, "ready")
+    run("wait for parent", chan.expect, "go")  # in the container's cgroups from here
     process = config["process"]
-    slave = None
+    mode = trampoline.MODE_SPAWN
     if process.get("terminal"):
         master, slave, _path = run("open pty", tty.open_pty, "/dev/pts")
         run("send pty", chan.send, "pty", master)
         os.close(master)
         run("wait for parent", chan.expect, "console")
+        run("console", tty.as_stdio, slave)
+        mode = trampoline.MODE_SPAWN_TTY
     run("cwd", os.chdir, process.get("cwd") or "/")
-    if slave is not None:
-        run("console", tty.make_controlling, slave)
-    command.finish(run, config, prepared)
+    command.finish(run, config, prepared, chan.fileno(), mode=mode)
     return 125

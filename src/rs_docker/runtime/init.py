@@ -178,7 +178,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         uid = int((process.get("user") or {}).get("uid", 0))
         run("console", _own_console, slave, uid)
         run("console", tty.make_controlling, slave)
-    command.finish(run, config, prepared, bounded=True,
+    command.finish(run, config, prepared, chan.fileno(), bounded=True,
                    after_user=lambda: die_with_parent(chan))
     return EXIT_FAILED  # not reached: finish execs or raises
 

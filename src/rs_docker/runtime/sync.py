@@ -16,9 +16,15 @@ master, SCM_RIGHTS, unix(7)), so every message is one JSON object:
                    {"type": "bundle", "bundle": path, "stdio": [bool x 3]}
                                    + the stdio fds given (preforked.py)
 
-The child's end is O_CLOEXEC, so a successful execve closes it: the parent
-reads EOF and knows the container command is running (runc does the same
-with its exec fifo). No exception crosses fork(): a failing child sends an
+The exec trampoline (trampoline/), which cannot write JSON, sends two
+fixed binary records instead, read here as the messages they stand for:
+
+  b"PID\0" + int32          {"type": "pid", "pid": N}  (the process it spawned)
+  b"ERR\0" + int32 + path   {"type": "error", "step": "exec", ...}
+
+The child's end is O_CLOEXEC, and the trampoline's copy of it too, so the
+command's execve closes the last one: the parent reads EOF and knows the
+container command is running (runc does the same with its exec fifo). No exception crosses fork(): a failing child sends an
 "error" message and os._exit()s; the parent raises it.
 """
 
@@ -81,6 +87,8 @@ class Channel:
             for fd in fds:
                 os.close(fd)
             return None, []
+        if data[:1] != b"{":
+            return trampoline_record(data), fds
         return jsonio.loads(data), fds
 
     def expect(self, kind: str) -> dict:
@@ -108,6 +116,18 @@ class Channel:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def trampoline_record(data: bytes) -> dict:
+    """The message a binary record of the trampoline stands for."""
+    tag, value = data[:4], int.from_bytes(data[4:8], sys.byteorder, signed=True)
+    if tag == b"PID\0":
+        return {"type": "pid", "pid": value}
+    if tag == b"ERR\0":
+        path = data[8:].decode("utf-8", "replace")
+        return {"type": "error", "step": "exec", "errno": value,
+                "message": f'exec: "{path}": {os.strerror(value).lower()}'}
+    return {"type": "unknown record"}
 
 
 class ChildError(Exception):

@@ -39,6 +39,12 @@ def make_controlling(slave: int) -> None:
     """The slave becomes our controlling terminal (we are a session leader
     without one, after setsid) and our stdin, stdout and stderr."""
     fcntl.ioctl(slave, C.TIOCSCTTY, 0)
+    as_stdio(slave)
+
+
+def as_stdio(slave: int) -> None:
+    """The slave becomes our stdin, stdout and stderr (not our controlling
+    terminal: the process the exec trampoline spawns takes it)."""
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     if slave > 2:
