@@ -106,8 +106,19 @@ def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int
         return _detached(lambda: runtime.exec_in(pid, process, config, stdin=None,
                                                  stdout=None, stderr=None,
                                                  forward_signals=False))
-    stdin = 0 if opts.interactive else None
-    return runtime.exec_in(pid, process, config, stdin=stdin, stdout=1, stderr=2).exit_code
+    stdio = (0 if opts.interactive else None, 1, 2)
+    if opts.tty or not any(fd is not None and os.isatty(fd) for fd in stdio):
+        return runtime.exec_in(pid, process, config, stdin=stdio[0], stdout=1,
+                               stderr=2).exit_code
+    # Without -t the caller's terminal is relayed, never handed over (stdio_relay.py).
+    from rs_docker.container.stdio_relay import Relay
+
+    relay = Relay(stdio)
+    try:
+        return runtime.exec_in(pid, process, config, stdin=relay.stdio[0],
+                               stdout=relay.stdio[1], stderr=relay.stdio[2]).exit_code
+    finally:
+        relay.finish()
 
 
 def _detached(body) -> int:

@@ -154,15 +154,26 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
 
     stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     rootfs.prepare_mount(created.plan)
+    relay = None
+    stdio = (stdin, 1, 2)
+    if not opts.tty and any(os.isatty(fd) for fd in stdio):
+        # Without -t the caller's terminal is relayed, never handed over
+        # (stdio_relay.py); the module is imported only then.
+        from rs_docker.container.stdio_relay import Relay
+
+        relay = Relay(stdio)
+        stdio = relay.stdio
     try:
         # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
-        result = runtime.run(created.dir, stdin=stdin, stdout=1, stderr=2, on_start=on_start,
-                             container_id=created.id, preforked=preforked)
+        result = runtime.run(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                             on_start=on_start, container_id=created.id, preforked=preforked)
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise
     finally:
+        if relay is not None:
+            relay.finish()
         rootfs.release(created.plan)
         if stdin != 0:
             os.close(stdin)
