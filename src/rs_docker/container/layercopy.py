@@ -2,8 +2,10 @@
 bottom-first, into one private tree, applying what overlayfs would
 (Documentation/filesystems/overlayfs.rst): a whiteout (0/0 character
 device) deletes the entry below, an opaque directory
-(trusted.overlay.opaque=y) replaces the directory below, and a
-non-directory replaces whatever was below.
+(trusted.overlay.opaque=y, user.overlay.opaque=y in a rootless store)
+replaces the directory below, and a non-directory replaces whatever was
+below. The layers are those rootfs.plan keeps (layerfs.visible_layers: an
+opaque layer root hides the layers below it).
 
 The destination is only ever touched through entries this code created or
 lstat()ed, and never through a symlink: a symlink from a lower layer that
@@ -17,7 +19,10 @@ import shutil
 import stat
 from pathlib import Path
 
-from rs_docker.container.layerfs import OPAQUE_XATTR, is_opaque, is_whiteout
+from rs_docker.container.layerfs import is_opaque, is_whiteout
+
+# overlayfs's marks (opaque...): the copy is merged already, and not a lowerdir.
+_OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.")
 
 
 def merge_layers(layers_bottom_first: list[Path], dest: Path) -> None:
@@ -116,7 +121,7 @@ def _copy_meta(src: Path, target: Path, st: os.stat_result) -> None:
     except OSError:
         names = []
     for name in names:
-        if name == OPAQUE_XATTR or name.startswith("trusted.overlay."):
+        if name.startswith(_OVERLAY_XATTRS):
             continue
         try:
             os.setxattr(target, name, os.getxattr(src, name, follow_symlinks=False),

@@ -6,9 +6,16 @@ rs-docker read the host's /etc/passwd, nor create the workdir on the host.
 So a path is resolved one component at a time the way overlayfs merges the
 layers (Documentation/filesystems/overlayfs.rst: the top-most entry wins; a
 whiteout — a 0/0 character device — hides lower entries; a directory with
-xattr trusted.overlay.opaque=y hides the lower directories; a non-directory
-hides lower directories), and symlinks are followed relative to the
-container's root, never the host's (like moby's FollowSymlinkInScope).
+xattr trusted.overlay.opaque=y — user.overlay.opaque unprivileged — hides
+the lower directories; a non-directory hides lower directories), and
+symlinks are followed relative to the container's root, never the host's
+(like moby's FollowSymlinkInScope).
+
+overlayfs ignores the opaque mark on a lowerdir's root, so a layer whose
+tar opens with `.wh..wh..opq` must leave the layers below it out of the
+stack altogether: visible_layers() says which layers a container sees, and
+every view of its root (the overlay, fuse-overlayfs, the copy, this one) is
+built from those alone (container/rootfs.py plan).
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 MAX_SYMLINKS = 40  # path_resolution(7): ELOOP after 40 links
+# The names image/whiteouts.py writes: trusted.* needs CAP_SYS_ADMIN, so an
+# unprivileged unpack (a rootless store) marks user.overlay.opaque, the name
+# overlayfs reads when mounted with "userxattr", and fuse-overlayfs too.
 OPAQUE_XATTR = "trusted.overlay.opaque"
+OPAQUE_XATTR_USER = "user.overlay.opaque"
 
 
 class ImagePathError(RsDockerError):
@@ -35,11 +46,32 @@ def is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def is_opaque(path: str) -> bool:
+def opaque_xattr() -> str:
+    """The opaque mark of the layers this process unpacks and reads: a
+    store is unpacked by its own user (root: trusted.*, else user.*)."""
+    return OPAQUE_XATTR if os.geteuid() == 0 else OPAQUE_XATTR_USER
+
+
+def is_opaque(path: str, name: str | None = None) -> bool:
+    """True when the directory `path` carries the opaque mark `name`
+    (default: opaque_xattr())."""
     try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        return os.getxattr(path, name or opaque_xattr(), follow_symlinks=False) == b"y"
     except OSError:
         return False
+
+
+def visible_layers(layers_bottom_first: Sequence[str]) -> list[str]:
+    """The layers a container sees, bottom-first: all of them, or those from
+    the topmost one whose root is opaque upwards. The mark is the one the
+    unpacker wrote on the layer's root (image/whiteouts.py): one getxattr(2)
+    per layer above the bottom, from the top down to the first mark; the
+    layers below it are never read."""
+    name = opaque_xattr()
+    for i in range(len(layers_bottom_first) - 1, 0, -1):
+        if is_opaque(layers_bottom_first[i], name):
+            return list(layers_bottom_first[i:])
+    return list(layers_bottom_first)
 
 
 def _split(path: str) -> list[str]:
@@ -57,6 +89,7 @@ class LayerStack:
         # Plain strings: pathlib imports re, urllib.parse and ipaddress (~8 ms
         # of every `run`, issue 6), and each lookup here is a join.
         self.layers = [os.fspath(p) for p in layers]
+        self._opaque = opaque_xattr()
 
     # -- lookup -----------------------------------------------------------
 
@@ -76,7 +109,7 @@ class LayerStack:
                 break
             if stat.S_ISDIR(st.st_mode):
                 found.append(p)
-                if is_opaque(p):
+                if is_opaque(p, self._opaque):
                     break
                 continue
             if found:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from rs_docker.container.layerfs import LayerStack
+from rs_docker.container.layerfs import LayerStack, visible_layers
 from rs_docker.context import Context
 from rs_docker.errors import StoreError
 from rs_docker.models.record import record
@@ -37,7 +37,8 @@ OVERLAY_EXTRA = ("index=off",)
 @record
 class RootfsPlan:
     """Where the container's root comes from. `lowers` are top-first (the
-    reverse of the image's chain ids); `upper`/`work` live under
+    reverse of the image's chain ids, without the layers an opaque layer
+    root hides: layerfs.visible_layers); `upper`/`work` live under
     containers/<id>/; for "copy" the rootfs dir itself holds everything."""
 
     driver: str
@@ -83,13 +84,16 @@ class RootfsPlan:
 def plan(container_dir: str | os.PathLike, layer_dirs: list, driver: str,
          rootless: bool | None = None, volatile: bool = False) -> RootfsPlan:
     """Layer dirs (str or PathLike) are given bottom-first (the order of
-    chain ids). `rootless` (default: not running as root) mounts the overlay
-    with userxattr. `volatile` (for a container removed at its end) mounts
-    it volatile where the kernel can: overlay as root (rootless keeps the
-    plain mount), Linux 5.10 or later. The plan holds strings."""
+    chain ids); the plan keeps those the container sees: a layer whose root
+    is opaque hides every layer below it, which overlayfs would not do (it
+    ignores the mark on a lowerdir's root). `rootless` (default: not
+    running as root) mounts the overlay with userxattr. `volatile` (for a
+    container removed at its end) mounts it volatile where the kernel can:
+    overlay as root (rootless keeps the plain mount), Linux 5.10 or later.
+    The plan holds strings."""
     rootless = os.geteuid() != 0 if rootless is None else rootless
     container_dir = os.fspath(container_dir)
-    lowers = tuple(reversed([os.fspath(p) for p in layer_dirs]))
+    lowers = tuple(reversed(visible_layers([os.fspath(p) for p in layer_dirs])))
     if not lowers:
         lowers = (os.path.join(container_dir, "empty"),)  # overlayfs needs one lower dir
     p = RootfsPlan(driver, os.path.join(container_dir, "rootfs"), lowers,
@@ -98,7 +102,7 @@ def plan(container_dir: str | os.PathLike, layer_dirs: list, driver: str,
                    volatile=volatile and driver == "overlay" and not rootless
                    and _has_volatile(os.uname().release))
     if driver != "copy" and len(",".join(p.overlay_options())) > MAX_MOUNT_DATA:
-        raise StoreError(f"image has too many layers for one overlay mount ({len(layer_dirs)})")
+        raise StoreError(f"image has too many layers for one overlay mount ({len(lowers)})")
     return p
 
 

@@ -8,7 +8,9 @@ lands outside `dest` whatever the names, symlinks or hardlinks say (STYLE.md
 Rules, in the order an entry meets them:
 - names: a leading "/" is stripped, ".." refused (names.split_name);
 - whiteouts become overlayfs form: `.wh.NAME` -> char device 0/0 NAME,
-  `.wh..wh..opq` -> opaque xattr on the directory (whiteouts.py);
+  `.wh..wh..opq` -> opaque xattr on the directory (whiteouts.py); at the
+  top of the tar it marks the layer's root, the record rootfs planning
+  reads to leave the layers below out (overlayfs ignores it there);
 - an entry replaces what is already there (a later entry wins, as in tar),
   except a directory over a directory, which merges;
 - symlinks are kept verbatim, absolute ones too: they are only ever followed
@@ -16,7 +18,9 @@ Rules, in the order an entry meets them:
 - hardlinks may only name an entry already inside this layer;
 - owners (numeric uid/gid, when privileged; else recorded in the xattr
   user.rsdocker.override_stat, see _record_owner), modes with setuid/setgid/sticky,
-  mtimes and SCHILY.xattr.* are kept; chown/chmod/utime never go through a
+  mtimes and SCHILY.xattr.* are kept, except overlayfs's own xattrs
+  (trusted.overlay.*, user.overlay.*...: whiteouts.RESERVED_XATTR_PREFIXES),
+  which only this unpacker writes; chown/chmod/utime never go through a
   symlink (fchown/fchmod/futimens on our own descriptor, or *at() with
   AT_SYMLINK_NOFOLLOW);
 - device nodes only when privileged: unprivileged, they are skipped, like
@@ -353,15 +357,17 @@ def _member_data(tar: tarfile.TarFile, m: tarfile.TarInfo) -> Iterator[bytes]:
 
 
 def _xattrs_of(m: tarfile.TarInfo, privileged: bool) -> list[tuple[str, bytes]]:
-    """SCHILY.xattr.* PAX records worth restoring. trusted.overlay.* is never
-    taken from a layer: overlayfs would obey it (we set opaque ourselves)."""
+    """SCHILY.xattr.* PAX records worth restoring. overlayfs's own xattrs
+    (whiteouts.is_reserved_xattr) are never taken from a layer: overlayfs
+    would obey them on a lowerdir (we set opaque ourselves); trusted.* needs
+    privilege."""
     out = []
     for key, value in m.pax_headers.items():
         if not key.startswith(_XATTR_PREFIX):
             continue
         name = key[len(_XATTR_PREFIX):]
-        if name.startswith("trusted.overlay.") or (name.startswith("trusted.")
-                                                    and not privileged):
+        if whiteouts.is_reserved_xattr(name) or (name.startswith("trusted.")
+                                                 and not privileged):
             continue
         # tarfile decoded the value as UTF-8 with surrogateescape: undo it.
         out.append((name, value.encode("utf-8", "surrogateescape")))
