@@ -18,8 +18,9 @@ AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003
 X32_BIT = 0x40000000
 NS_FLAGS = 0x7E020000
-# what the profile's argument rules test: clone's namespace flags, personality
-ARG_VALUES = (0, 0xFFFFFFFF, NS_FLAGS, 0x0008, 0x1_0000_0000)
+# what the profile's argument rules test: clone's namespace flags, personality,
+# socket's families around AF_ALG (38) and AF_VSOCK (40)
+ARG_VALUES = (0, 0xFFFFFFFF, NS_FLAGS, 0x0008, 0x1_0000_0000, 37, 38, 39, 40, 41)
 
 
 def decode(program: bytes) -> list[tuple[int, int, int, int]]:

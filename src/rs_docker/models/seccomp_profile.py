@@ -3,9 +3,9 @@
 Follows moby profiles/seccomp/seccomp_linux.go setupSeccomp: `archMap`
 picks the native architecture and its sub-architectures; each syscall group
 is kept or skipped by its `includes`/`excludes` (caps: against the bounding
-set; arches: Go's GOARCH names; minKernel: the running kernel); `name` is an
-alias of `names`. The profile is user input: every field is type-checked and
-a bad one is a one-line UsageError.
+set; arches: moby's goToNative names; minKernel: the running kernel);
+`name` is an alias of `names`. The profile is user input: every field is
+type-checked and a bad one is a one-line UsageError.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ import os
 
 from rs_docker.errors import UsageError
 
-# uname machine -> (GOARCH used by includes.arches, libseccomp native arch)
+# uname machine -> (the name includes.arches uses, libseccomp native arch).
+# The name is moby's goToNative[GOARCH] (profiles/seccomp/seccomp_linux.go):
+# the GOARCH but "x86" for 386 and "loongarch64" for loong64, so that the
+# default profile's modify_ldt group (amd64, x32, x86) holds on i686 too.
 _ARCHES = {
     "x86_64": ("amd64", "SCMP_ARCH_X86_64"),
     "aarch64": ("arm64", "SCMP_ARCH_AARCH64"),
     "armv7l": ("arm", "SCMP_ARCH_ARM"),
-    "i686": ("386", "SCMP_ARCH_X86"),
+    "i686": ("x86", "SCMP_ARCH_X86"),
+    "loongarch64": ("loongarch64", "SCMP_ARCH_LOONGARCH64"),
     "ppc64le": ("ppc64le", "SCMP_ARCH_PPC64LE"),
     "s390x": ("s390x", "SCMP_ARCH_S390X"),
     "riscv64": ("riscv64", "SCMP_ARCH_RISCV64"),
@@ -43,8 +47,9 @@ def host_arch(machine: str | None = None) -> tuple[str, str]:
 def convert_profile(profile: dict, caps=(), arch: str | None = None,
                     kernel: str | None = None) -> dict:
     """The OCI linux.seccomp section for `profile` in a container whose
-    bounding set is `caps`, on GOARCH `arch` (default: this machine) and
-    kernel release `kernel` (default: the running one)."""
+    bounding set is `caps`, on `arch` (an includes.arches name, see
+    _ARCHES; default: this machine) and kernel release `kernel` (default:
+    the running one)."""
     goarch, native = host_arch() if arch is None else (arch, _native_for(arch))
     kernel = kernel or os.uname().release
     action = profile.get("defaultAction")
