@@ -3,9 +3,11 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use (the real registry, busybox for
-# images, id-mapping helpers and fuse-overlayfs for rootless, iproute2).
+# images, id-mapping helpers and fuse-overlayfs for rootless, iproute2; gcc,
+# libc6-dev and binutils for the probes the security tests compile and to
+# check the exec trampoline's machine code against its source).
 APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
-                python3-venv passwd procps catatonit skopeo util-linux
+                python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils
 
 .PHONY: all deps venv test unit integration demo lint bench clean
 
