@@ -186,3 +186,51 @@ def test_unpack_drops_overlay_xattrs(tmp_path, privileged):
                      "data/dir": [], "data/dir/mine": []}
     assert (tmp_path / "data" / "own.txt").read_bytes() == b"own\n"
 
+
+
+# -- rootless: the same through a user's own store ----------------------------
+
+@pytest.fixture(scope="module")
+def rootless_user():
+    from tests.integration.test_rootless import SCRIPT, _make_user, _remove_user
+
+    for tool in ("useradd", "runuser"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (packages passwd, util-linux)")
+    u = _make_user(f"rsdls{os.getpid() % 10000}", subids=False)
+    try:
+        if u.sh(f"test -x {SCRIPT}").returncode != 0:
+            pytest.skip(f"{SCRIPT} is not reachable by an unprivileged user")
+        yield u
+    finally:
+        _remove_user(u)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_rootless_opaque_root_and_overlay_xattrs(rootless_user, hostile, driver):
+    """Unpacked unprivileged, the marks are user.overlay.*: the root mark
+    hides the lower layers, and the layer's own user.overlay.* are gone."""
+    u = rootless_user
+    for ref in hostile.values():
+        ok(u.rsd("pull", ref))
+    if driver == "fuse-overlayfs" and not (shutil.which("fuse-overlayfs")
+                                           and u.sh("test -r /dev/fuse -a -w /dev/fuse")
+                                           .returncode == 0):
+        pytest.skip("fuse-overlayfs, or /dev/fuse for the user, missing")
+    (u.store / "rootfs-driver").write_text(driver + "\n")
+    os.chown(u.store / "rootfs-driver", u.uid, u.gid)
+    script = ("cat /etc/top.txt; for p in /etc/secret-lower /lowonly /etc/passwd; do "
+              "test -e $p && echo visible $p; done; true")
+    assert ok(u.rsd("run", "--rm", hostile["opaque-root"], "sh", "-c", script)) == "top\n"
+    proc = u.rsd("run", "--rm", "-u", "lowuser", hostile["opaque-root"], "id", "-u")
+    assert proc.returncode == 125 and "4242" not in proc.stdout, proc.stderr
+    out = ok(u.rsd("run", "--rm", hostile["overlay-xattrs"], "sh", "-c",
+                   "cat /data/own.txt /data/lower.txt; ls /data/dir"))
+    assert out == "own\nlower\nlower\nmine\n"
+    layers = u.store / "layers"
+    found = {(str(p.relative_to(layers)), name) for p in layers.rglob("*")
+             for name in os.listxattr(p, follow_symlinks=False)
+             if name.startswith(OVERLAY_PREFIXES)}
+    # Only the unpacker's own mark: on the root of the opaque-root layer.
+    assert [name for _, name in found] == ["user.overlay.opaque"], found
+    assert "/" not in next(iter(found))[0]
