@@ -16,6 +16,7 @@ namespace, where a container process could open its /proc/PID/exe
 
 from __future__ import annotations
 
+import _signal
 import os
 
 from rs_docker.errors import RuntimeFailure
@@ -108,8 +109,6 @@ def _handshake(chan: Channel, live: list[int], target: int, terminal: bool,
 
 def _abort(live: list[int]) -> None:
     """Kill and reap A and the process it spawned, whichever are still ours."""
-    import _signal
-
     for pid in live:
         try:
             os.kill(pid, _signal.SIGKILL)
