@@ -95,7 +95,8 @@ def test_lock_is_taken_on_entry_and_released_by_an_error(layers):
     with pytest.raises(RuntimeError), lock as fd:
         assert os.fstat(fd).st_ino == path.stat().st_ino
         raise RuntimeError("boom")
-    other = os.open(path, os.O_RDWR)
+    assert not path.exists()  # released and removed (store.locks: transient)
+    other = os.open(path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
     finally:

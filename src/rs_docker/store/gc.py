@@ -15,7 +15,7 @@ from rs_docker.store.atomic import sweep_stale
 from rs_docker.store.content import ContentStore
 from rs_docker.store.images import ImageIndex, ImageRecord
 from rs_docker.store.layers import LayerStore
-from rs_docker.store.locks import store_lock
+from rs_docker.store.locks import store_lock, sweep_transient
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -75,5 +75,8 @@ def _manifest_blobs(content: ContentStore, manifest: Digest) -> list[Digest] | N
 
 def sweep_tmp(ctx: Context) -> list[str]:
     """Remove temp entries (ingests, unpacks, deletions) whose process is
-    gone; entries in progress are flock()ed and stay. Names removed."""
+    gone, and the per-blob and per-layer lock files nobody holds (a killed
+    holder leaves its file); entries and locks in use are flock()ed and
+    stay. Names removed from tmp/ (the lock files are not counted)."""
+    sweep_transient(ctx.locks_dir)
     return sweep_stale(ctx.tmp_dir)
