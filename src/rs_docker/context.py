@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 SYSTEM_ROOT = "/var/lib/rs-docker"
+STORE_MODE = 0o700  # the store root's mode (store.modes), checked by every command
 
 # A registry transfer (headers or body) that moves fewer than PULL_MIN_RATE
 # bytes/s averaged over PULL_STALL_SECONDS is aborted, as curl's
@@ -40,6 +41,27 @@ def default_root(env: dict[str, str] | None = None, euid: int | None = None) -> 
         return SYSTEM_ROOT
     data = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME", "/"), ".local", "share")
     return os.path.join(data, "rs-docker")
+
+
+def secure_store(root: str) -> None:
+    """Make sure the store at `root` is closed to other users (store.modes:
+    CVE-2021-41091): created private when missing, migrated when an older
+    rs-docker left it open. One stat(2) when it is already private, as it is
+    on every command but the first. Best effort: a store we cannot fix (not
+    ours, read-only) is left for the command's own access to report."""
+    try:
+        if os.stat(root).st_mode & 0o7777 == STORE_MODE:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    from rs_docker.store import modes  # only on a new or an old store
+
+    try:
+        modes.secure(root)
+    except OSError:
+        pass
 
 
 def default_docker_config(env: dict[str, str] | None = None) -> str:
@@ -132,7 +154,7 @@ class Context:
                  insecure_registries: tuple[str, ...] = ()) -> Context:
         env_insecure = os.environ.get("RS_DOCKER_INSECURE_REGISTRIES", "")
         insecure = {r for r in env_insecure.split(",") if r} | set(insecure_registries)
-        return cls(
+        ctx = cls(
             root=os.fspath(root) if root else default_root(),
             rootless=os.geteuid() != 0,
             debug=debug,
@@ -143,6 +165,8 @@ class Context:
             pull_min_rate=_env_setting("RS_DOCKER_PULL_MIN_RATE", PULL_MIN_RATE, _min_rate,
                                        "want a whole number of bytes per second"),
         )
+        secure_store(ctx.root)
+        return ctx
 
     # Store layout (DESIGN.md "Storage").
     @property

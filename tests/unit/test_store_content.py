@@ -45,7 +45,7 @@ def test_ingest_in_chunks(store):
         assert w.offset == len(DATA)
     assert store.read(D) == DATA
     assert leftovers(store) == []
-    assert oct(os.stat(store.path(D)).st_mode & 0o777) == "0o644"
+    assert oct(os.stat(store.path(D)).st_mode & 0o777) == "0o600"  # store.modes
 
 
 def test_wrong_digest_keeps_nothing(store):

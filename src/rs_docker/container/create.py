@@ -70,7 +70,7 @@ def _new_id(ctx: Context) -> tuple[str, str]:
         except FileExistsError:
             continue
         except FileNotFoundError:  # the store's first container
-            os.makedirs(ctx.containers_dir, exist_ok=True)
+            os.makedirs(ctx.containers_dir, 0o700, exist_ok=True)
 
 
 def _claim_name(ctx: Context, wanted: str | None, cid: str) -> str:
@@ -110,7 +110,7 @@ def _etc_files(d: str, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str
     for name, text in (("hostname", netfiles.hostname_file(hostname)), ("hosts", hosts),
                        ("resolv.conf", resolv)):
         path = os.path.join(d, name)
-        state.write_file(path, text)
+        state.write_file(path, text, mode=0o644)  # bind-mounted: the container's users read them
         out.append((f"/etc/{name}", path))
     return tuple(out)
 

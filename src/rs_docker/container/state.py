@@ -98,12 +98,13 @@ def _replace_file(path: str, text: str, durable: bool = True, exists: bool = Fal
     os.replace(tmp, path)
 
 
-def write_file(path: str, text: str, durable: bool = False) -> None:
-    """Create (or truncate) `path`, 0666 less the umask, holding `text` in
-    UTF-8; `durable` fsyncs it. Through os.open/os.write: open() in text
-    mode costs three more syscalls and its buffer objects (~3.5 us a file,
-    seven files per `run`, issue 6)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+def write_file(path: str, text: str, durable: bool = False, mode: int = 0o600) -> None:
+    """Create (or truncate) `path` with `mode` (less the umask; an existing
+    file keeps its own), holding `text` in UTF-8; `durable` fsyncs it.
+    0600 by default: records hold the values of `-e` (store.modes).
+    Through os.open/os.write: open() in text mode costs three more syscalls
+    and its buffer objects (~3.5 us a file, seven files per `run`, issue 6)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         data = memoryview(text.encode())
         while data:
@@ -291,7 +292,7 @@ class _NamesLock(_Flock):
         try:
             super().__enter__()
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            os.makedirs(os.path.dirname(self.path), 0o700, exist_ok=True)
             super().__enter__()
 
 

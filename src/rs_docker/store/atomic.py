@@ -58,7 +58,7 @@ def _create_locked(tmp_dir: str | os.PathLike, prefix: str, create) -> tuple[str
     then make another)."""
     tmp_dir = os.fspath(tmp_dir)
     while True:
-        os.makedirs(tmp_dir, exist_ok=True)
+        os.makedirs(tmp_dir, 0o700, exist_ok=True)
         path = _new_name(tmp_dir, prefix)
         try:
             fd = create(path)
@@ -70,7 +70,8 @@ def _create_locked(tmp_dir: str | os.PathLike, prefix: str, create) -> tuple[str
 
 
 def _new_file(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    # 0600: blobs and records are the store owner's (store.modes).
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
 
 
 def _new_dir(path: str) -> int:
@@ -102,7 +103,7 @@ class _TempEntry:
 
 def temp_file(tmp_dir: str | os.PathLike, prefix: str) -> _TempEntry:
     """`with temp_file(tmp_dir, prefix) as (path, fd)`: a new, locked, empty
-    file under tmp_dir, open for writing. The caller renames it away or it is
+    file (mode 0600) under tmp_dir, open for writing. The caller renames it away or it is
     removed on exit."""
     return _TempEntry(tmp_dir, prefix, _new_file)
 
@@ -126,7 +127,7 @@ def _discard(path: str) -> None:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLike,
-                 mode: int = 0o644) -> None:
+                 mode: int = 0o600) -> None:
     """Replace `path` with `data` so that readers see the old or the new
     content, never a part: temp file, fsync, rename, fsync the directory."""
     with temp_file(tmp_dir, "write") as (tmp, fd):

@@ -119,10 +119,13 @@ class ContentStore:
         if os.path.exists(final):
             return  # someone committed it first: same bytes, nothing to do
         try:
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
+            os.fsync(fd)  # made 0600 by temp_file: the store owner's alone (store.modes)
             parent = os.path.dirname(final)
-            os.makedirs(parent, exist_ok=True)
+            if not os.path.isdir(parent):
+                # blobs/ and blobs/<algorithm>/ both 0700: makedirs gives its
+                # mode to the last one only, the umask decides the others.
+                os.makedirs(os.path.dirname(parent), 0o700, exist_ok=True)
+                os.makedirs(parent, 0o700, exist_ok=True)
             os.rename(tmp, final)
             fsync_dir(parent)
         except OSError as e:
@@ -150,10 +153,12 @@ class ContentStore:
 
     def lock(self, d: Digest):
         """Exclusive lock on one digest: take it, check has(), download only if
-        still missing — concurrent pulls then fetch each blob once."""
+        still missing — concurrent pulls then fetch each blob once. Its lock
+        file is removed on release (store.locks: transient)."""
         from rs_docker.store.locks import file_lock
 
-        return file_lock(os.path.join(self.ctx.locks_dir, f"blob-{d.algorithm}-{d.hex}.lock"))
+        return file_lock(os.path.join(self.ctx.locks_dir, f"blob-{d.algorithm}-{d.hex}.lock"),
+                         transient=True)
 
 
 class _Ingest:

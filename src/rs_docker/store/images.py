@@ -98,7 +98,7 @@ class ImageIndex:
 
         data = {"version": FORMAT_VERSION,
                 "images": {ref: rec.to_json() for ref, rec in sorted(records.items())}}
-        os.makedirs(self.ctx.root, exist_ok=True)
+        os.makedirs(self.ctx.root, 0o700, exist_ok=True)
         write_atomic(self.ctx.images_file, json.dumps(data, indent=1).encode() + b"\n",
                      self.ctx.tmp_dir)
 

@@ -40,10 +40,12 @@ class LayerStore:
         return os.path.isdir(self.path(chain_id))
 
     def lock(self, chain_id: Digest):
-        """Exclusive lock on one chain ID: unpack it once across processes."""
+        """Exclusive lock on one chain ID: unpack it once across processes.
+        Its lock file is removed on release (store.locks: transient)."""
         from rs_docker.store.locks import file_lock
 
-        return file_lock(os.path.join(self.ctx.locks_dir, f"layer-{chain_id.hex}.lock"))
+        return file_lock(os.path.join(self.ctx.locks_dir, f"layer-{chain_id.hex}.lock"),
+                         transient=True)
 
     def create(self, chain_id: Digest) -> _Create:
         """`with layers.create(cid) as tmp: unpack(stream, tmp)` (tmp a str
@@ -59,7 +61,7 @@ class LayerStore:
             return
         try:
             parent = os.path.dirname(final)
-            os.makedirs(parent, exist_ok=True)
+            os.makedirs(parent, 0o700, exist_ok=True)
             os.rename(tmp, final)
             fsync_dir(parent)
         except OSError as e:
@@ -82,7 +84,7 @@ class LayerStore:
             raise store_error("delete layer", final, e) from e
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.makedirs(self.ctx.tmp_dir, exist_ok=True)
+            os.makedirs(self.ctx.tmp_dir, 0o700, exist_ok=True)
             doomed = os.path.join(self.ctx.tmp_dir,
                                   f"deleting-{chain_id.hex[:16]}-{os.getpid()}-{fd}")
             os.rename(final, doomed)
