@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 # libc6-dev and binutils for the probes the security tests compile and to
 # check the exec trampoline's machine code against its source).
 APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
-                python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils
+                python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils \
+                binutils-aarch64-linux-gnu
 
 .PHONY: all deps venv test unit integration demo lint bench clean
 

@@ -66,11 +66,15 @@ def pair():
     b.close()
 
 
-def test_the_machine_code_is_its_source():
-    if shutil.which("as") is None or shutil.which("objcopy") is None:
-        pytest.skip("needs GNU as and objcopy (package binutils)")
-    hexcode = subprocess.run([str(SCRIPT)], capture_output=True, text=True, check=True).stdout
-    assert bytes.fromhex(hexcode.strip()) == trampoline.CODE[os.uname().machine]
+@pytest.mark.parametrize("arch", sorted(trampoline.CODE))
+def test_the_machine_code_is_its_source(arch):
+    prefix = "" if arch == os.uname().machine else f"{arch}-linux-gnu-"
+    if shutil.which(prefix + "as") is None or shutil.which(prefix + "objcopy") is None:
+        pytest.skip(f"needs {prefix}as and {prefix}objcopy (package binutils"
+                    f"{'-' + arch + '-linux-gnu' if prefix else ''})")
+    hexcode = subprocess.run([str(SCRIPT), arch], capture_output=True, text=True,
+                             check=True).stdout
+    assert bytes.fromhex(hexcode.strip()) == trampoline.CODE[arch]
 
 
 def test_the_memfd_is_sealed_against_writes():
