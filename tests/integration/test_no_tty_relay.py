@@ -8,6 +8,7 @@ test runs rs-docker with a real pty as its stdio, as a user's shell would.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import termios
@@ -61,18 +62,27 @@ class Terminal:
         input. Returns its exit status once it exited (output in .output)."""
         if typed:
             self.type(typed)
-        proc = subprocess.Popen([str(rs.script), "--root", str(rs.root), *map(str, args)],
+        return self.wait(self.start(rs, *args, stdin=stdin, stderr=stderr), timeout=timeout)
+
+    def start(self, rs, *args, stdin=None, stderr=None) -> subprocess.Popen:
+        return subprocess.Popen([str(rs.script), "--root", str(rs.root), *map(str, args)],
                                 stdin=self.slave if stdin is None else stdin,
                                 stdout=self.slave,
                                 stderr=self.slave if stderr is None else stderr,
                                 env=rs.base_env, start_new_session=True)
+
+    def wait(self, proc: subprocess.Popen, timeout: float = 60, until: str | None = None):
+        """Read the terminal until `proc` exited (its status), or until the
+        text `until` appeared (None)."""
         deadline = time.monotonic() + timeout
         while proc.poll() is None:
             self._read()
+            if until is not None and until in self.text():
+                return None
             if time.monotonic() > deadline:
                 proc.kill()
                 proc.wait()
-                raise AssertionError(f"rs-docker {args} still running: {self.text()!r}")
+                raise AssertionError(f"rs-docker still running: {self.text()!r}")
             time.sleep(0.02)
         self._read()
         return proc.returncode
@@ -205,6 +215,29 @@ def test_run_with_output_to_a_file_is_unchanged(rs, busybox, tmp_path):
     assert int(inode) == os.stat(tmp_path / "out").st_ino
 
 
+def test_run_relays_all_output_written_before_the_exit(rs, busybox, term):
+    code = term.run(rs, "run", "--rm", busybox, "sh", "-c",
+                    "head -c 300000 /dev/zero | tr '\\0' x; echo; exit 2")
+    assert code == 2
+    assert term.text() == "x" * 300000 + "\n"
+
+
+def test_signals_still_reach_the_container(rs, busybox, term):
+    proc = term.start(rs, "run", "--rm", busybox, "sh", "-c",
+                      "trap 'echo got-term; exit 7' TERM; echo ready; "
+                      "while true; do sleep 0.05; done")
+    assert term.wait(proc, until="ready") is None, term.text()
+    proc.send_signal(signal.SIGTERM)
+    assert term.wait(proc) == 7
+    assert term.text() == "ready\ngot-term\n"
+
+
+def test_errors_and_exit_codes_are_unchanged(rs, busybox, term):
+    assert term.run(rs, "run", "--rm", busybox, "nosuchcmd") == 127
+    assert term.text() == ('rs-docker: exec: "nosuchcmd": executable file not found '
+                           'in $PATH\n')
+
+
 def test_run_t_still_gets_a_terminal(rs, busybox, term):
     code = term.run(rs, "run", "--rm", "-it", busybox, "sh", "-c",
                     "tty; test -t 0; echo t0=$?; read x; echo got:$x", typed=b"typed\r")
@@ -220,8 +253,11 @@ LEFT_BEHIND = ("(while [ ! -e /tmp/go ]; do sleep 0.05; done; "
 
 
 def test_exec_leaves_no_process_holding_the_terminal(rs, busybox, term):
-    cid = ok(rs("run", "-d", busybox, "sleep", "1000")).strip()
+    assert term.run(rs, "run", "-d", busybox, "sleep", "1000") == 0
+    cid = term.text().strip()
     try:
+        assert term.holders() == set()  # nor does run -d, nor its monitor
+        term.output = b""
         assert term.run(rs, "exec", cid, "sh", "-c", LEFT_BEHIND + " echo started") == 0
         assert term.text() == "started\n"
         # the background shell still runs in the container; none of its fds
@@ -245,6 +281,24 @@ def test_exec_left_behind_cannot_read_keys_nor_turn_echo_off(rs, busybox, term):
         assert os.read(term.slave, 100) == b"secret\n"
     finally:
         rs("rm", "-f", cid)
+
+
+def test_exec_returns_while_a_process_left_behind_still_writes(rs, busybox, term):
+    cid = ok(rs("run", "-d", busybox, "sleep", "1000")).strip()
+    try:
+        assert term.run(rs, "exec", cid, "sh", "-c", "yes & echo started") == 0
+        assert term.text().startswith("started\n")
+        # its stdout is a pipe nobody reads any more: yes dies of SIGPIPE
+        # (a zombie: PID 1, sleep, reaps nothing)
+        assert wait_for(lambda: ["Z", "yes"] in living(rs, cid)), living(rs, cid)
+    finally:
+        rs("rm", "-f", cid)
+
+
+def living(rs, cid: str) -> list[list[str]]:
+    """[state, command] of every process in the container."""
+    return [line.split()[:2] for line in ok(rs("exec", cid, "ps", "-o", "stat,comm"))
+            .splitlines()[1:]]
 
 
 def test_exec_i_relays_input_and_exit_code(rs, busybox, term):
