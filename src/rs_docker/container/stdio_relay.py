@@ -5,7 +5,7 @@ A terminal handed to a container as its fd 0, 1 or 2 stays the caller's
 terminal: any process of the container that keeps the fd (a background
 child outliving `exec`) can read the user's later keystrokes, change the
 terminal's settings (`stty -echo`) or, given CAP_SYS_ADMIN, push input into
-the user's shell with TIOCSTI (tty_ioctl(4)). Docker never passes it: the
+the user's shell with TIOCSTI (ioctl_tty(2)). Docker never passes it: the
 CLI relays the streams through the daemon and containerd's fifos. Here each
 standard stream that is a terminal is replaced by a pipe, and a thread of
 ours copies terminal -> pipe (stdin) and pipe -> terminal (stdout, stderr,
