@@ -25,7 +25,7 @@ def test_parse_ulimit(text, soft, hard):
 @pytest.mark.parametrize("text, message", [
     ("nofile", "invalid ulimit argument"),
     ("bogus=1", "invalid ulimit type: bogus"),
-    ("nofile=abc", "invalid ulimit argument"),
+    ("nofile=abc", 'strconv.ParseInt: parsing "abc": invalid syntax'),
     ("nofile=2048:1024", "soft limit must be less than or equal to hard limit: 2048 > 1024"),
 ])
 def test_parse_ulimit_errors(text, message):
@@ -41,9 +41,12 @@ def test_parse_memory(text, value):
     assert parse_memory(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "m", "-1m", "12x", "1.2.3m"])
-def test_parse_memory_errors(text):
-    with pytest.raises(UsageError, match="invalid size"):
+@pytest.mark.parametrize("text, message", [
+    ("", "invalid size: ''"), ("m", "invalid size: 'm'"), ("-1m", "invalid size: '-1m'"),
+    ("12x", "invalid suffix: 'x'"), ("1.2.3m", 'parsing "1.2.3": invalid syntax'),
+])
+def test_parse_memory_errors(text, message):
+    with pytest.raises(UsageError, match=message):
         parse_memory(text)
 
 
@@ -58,9 +61,9 @@ def test_memory_swap_is_memory_plus_swap_or_unlimited():
 
 
 @pytest.mark.parametrize("mem, swap, message", [
-    ("1m", None, "minimum memory limit allowed is 6MB"),
+    ("1m", None, "Minimum memory limit allowed is 6MB"),
     ("32m", "16m", "memoryswap limit should be larger than memory limit"),
-    (None, "64m", "always set the memory limit"),
+    (None, "64m", "always set the Memory limit"),
 ])
 def test_memory_errors(mem, swap, message):
     with pytest.raises(UsageError, match=message):
@@ -79,8 +82,8 @@ def test_cpus_zero_means_no_limit():
 
 @pytest.mark.parametrize("cpus, message", [
     ("abc", 'failed to parse abc as a rational number'),
-    ("3", "range of cpus is from 0.01 to 2.00"),
-    ("-1", "range of cpus"),
+    ("3", "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"),
+    ("-1", "range of CPUs"),
 ])
 def test_cpus_errors(cpus, message):
     with pytest.raises(UsageError, match=message):

@@ -49,6 +49,9 @@ def check_options(opts: RunOptions) -> None:
                          f"\"always\", \"missing\" or \"never\"")
     if opts.network not in NETWORK_MODES and opts.network not in ("bridge", "default"):
         raise UsageError(f"network {opts.network} not found")
+    from rs_docker.models import spec
+
+    spec.check_flags(opts, ncpu=len(os.sched_getaffinity(0)))
 
 
 def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image:

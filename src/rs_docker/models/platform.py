@@ -54,16 +54,52 @@ def normalize(os_name: str, arch: str, variant: str | None = None) -> Platform:
     return Platform(os_name, arch, variant)
 
 
+# containerd platforms (database.go isKnownOS / isKnownArch, platforms.go
+# specifierRe / osRe): what a one-word specifier may name, and the characters
+# a component may hold.
+_KNOWN_OS = frozenset("aix android darwin dragonfly freebsd hurd illumos ios js linux nacl "
+                      "netbsd openbsd plan9 solaris windows zos".split())
+_KNOWN_ARCH = frozenset("386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips "
+                        "mipsle mips64 mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 "
+                        "s390x sparc sparc64 wasm".split())
+_OS_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_CHARS = _OS_CHARS | {"."}
+_OS_RE = r"^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)((?:\+[A-Za-z0-9_.%-]+)*)\))?$"
+_COMPONENT_RE = "^[A-Za-z0-9_.-]+$"
+
+
 def parse(text: str) -> Platform:
-    """Parse `--platform`: os, os/arch or os/arch/variant. Raises UsageError."""
-    parts = text.strip().split("/")
-    if not parts[0] or len(parts) > 3 or any(not p for p in parts):
-        raise UsageError(f"invalid platform {text!r}: expected os[/arch[/variant]]")
-    if len(parts) == 1:
-        # "linux" alone: this machine's architecture, like containerd's Parse.
+    """Parse `--platform` as containerd's platforms.Parse does, with its
+    messages: os[/arch[/variant]], or one word naming a known OS (this
+    machine's architecture) or a known architecture (linux). OS versions in
+    parentheses (Windows only) are not taken. Raises UsageError."""
+    from rs_docker.models.flags import quote
+
+    def invalid(why: str) -> UsageError:
+        return UsageError(f"{why}: invalid argument")
+
+    if "*" in text:
+        raise invalid(f"{quote(text)}: wildcards not yet supported")
+    parts = text.split("/", 3)
+    if not parts[0] or not _OS_CHARS.issuperset(parts[0]):
+        raise invalid(f"{quote(parts[0])} is an invalid OS component of {quote(text)}: "
+                      f"OSAndVersion specifier component must match {quote(_OS_RE)}")
+    for part in parts[1:]:
+        if not part or not _CHARS.issuperset(part):
+            raise invalid(f"{quote(part)} is an invalid component of {quote(text)}: "
+                          f"platform specifier component must match {quote(_COMPONENT_RE)}")
+    if len(parts) > 3:
+        raise invalid(f"{quote(text)}: cannot parse platform specifier")
+    if len(parts) > 1:
+        return normalize(*parts)
+    word = parts[0].lower()
+    if word in _KNOWN_OS or word == "macos":
         host = host_platform()
-        return normalize(parts[0], host.architecture, host.variant)
-    return normalize(*parts)
+        return normalize("darwin" if word == "macos" else word, host.architecture, host.variant)
+    as_arch = normalize("linux", word)
+    if as_arch.architecture in _KNOWN_ARCH:
+        return as_arch
+    raise invalid(f"{quote(text)}: unknown operating system or architecture")
 
 
 def host_platform(machine: str | None = None) -> Platform:

@@ -197,90 +197,239 @@ def _load_profile(path: str) -> dict:
 
 
 # ---- rlimits, memory, cpus ------------------------------------------------
+#
+# Every number here ends in a kernel file or a syscall (memory.limit_in_bytes,
+# cpu.cfs_quota_us, setrlimit): a value the kernel would wrap (its memparse
+# reads an unsigned 64-bit number, so 2**64 + 64 MiB is a 64 MiB limit) or
+# Python would take but Go would not (float("nan"), int("\u0663")) is refused
+# here, with the message docker/cli (pflag) or the daemon gives for it.
+
+INT64_MAX = 2**63 - 1
+_DIGITS = frozenset("0123456789")
+
 
 def parse_ulimit(text: str) -> dict:
     """`nofile=1024:2048` -> {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 2048}.
     A missing hard limit equals the soft one; -1 or "unlimited" is RLIM_INFINITY
-    (docker/go-units ParseUlimit)."""
+    (docker/go-units ParseUlimit: each limit a strconv.ParseInt int64). Errors
+    as pflag reports them for --ulimit."""
+    from rs_docker.models.flags import invalid_argument
+
     name, sep, values = text.partition("=")
     if not sep or not values:
-        raise UsageError(f"invalid ulimit argument: {text}")
+        raise invalid_argument(text, "--ulimit", f"invalid ulimit argument: {text}")
     if name not in ULIMIT_NAMES:
-        raise UsageError(f"invalid ulimit type: {name}")
-    soft_s, _, hard_s = values.partition(":")
-    soft = _ulimit_value(soft_s, text)
-    hard = _ulimit_value(hard_s, text) if hard_s else soft
+        raise invalid_argument(text, "--ulimit", f"invalid ulimit type: {name}")
+    soft_s, colon, hard_s = values.partition(":")
+    try:
+        soft = _ulimit_value(soft_s, text)
+        hard = _ulimit_value(hard_s, text) if colon else soft
+    except ValueError as e:
+        raise invalid_argument(text, "--ulimit", str(e)) from None
     if soft > hard:
-        raise UsageError(f"ulimit soft limit must be less than or equal to hard limit: "
-                         f"{soft} > {hard}")
+        shown = "soft: -1 (unlimited), hard: " if soft == RLIM_INFINITY else f"{soft} > "
+        raise invalid_argument(text, "--ulimit", f"ulimit soft limit must be less than or "
+                                                 f"equal to hard limit: {shown}{hard}")
     return {"type": "RLIMIT_" + name.upper(), "soft": soft, "hard": hard}
 
 
 def _ulimit_value(s: str, text: str) -> int:
-    if s in ("-1", "unlimited"):
+    if s == "unlimited":
         return RLIM_INFINITY
-    if not s.isdigit():
-        raise UsageError(f"invalid ulimit argument: {text}")
+    value = go_int(s)
+    if value == -1:
+        return RLIM_INFINITY
+    if value < 0:  # go-units would hand it on, and uint64() makes it huge
+        raise ValueError(f"invalid ulimit argument: {text}")
+    return value
+
+
+def go_int(s: str) -> int:
+    """strconv.ParseInt(s, 10, 64): ASCII digits only (Python's int() also
+    takes "\u0663", " 1" and "1_0"); ValueError with strconv's message."""
+    digits = s[1:] if s[:1] in ("+", "-") else s
+    if not digits or not _DIGITS.issuperset(digits):
+        raise ValueError(f"strconv.ParseInt: parsing {_quote(s)}: invalid syntax")
+    if len(digits) > 19 or not -INT64_MAX - 1 <= int(s) <= INT64_MAX:
+        raise ValueError(f"strconv.ParseInt: parsing {_quote(s)}: value out of range")
     return int(s)
 
 
-_SIZE = r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$"
+def _quote(text: str) -> str:
+    from rs_docker.models.flags import quote
+
+    return quote(text)
+
+
+def _is_decimal(s: str) -> bool:
+    """s is [+-]digits[.digits][e[+-]digits] (either side of the point may be
+    empty, not both): the decimal syntax Go's strconv.ParseFloat and
+    big.Rat.SetString share. No nan, inf, hex or underscores."""
+    mantissa, e, exponent = s.lower().partition("e")
+    if mantissa[:1] in ("+", "-"):
+        mantissa = mantissa[1:]
+    whole, _, frac = mantissa.partition(".")
+    if not (whole or frac) or not _DIGITS.issuperset(whole + frac):
+        return False
+    if e:
+        exponent = exponent[1:] if exponent[:1] in ("+", "-") else exponent
+        return bool(exponent) and _DIGITS.issuperset(exponent)
+    return True
+
+
+def go_float(s: str) -> float:
+    """strconv.ParseFloat(s, 64) of decimal text; ValueError with strconv's
+    message (a finite float only: 1e400 is out of range)."""
+    if not _is_decimal(s):
+        raise ValueError(f"strconv.ParseFloat: parsing {_quote(s)}: invalid syntax")
+    value = float(s)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"strconv.ParseFloat: parsing {_quote(s)}: value out of range")
+    return value
+
+
+def ram_in_bytes(text: str) -> int:
+    """`32m` -> 33554432 (docker/go-units RAMInBytes): a decimal number, an
+    optional space, an optional binary unit b, k, m, g, t, p (any case, with
+    an optional b or ib). ValueError with go-units' reason; a size of 2**63
+    bytes or more is "value out of range" (Go's int64() of it is undefined,
+    and the kernel would wrap it)."""
+    num, space, suffix = text.partition(" ")
+    if not space:
+        end = max(text.rfind(c) for c in "0123456789.")
+        if end < 0:
+            raise ValueError(f"invalid size: '{text}'")
+        num, suffix = text[:end + 1], text[end + 1:]
+    size = go_float(num)
+    if size < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    if suffix:
+        size *= _unit(suffix)
+    if size > INT64_MAX:
+        raise ValueError("value out of range")
+    return int(size)
+
+
+def _unit(suffix: str) -> int:
+    sfx = suffix.lower()
+    if len(sfx) > 3 or not sfx.isascii():
+        raise ValueError(f"invalid suffix: '{suffix}'")
+    if sfx[0] == "b" and len(sfx) == 1:
+        return 1
+    power = "kmgtp".find(sfx[0]) + 1
+    if power == 0 or sfx[1:] not in ("", "b", "ib"):
+        raise ValueError(f"invalid suffix: '{sfx}'")
+    return 1024 ** power
 
 
 def parse_memory(text: str) -> int:
-    """`32m` -> 33554432: binary units, case-insensitive, optional b/ib
-    (docker/go-units RAMInBytes)."""
-    import re  # only with a size flag: re (and enum, functools) cost ~5 ms a run
-
-    m = re.match(_SIZE, text.strip(), re.IGNORECASE)
-    if not m:
-        raise UsageError(f"invalid size: '{text}'")
-    unit = (m.group(2) or "").lower()
-    return int(float(m.group(1)) * 1024 ** (" kmgtp".index(unit) if unit else 0))
+    """ram_in_bytes, its reason as a UsageError."""
+    try:
+        return ram_in_bytes(text)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def memory_resources(memory: str | int | None, memory_swap: str | int | None = None) -> dict:
-    """OCI linux.resources.memory for --memory / --memory-swap. --memory-swap
-    is memory plus swap, -1 unlimited; unset means twice --memory (Docker)."""
-    mem = _size(memory)
-    swap = _size(memory_swap)
-    if mem is None:
-        if swap not in (None, -1):
-            raise UsageError("you should always set the memory limit when using "
-                             "memoryswap limit, see usage")
-        return {}
-    if mem < MIN_MEMORY:
-        raise UsageError("minimum memory limit allowed is 6MB")
-    if swap is None:
-        swap = 2 * mem
-    elif swap != -1 and swap < mem:
-        raise UsageError("minimum memoryswap limit should be larger than memory limit, "
+    """OCI linux.resources.memory for --memory / --memory-swap, checked as
+    moby's verifyPlatformContainerResources does (daemon/daemon_unix.go, its
+    messages): 0 is no limit; --memory-swap is memory plus swap, -1
+    unlimited, unset twice --memory (adaptContainerSettings)."""
+    mem = _size(memory, "-m, --memory") or 0
+    swap = _size(memory_swap, "--memory-swap", allow_unlimited=True) or 0
+    if mem != 0 and mem < MIN_MEMORY:
+        raise UsageError("Minimum memory limit allowed is 6MB")
+    if mem > 0 and swap > 0 and swap < mem:
+        raise UsageError("Minimum memoryswap limit should be larger than memory limit, "
                          "see usage")
-    return {"limit": mem, "swap": swap}
+    if mem == 0 and swap > 0:
+        raise UsageError("You should always set the Memory limit when using Memoryswap "
+                         "limit, see usage")
+    if mem == 0:
+        return {}
+    return {"limit": mem, "swap": swap or 2 * mem}
 
 
-def _size(value: str | int | None) -> int | None:
+def _size(value: str | int | None, flag: str, allow_unlimited: bool = False) -> int | None:
+    """A size flag's bytes; docker/cli's MemSwapBytes alone takes "-1"."""
     if value is None or value == "":
         return None
-    if isinstance(value, int) or value.strip() == "-1":
-        return int(value)
-    return parse_memory(value)
+    if isinstance(value, int):
+        return value
+    if allow_unlimited and value == "-1":
+        return -1
+    try:
+        return ram_in_bytes(value)
+    except ValueError as e:
+        from rs_docker.models.flags import invalid_argument
+
+        raise invalid_argument(value, flag, str(e)) from None
+
+
+def parse_cpus(text: str) -> int:
+    """--cpus as nano-CPUs, exactly (docker/cli opts.ParseCPUs: a big.Rat,
+    `1.5`, `15e-1` or `3/2`, times 1e9, which must be a whole number: "value
+    is too precise" past nine decimal places). nan, inf and 1e309 are not
+    what Go reads as rationals, or are out of every range."""
+    from rs_docker.models.flags import invalid_argument
+
+    try:
+        nano = _fraction_nano(text) if "/" in text else _decimal_nano(text)
+    except ValueError:  # bad syntax, or digits past int()'s limit
+        nano = None
+    if nano is None:
+        raise invalid_argument(text, "--cpus", f"failed to parse {text} as a rational number")
+    if nano is False:
+        raise invalid_argument(text, "--cpus", "value is too precise")
+    return nano
+
+
+def _fraction_nano(text: str) -> int | bool | None:
+    num, _, den = text.partition("/")
+    digits = num[1:] if num[:1] in ("+", "-") else num
+    if not digits or not den or not _DIGITS.issuperset(digits + den) or int(den) == 0:
+        return None
+    whole, rest = divmod(int(num) * 10**9, int(den))
+    return False if rest else whole
+
+
+# Past this many digits a CPU count is beyond any machine's: stop before 10**n.
+_HUGE_DIGITS = 30
+
+
+def _decimal_nano(text: str) -> int | bool | None:
+    if not _is_decimal(text):
+        return None
+    mantissa, _, exponent = text.lower().partition("e")
+    negative = mantissa[:1] == "-"
+    whole, _, frac = mantissa.lstrip("+-").partition(".")
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        return 0
+    exp_digits = exponent.lstrip("+-")
+    exp = int(exp_digits or "0") if len(exp_digits) < 7 else 10**7
+    scale = 9 - len(frac) + (-exp if exponent[:1] == "-" else exp)
+    stripped = digits.rstrip("0")
+    scale += len(digits) - len(stripped)
+    if scale < 0:
+        return False
+    if len(stripped) + scale > _HUGE_DIGITS:
+        return -(10**_HUGE_DIGITS) if negative else 10**_HUGE_DIGITS
+    nano = int(stripped) * 10**scale
+    return -nano if negative else nano
 
 
 def cpus_to_quota(cpus: str | float, ncpu: int | None = None) -> dict:
     """--cpus 1.5 -> {"quota": 150000, "period": 100000} (daemon/oci_linux.go:
-    NanoCPUs * period / 1e9)."""
-    try:
-        value = float(cpus)
-    except ValueError:
-        raise UsageError(f'invalid argument "{cpus}" for "--cpus" flag: '
-                         f"failed to parse {cpus} as a rational number") from None
-    nano = round(value * 1e9)
+    NanoCPUs * period / 1e9); 0 is no limit. The range is moby's (0.01 to
+    the CPUs this process may run on, runtime.NumCPU(), when ncpu is given);
+    below 0.01 the quota would be under the kernel's 1 ms minimum."""
+    nano = parse_cpus(str(cpus))
     if nano < 0 or (ncpu is not None and nano > ncpu * 10**9) or 0 < nano < 10**7:
-        limit = f"{ncpu}.00" if ncpu else "the number of CPUs"
-        raise UsageError(f"range of cpus is from 0.01 to {limit}, as there are only "
-                         f"{ncpu} cpus available" if ncpu else
-                         f"range of cpus is from 0.01 to {limit}")
+        if ncpu is None:
+            raise UsageError("range of CPUs is from 0.01 to the number of CPUs available")
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only "
+                         f"{ncpu} CPUs available")
     if nano == 0:
         return {}
     return {"quota": nano * CFS_PERIOD_US // 10**9, "period": CFS_PERIOD_US}

@@ -170,6 +170,26 @@ def _no_new_privileges(opts: RunOptions) -> bool:
     return value
 
 
+def check_flags(opts: RunOptions, ncpu: int | None = None) -> None:
+    """Every value typed for `run` checked before an image is pulled or a
+    container created, as Docker's CLI parses its flags and its daemon
+    verifies the host config before it looks the image up (moby
+    daemon/create.go verifyContainerSettings). ncpu: the CPUs this process
+    may run on (Go's runtime.NumCPU()), the most --cpus may ask. Raises
+    UsageError."""
+    if opts.cpus:
+        security.cpus_to_quota(opts.cpus, ncpu)
+    resources(opts)
+    for text in opts.ulimits:
+        security.parse_ulimit(text)
+    user_mounts(opts)
+    _no_new_privileges(opts)
+    if opts.platform:
+        from rs_docker.models import platform
+
+        platform.parse(opts.platform)
+
+
 def resources(opts: RunOptions) -> dict:
     """linux.resources for --memory/--memory-swap/--cpus/--cpu-shares/--pids-limit,
     and Docker's device rules (--privileged: every device)."""
