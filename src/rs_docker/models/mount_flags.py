@@ -2,7 +2,9 @@
 
 Sources: moby volume/mounts/linux_parser.go (-v host:ctr[:mode] and the
 --mount keys), daemon/oci_linux.go (bind mounts are "rbind" + propagation,
-tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions.
+tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions (the
+options a tmpfs takes), runc libcontainer/rootfs_linux.go checkProcMount
+(what may be mounted over /proc).
 """
 
 from __future__ import annotations
@@ -14,6 +16,26 @@ from rs_docker.models.record import record
 
 _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
+# The options a tmpfs takes: the kernel's own (Documentation/filesystems/
+# tmpfs.rst) that Docker passes on, as key=value (moby/sys/mount flags_unix.go
+# validFlags), and mount(8)'s generic flags from the same file. Not "bind",
+# "rbind" or "remount": the runtime would bind-mount the relative path
+# "tmpfs" (its cwd's ./tmpfs, read-write) instead of mounting a tmpfs.
+_TMPFS_DATA = frozenset({"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"})
+_TMPFS_FLAGS = frozenset({
+    "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync",
+    "async", "dirsync", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime",
+    "relatime", "norelatime", "strictatime", "nostrictatime", *_PROPAGATION,
+    "unbindable", "runbindable"})
+# runc's checkProcMount: nothing may be mounted on /proc but a procfs, nor
+# anywhere below it but these files (what lxcfs emulates). A bind over /proc
+# would leave the container without procfs, or with a fake one whose
+# /proc/self/attr and masked paths are the attacker's (CVE-2019-16884,
+# CVE-2019-19921). The user's mounts here never are a procfs.
+_PROC_ALLOWED = frozenset({
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled"})
 # Options that cancel each other in a tmpfs option list (later wins).
 _OPPOSITE = {"exec": "noexec", "noexec": "exec", "suid": "nosuid", "nosuid": "suid",
              "dev": "nodev", "nodev": "dev", "ro": "rw", "rw": "ro",
@@ -56,6 +78,12 @@ def _target(path: str, flag: str, spec: str) -> str:
     clean = "/" + clean.lstrip("/")
     if clean == "/":
         raise UsageError(f"invalid {flag} specification: {spec!r}: destination can't be '/'")
+    if (clean == "/proc" or clean.startswith("/proc/")) and clean not in _PROC_ALLOWED:
+        from rs_docker.models.flags import quote
+
+        why = "is not of type proc" if clean == "/proc" else "is inside /proc"
+        raise UsageError(f"invalid {flag} specification: {spec!r}: {quote(clean)} cannot "
+                         f"be mounted because it {why}")
     return clean
 
 
@@ -137,8 +165,10 @@ def _tmpfs_from_fields(fields: dict, target: str, readonly: bool, spec: str) -> 
         options.append(f"size={_size(fields.pop('tmpfs-size'), spec)}")
     if "tmpfs-mode" in fields:
         mode = fields.pop("tmpfs-mode")
-        if not mode or any(c not in "01234567" for c in mode):
-            raise UsageError(f"invalid --mount specification: {spec!r}: invalid tmpfs-mode")
+        # docker/cli opts/mount.go: strconv.ParseUint(value, 8, 32)
+        if not mode or any(c not in "01234567" for c in mode) or int(mode, 8) >= 2**32:
+            raise UsageError(f"invalid --mount specification: {spec!r}: "
+                             f"invalid value for tmpfs-mode: {mode}")
         options.append(f"mode={int(mode, 8):o}")
     _no_extra(fields, spec)
     return TmpfsMount(target, tuple(options))
@@ -151,7 +181,7 @@ def _size(value: str, spec: str) -> int:
         return parse_memory(value)
     except UsageError:
         raise UsageError(f"invalid --mount specification: {spec!r}: "
-                         f"invalid tmpfs-size {value!r}") from None
+                         f"invalid value for tmpfs-size: {value}") from None
 
 
 def _no_extra(fields: dict, spec: str) -> None:
@@ -161,12 +191,19 @@ def _no_extra(fields: dict, spec: str) -> None:
 
 
 def parse_tmpfs(spec: str) -> TmpfsMount:
-    """--tmpfs /path[:opt,opt] (mount(8) tmpfs options, e.g. size=64m,mode=1777)."""
+    """--tmpfs /path[:opt,opt]: tmpfs options only (size=64m,mode=1777,noexec,
+    ...: _TMPFS_DATA as key=value, _TMPFS_FLAGS bare); anything else, bind
+    and remount included, is refused with MergeTmpfsOptions' message."""
     path, _, opts = spec.partition(":")
-    options = tuple(o for o in opts.split(",") if o) if opts else ()
+    options = tuple(o for o in opts.split(",") if o and o != "defaults") if opts else ()
     for opt in options:
-        if any(c in opt for c in "\0\n"):
-            raise UsageError(f"invalid --tmpfs specification: {spec!r}")
+        key, eq, value = opt.partition("=")
+        known = key in _TMPFS_DATA if eq else key in _TMPFS_FLAGS
+        if not known or any(c in value for c in "\0\n"):
+            from rs_docker.models.flags import quote
+
+            raise UsageError(f"invalid --tmpfs specification: {spec!r}: "
+                             f"invalid tmpfs option {quote(key)}")
     return TmpfsMount(_target(path, "--tmpfs", spec), options)
 
 
