@@ -11,6 +11,14 @@ Without it (an interpreter that lacks it) the `json` package is used.
 
 Pretty-printed output (`inspect`, `--format json`) stays with `json`:
 the C encoder does not indent.
+
+Documents from outside (a registry, an image, an archive) may nest without
+end: the C scanner recurses once per level and stops at the interpreter's
+recursion limit with a RecursionError, which is not a ValueError and would
+escape every parser's error handling. loads turns it into a ValueError,
+and `max_depth` refuses a document that parsed but nests deeper than any
+real one does, before code that walks it recursively (repr, the encoder)
+meets the same limit.
 """
 
 from __future__ import annotations
@@ -42,11 +50,45 @@ def _default(o):
 
 _scan = _json.make_scanner(_ScanContext()) if _json is not None else None
 
+# Deeper than any manifest, index, image config or archive manifest nests
+# (they stop at 5 or 6 levels), and far below the recursion limit (1000).
+MAX_DEPTH = 100
 
-def loads(text: str | bytes):
-    """json.loads(text) for str or UTF-8 bytes; ValueError on bad JSON."""
+
+class TooDeep(ValueError):
+    """A JSON document nests deeper than allowed."""
+
+
+def loads(text: str | bytes, max_depth: int | None = None):
+    """json.loads(text) for str or UTF-8 bytes; ValueError on bad JSON,
+    TooDeep (a ValueError) when arrays and objects nest beyond the
+    interpreter's recursion limit or, if given, beyond max_depth levels."""
     if isinstance(text, (bytes, bytearray)):
         text = text.decode("utf-8")
+    try:
+        value = _loads(text)
+    except RecursionError:
+        raise TooDeep("invalid JSON: nested too deeply") from None
+    if max_depth is not None and _deeper(value, max_depth):
+        raise TooDeep(f"invalid JSON: nested deeper than {max_depth} levels")
+    return value
+
+
+def loads_any(data: bytes, max_depth: int | None = None):
+    """json.loads(data), which also reads a UTF-8 BOM, UTF-16/32 and lone
+    surrogates (what jsonio.loads refuses), with loads' depth rules."""
+    import json
+
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise TooDeep("invalid JSON: nested too deeply") from None
+    if max_depth is not None and _deeper(value, max_depth):
+        raise TooDeep(f"invalid JSON: nested deeper than {max_depth} levels")
+    return value
+
+
+def _loads(text: str):
     if _json is None:  # pragma: no cover
         import json
 
@@ -59,6 +101,23 @@ def loads(text: str | bytes):
     if text[end:].strip(_WHITESPACE):
         raise ValueError(f"Extra data: char {end}")
     return value
+
+
+def _deeper(value, limit: int) -> bool:
+    """Whether arrays and objects in value nest more than limit levels (a
+    walk with its own stack: no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def dumps(value, compact: bool = True, sort_keys: bool = False) -> str:

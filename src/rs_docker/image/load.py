@@ -24,6 +24,7 @@ import json
 from contextlib import ExitStack
 from typing import BinaryIO, NamedTuple
 
+from rs_docker import jsonio
 from rs_docker.errors import DigestMismatch, InvalidArchive, InvalidReference, UnsupportedManifest
 from rs_docker.image.archive import (
     DOCKER_LAYER_TYPES,
@@ -194,8 +195,11 @@ def _config(data: bytes, parsed: manifests.Manifest) -> image_config.ImageConfig
 
 def _plan_docker(stage: Stage) -> list[_Image]:
     try:
-        items = json.loads(stage.small(stage.get(MANIFEST_FILE), MANIFEST_FILE))
-    except (ValueError, UnicodeDecodeError):
+        items = jsonio.loads(stage.small(stage.get(MANIFEST_FILE), MANIFEST_FILE),
+                             max_depth=jsonio.MAX_DEPTH)
+    except jsonio.TooDeep as e:
+        raise InvalidArchive(f"invalid image archive: manifest.json: {e}") from None
+    except ValueError:  # UnicodeDecodeError included
         raise InvalidArchive("invalid image archive: manifest.json is not JSON") from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise InvalidArchive("invalid image archive: manifest.json is not a list of objects")

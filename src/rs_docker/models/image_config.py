@@ -45,6 +45,8 @@ def parse(data: bytes) -> ImageConfig:
         raise UnsupportedManifest(f"image config too large ({len(data)} bytes, limit 4 MiB)")
     try:
         body = _loads(data)
+    except jsonio.TooDeep as e:
+        raise UnsupportedManifest(f"invalid image config: {e}") from None
     except (ValueError, UnicodeDecodeError):
         raise UnsupportedManifest("invalid image config: not JSON") from None
     if not isinstance(body, dict):
@@ -79,13 +81,14 @@ def parse(data: bytes) -> ImageConfig:
 def _loads(data: bytes):
     """json.loads(data). `run` parses a config on every start, so through
     jsonio (`import json` imports re: ~6 ms); what jsonio refuses goes to
-    json, which also takes a UTF-8 BOM, UTF-16/32 and lone surrogates."""
+    json, which also takes a UTF-8 BOM, UTF-16/32 and lone surrogates. A
+    config is image content: nesting past jsonio.MAX_DEPTH is refused."""
     try:
-        return jsonio.loads(data)
+        return jsonio.loads(data, max_depth=jsonio.MAX_DEPTH)
+    except jsonio.TooDeep:
+        raise
     except ValueError:  # UnicodeDecodeError included
-        import json
-
-        return json.loads(data)
+        return jsonio.loads_any(data, max_depth=jsonio.MAX_DEPTH)
 
 
 def chain_ids(diff_ids: tuple[Digest, ...] | list[Digest]) -> list[Digest]:

@@ -9,9 +9,9 @@ descriptor.md; Docker "Image Manifest V2, Schema 2".
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
+from rs_docker import jsonio
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
 
@@ -175,9 +175,13 @@ def _annotations(obj: dict) -> dict:
 
 
 def _load_object(data: bytes, what: str) -> dict:
+    """The JSON object in data (UTF-8, as Go's encoding/json reads it). A
+    document nested beyond jsonio.MAX_DEPTH is refused, not a RecursionError."""
     try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
+        body = jsonio.loads(data, max_depth=jsonio.MAX_DEPTH)
+    except jsonio.TooDeep as e:
+        raise UnsupportedManifest(f"invalid {what}: {e}") from None
+    except ValueError as e:  # UnicodeDecodeError included
         raise UnsupportedManifest(f"invalid {what}: not JSON ({e.__class__.__name__})") from None
     if not isinstance(body, dict):
         raise UnsupportedManifest(f"invalid {what}: not a JSON object")
