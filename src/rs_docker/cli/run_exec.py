@@ -20,14 +20,50 @@ def env_entries(env_files: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str
     from_files: list[str] = []
     for path in env_files:
         try:
-            with open(path) as f:
-                text = f.read()
-        except OSError as e:
-            raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
+            text = read_env_file(path).decode()
         except UnicodeDecodeError:
             raise UsageError(f"{path}: env file is not valid utf-8") from None
         from_files += parse_env_file(text, os.environ, source=path)
     return tuple(resolve_cli_env(from_files, flags, os.environ))
+
+
+# An env file is read whole: a device (/dev/zero) would grow the read without
+# end and a FIFO would block it, so only a regular file is read, and at most
+# this much of it. 1 MiB is far beyond any real env file, and the container's
+# whole environment must fit with its arguments in a quarter of the stack
+# limit for execve(2) (ARG_MAX: 2 MiB under the usual 8 MiB limit).
+ENV_FILE_MAX = 1 << 20
+
+
+def read_env_file(path: str) -> bytes:
+    """The bytes of the env file at path; UsageError when it is missing,
+    not a regular file, or larger than ENV_FILE_MAX. The stat refuses a
+    device or FIFO before opening it (an open has side effects on some
+    devices); the fstat of what was opened (O_NONBLOCK: a FIFO swapped in
+    meanwhile does not block the open) decides."""
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise UsageError(f"env file {path}: not a regular file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"env file {path}: not a regular file")
+        if st.st_size > ENV_FILE_MAX:
+            raise UsageError(f"env file {path}: larger than {ENV_FILE_MAX >> 20} MiB")
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(ENV_FILE_MAX + 1)
+    except OSError as e:
+        raise UsageError(f"read {path}: {(e.strerror or str(e)).lower()}") from None
+    finally:
+        os.close(fd)
+    if len(data) > ENV_FILE_MAX:  # it grew since the fstat
+        raise UsageError(f"env file {path}: larger than {ENV_FILE_MAX >> 20} MiB")
+    return data
 
 
 def build_options(params: dict) -> RunOptions:

@@ -15,6 +15,10 @@ TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+# docker/cli opts/file.go reads an env file with a bufio.Scanner, whose
+# lines are at most bufio.MaxScanTokenSize (64 KiB): "token too long".
+ENV_LINE_MAX = 64 * 1024
+
 # moby oci/defaults.go DefaultPathEnv for Linux.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -35,9 +39,12 @@ def resolve_flag(value: str, host_env: Mapping[str, str]) -> str:
 def parse_env_file(text: str, host_env: Mapping[str, str], source: str = "env file") -> list[str]:
     """Parse an --env-file: one KEY=VALUE per line, `#` comments and blank
     lines skipped, the value taken literally (no quotes, no expansion); a line
-    with only KEY takes the host's value, or is dropped when the host has none."""
+    with only KEY takes the host's value, or is dropped when the host has none.
+    A line longer than ENV_LINE_MAX is refused, as Docker refuses it."""
     out = []
     for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), 1):
+        if len(raw) > ENV_LINE_MAX:
+            raise UsageError(f"{source}: line {number}: longer than 64 KiB")
         line = raw.lstrip()
         if not line or line.startswith("#"):
             continue
