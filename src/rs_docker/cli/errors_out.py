@@ -43,3 +43,16 @@ def report(error: RsDockerError, command: str | None, debug: bool) -> NoReturn:
 
         traceback.print_exc()
     fail(str(error), exit_code_for(error, command), error.hint)
+
+
+def report_os_error(error: OSError, command: str | None, debug: bool) -> NoReturn:
+    """Exit for an OSError no layer below turned into an RsDockerError (a
+    store the caller may not write, say): one line naming the path, with
+    the exit code of a failed tool (125 for run, 1 for other commands)."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    why = (error.strerror or str(error)).lower()
+    fail(f"{error.filename}: {why}" if error.filename else why,
+         EXIT_TOOL if command in TOOL_EXIT_COMMANDS else EXIT_FAILED_REQUEST)

@@ -230,6 +230,10 @@ def _run(global_params: dict, params: dict, preforked=None) -> None:
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(0)
+        except OSError as e:
+            from rs_docker.cli.errors_out import report_os_error
+
+            report_os_error(e, "run", debug)
     finally:
         if preforked is not None:
             preforked.close()  # unused (an error before the start): it exits; a no-op if used

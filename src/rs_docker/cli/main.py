@@ -14,6 +14,7 @@ from rs_docker.cli.errors_out import (  # noqa: F401 (fail, exit_code_for: re-ex
     exit_code_for,
     fail,
     report,
+    report_os_error,
 )
 from rs_docker.errors import EXIT_TOOL, RsDockerError
 
@@ -127,5 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(0)
+    except OSError as e:
+        report_os_error(e, LazyGroup.invoked, debug)
     sys.exit(code if isinstance(code, int) else 0)
 
