@@ -5,8 +5,11 @@ Every change takes the container's lock (state.locked). Nothing here holds
 a lock while waiting for a container to exit: the monitor needs that lock
 to record the exit. A record that says "running" is checked against the
 processes it names (PID plus start time, procs.py): when the monitor is
-gone, no one can collect the container's output or exit status any more,
-so the container is killed and recorded as exited (ExitCode 137).
+gone, no one can collect the container's output or exit status any more;
+its PID 1 has died with it (PR_SET_PDEATHSIG), or is killed here, and the
+container is recorded as exited (ExitCode 137). Removal destroys the
+container's cgroup in every hierarchy, whether or not the process that
+made it lived to do so.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import signal
 import time
 
+from rs_docker import jsonio
 from rs_docker.container import procs, state
 from rs_docker.context import Context
 from rs_docker.errors import (
@@ -51,11 +55,16 @@ def reconcile(record: dict) -> bool:
         return False
     if not monitor and procs.alive(st.get("Pid"), x.get("PidStartTime")):
         return False
-    # An orphaned container: nothing reads its output or reaps it.
-    killed = bool(monitor) and procs.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
+    if monitor:
+        # The monitor died without recording an exit: its PID 1 died with it
+        # (PR_SET_PDEATHSIG SIGKILL, runtime/init.py), or is an orphan that
+        # nothing reads or reaps: killed here. Either way SIGKILL ended it.
+        procs.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
+        code, error = 137, MONITOR_DIED
+    else:
+        code, error = st.get("ExitCode") or 255, st.get("Error", "")
     st.update(Status=state.EXITED, Running=False, Pid=0, FinishedAt=state.now(),
-              ExitCode=137 if killed else st.get("ExitCode") or 255,
-              Error=MONITOR_DIED if monitor else st.get("Error", ""))
+              ExitCode=code, Error=error)
     return True
 
 
@@ -227,20 +236,32 @@ def _free(ctx: Context, container_id: str, record: dict) -> None:
         from rs_docker.linux import syscalls
 
         syscalls.umount2(str(root), MNT_DETACH)
-    _remove_cgroups(extra(record).get("CgroupPaths") or {})
+    _remove_cgroups(container_id, d, extra(record).get("CgroupPaths") or {})
     # Rename first: a concurrent reader sees the container gone, not half-removed.
     doomed = os.path.join(os.path.dirname(d), f".removing-{container_id}")
     os.rename(d, doomed)
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-def _remove_cgroups(paths: dict) -> None:
-    from pathlib import Path
+def _remove_cgroups(container_id: str, d: str, paths: dict) -> None:
+    """Remove the container's cgroup in every hierarchy, whoever made it:
+    the runtime reopens it from the container id and the bundle's
+    cgroupsPath (a foreground `run` killed before its cleanup records no
+    paths), plus any directory the record names (the monitor reports them).
+    Processes left in it are killed first (cgroups.fs.remove)."""
+    from rs_docker.errors import RsDockerError
+    from rs_docker.runtime.cgroups import fs, open_cgroup
 
-    from rs_docker.runtime.cgroups import fs
-
-    for path in sorted({Path(p) for p in paths.values()}, key=lambda p: -len(p.parts)):
-        if path.is_relative_to("/sys/fs/cgroup"):
+    dirs = set(paths.values())
+    try:
+        config = jsonio.loads(state.read_file(os.path.join(d, "config.json")))
+        linux = config.get("linux") or {}
+        dirs.update(open_cgroup(container_id, linux.get("cgroupsPath")).paths.values())
+    except (OSError, ValueError, RsDockerError):
+        pass  # no bundle (or no cgroup filesystem): the recorded paths alone
+    root = "/sys/fs/cgroup/"
+    for path in sorted(dirs, key=lambda p: -p.count("/")):
+        if path.startswith(root) and os.path.basename(path) == container_id:
             fs.remove(path)
 
 

@@ -6,6 +6,9 @@
     ...
     cg.oom_killed(); cg.destroy()
 
+    open_cgroup(container_id, cgroups_path)   # the same cgroup, later, by another
+                                              # process: to destroy what is left
+
 Code that touches kernel files takes the cgroup root, the mountinfo text and
 the /proc/self/cgroup text as parameters, so tests run on fake trees.
 """
@@ -66,9 +69,18 @@ class Cgroup:
         return self._primary.oom_killed()
 
     def destroy(self) -> None:
+        """Remove the directories in every hierarchy; processes still in
+        them are killed first and waited for (fs.remove). Every hierarchy is
+        tried; the first failure is raised after."""
         warmup.stop()
+        first: RuntimeFailure | None = None
         for backend in reversed(self._all):
-            backend.destroy()
+            try:
+                backend.destroy()
+            except RuntimeFailure as e:
+                first = first or e
+        if first is not None:
+            raise first
 
 
 def _read(path: str) -> str:
@@ -80,6 +92,36 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
                   root: str = DEFAULT_ROOT, mountinfo: str | None = None,
                   proc_cgroup: str | None = None) -> Cgroup:
     """Create the container's cgroup directories and write its limits."""
+    cg, writes = _plan(container_id, resources, cgroups_path, root, mountinfo, proc_cgroup)
+    try:
+        for backend in cg._all:
+            backend.create()
+        cg._primary.apply(writes)
+    except BaseException:
+        _cleanup(cg)
+        raise
+    if os.path.normpath(root) == DEFAULT_ROOT:
+        # Unless runtime.warm_up() started it long before: after the mkdirs,
+        # which its first write would stall (warmup.py).
+        warmup.warm_up()
+    return cg
+
+
+def open_cgroup(container_id: str, cgroups_path: str | None, root: str = DEFAULT_ROOT,
+                mountinfo: str | None = None, proc_cgroup: str | None = None) -> Cgroup:
+    """The cgroup create_cgroup() made for this container and cgroups path,
+    reopened (nothing is created or written) to read it or destroy() it once
+    the process that made it is gone: runc's and youki's cgroup managers
+    likewise reopen a container's cgroup from its id and path. A relative
+    cgroups path is resolved below the caller's own cgroup, as at creation;
+    rs-docker's containers have an absolute one (/rs-docker/ID)."""
+    return _plan(container_id, None, cgroups_path, root, mountinfo, proc_cgroup)[0]
+
+
+def _plan(container_id: str, resources: dict | None, cgroups_path: str | None, root: str,
+          mountinfo: str | None, proc_cgroup: str | None) -> tuple[Cgroup, list]:
+    """The container's Cgroup (its directories per hierarchy) and the limit
+    writes for `resources`, from the host's layout; nothing touched yet."""
     mountinfo = _read("/proc/self/mountinfo") if mountinfo is None else mountinfo
     proc_cgroup = _read("/proc/self/cgroup") if proc_cgroup is None else proc_cgroup
     root = os.path.normpath(root)
@@ -112,19 +154,7 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
 
             h = layout.unified
             extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
-    cg = Cgroup(layout, primary, extra)
-    try:
-        for backend in cg._all:
-            backend.create()
-        primary.apply(writes)
-    except BaseException:
-        _cleanup(cg)
-        raise
-    if root == DEFAULT_ROOT:
-        # Unless runtime.warm_up() started it long before: after the mkdirs,
-        # which its first write would stall (warmup.py).
-        warmup.warm_up()
-    return cg
+    return Cgroup(layout, primary, extra), writes
 
 
 def _cleanup(cg: Cgroup) -> None:
