@@ -7,15 +7,25 @@ does (daemon/logger/copier.go: bufSize 16K).
 It runs in the container monitor's waiting program (waiter.py), which must
 stay small: only os, time and the C half of json (`_json`), not json
 itself (which imports re). logs.py holds the reader and re-exports these.
+
+The log lives on the store's filesystem, which a container can fill (its
+writable layer is there too): an entry the filesystem refuses is dropped
+whole and counted, never fatal to the monitor, which must go on
+supervising the container and record its exit. Docker's json-file logger
+likewise drops a message it cannot write and goes on.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from _json import encode_basestring  # what json.dumps(ensure_ascii=False) uses for str
 
 MAX_LINE = 16 * 1024
+# Write errors that mean "no room, or the device failed", not a bug of ours:
+# the entry is dropped. EFBIG: past RLIMIT_FSIZE (SIGXFSZ is ignored).
+DROPPED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 # Go's encoding/json escapes these (HTML safety and JavaScript line terminators).
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
                "\u2029": "\\u2029"}
@@ -41,12 +51,15 @@ def encode(text: str, stream: str, ns: int) -> bytes:
 
 
 class LogWriter:
-    """Cuts each stream's bytes into lines and appends entries to the log."""
+    """Cuts each stream's bytes into lines and appends entries to the log.
+    `dropped_entries` / `dropped_bytes`: what the filesystem refused."""
 
     def __init__(self, fd: int, clock=time.time_ns):
         self.fd = fd
         self.clock = clock
         self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self.dropped_entries = 0
+        self.dropped_bytes = 0
 
     def feed(self, stream: str, data: bytes) -> None:
         buf = self.pending[stream] + data
@@ -67,4 +80,24 @@ class LogWriter:
 
     def _emit(self, stream: str, line: bytes) -> None:
         # Go's json replaces invalid UTF-8 with U+FFFD, as does "replace".
-        os.write(self.fd, encode(line.decode("utf-8", "replace"), stream, self.clock()))
+        self._append(encode(line.decode("utf-8", "replace"), stream, self.clock()))
+
+    def _append(self, entry: bytes) -> None:
+        """Append `entry` whole, or drop it whole: a short write (the
+        filesystem filled up within it) is cut off again, so the log stays
+        one complete JSON object per line."""
+        done = 0
+        try:
+            while done < len(entry):
+                done += os.write(self.fd, entry[done:])
+            return
+        except OSError as e:
+            if e.errno not in DROPPED:
+                raise
+        if done:
+            try:
+                os.ftruncate(self.fd, os.lseek(self.fd, 0, os.SEEK_END) - done)
+            except OSError:
+                pass  # the reader skips a line it cannot parse
+        self.dropped_entries += 1
+        self.dropped_bytes += len(entry)

@@ -68,9 +68,26 @@ def _exec_monitor(argv: list[str], status_fd: int) -> None:  # pragma: no cover 
 
 # -- monitor side ---------------------------------------------------------------
 
+# The container dies with its monitor (PR_SET_PDEATHSIG, runtime/init.py), so
+# the monitor must not die of what it can foresee. Ignored: the terminal's
+# and job control's signals (it has no terminal, but a launcher's session may
+# hang up: SIGHUP), SIGPIPE (a write to a closed pipe is EPIPE, an error
+# handled where it happens) and SIGXFSZ (a log past RLIMIT_FSIZE is EFBIG,
+# and its entries are dropped: jsonlog.py). Ignored signals stay ignored
+# across execve(2), into the waiter. SIGTERM and SIGKILL still end it, and
+# with it the container.
+IGNORED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTTOU, signal.SIGTTIN,
+           signal.SIGPIPE, signal.SIGXFSZ)
+# Kept free in the container's directory until the exit is recorded: the
+# store's filesystem may be full by then (the container can fill it), and
+# the record is replaced through a temporary file.
+RESERVE = ".exit-record-reserve"
+RESERVE_BYTES = 256 * 1024
+
+
 def main(argv: list[str]) -> None:
     root, container_id, status_fd = argv[0], argv[1], int(argv[2])
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTTOU, signal.SIGTTIN):
+    for sig in IGNORED:
         signal.signal(sig, signal.SIG_IGN)
     from rs_docker.context import Context
 
@@ -111,8 +128,9 @@ def record_failure(root: str, container_id: str, message: str) -> None:
 
     ctx = Context.from_env(root=root)
     try:
-        state.set_state(ctx, container_id, Status=state.EXITED, Pid=0, ExitCode=125,
-                        Error=message, FinishedAt=state.now())
+        with_reserve(state.container_dir(ctx, container_id), lambda: state.set_state(
+            ctx, container_id, Status=state.EXITED, Pid=0, ExitCode=125, Error=message,
+            FinishedAt=state.now()))
     except Exception:  # noqa: BLE001 - gone with --rm; `ps` reconciles anything else
         pass
 
@@ -123,6 +141,7 @@ def monitor(ctx, container_id: str, status: Status) -> None:
 
     d = state.container_dir(ctx, container_id)
     record = state.read(ctx, container_id)
+    reserve_space(d)
     plan = _fuse_plan(d, record)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -149,27 +168,40 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     waiter.wait_and_finish(args)  # execv failed: wait here
 
 
-def finish(root: str, container_id: str, code: int, finish_json: str) -> None:
+def finish(root: str, container_id: str, code: int, finish_json: str,
+           dropped: tuple[int, int] = (0, 0)) -> None:
     """After the container's PID 1 was reaped with `code`: OOM, cgroup
-    removal, fuse unmount, then the record (and AutoRemove)."""
+    removal, fuse unmount, then the record (and AutoRemove). The exit is
+    recorded whatever the clean-up met: `rm` removes what is left
+    (lifecycle._free). dropped: (entries, bytes) of output the log's
+    filesystem refused, kept in the record as RsDocker.LogDropped."""
     from rs_docker.container import state
     from rs_docker.context import Context
+    from rs_docker.errors import RsDockerError
 
     info = json.loads(finish_json)
     ctx = Context.from_env(root=root)
-    cgroup = reopen_cgroup(info.get("cgroup"))
     oom = False
     try:
-        if cgroup is not None:
-            try:
-                oom = bool(cgroup.oom_killed())
-            finally:
-                cgroup.destroy()
-    finally:
+        oom = _release_cgroup(info.get("cgroup"))
         if info.get("fuse"):
             d = state.container_dir(ctx, container_id)
             _release(_fuse_plan(d, state.read(ctx, container_id), mount=False))
-    _record_exit(ctx, container_id, code, oom, state)
+    except (OSError, RsDockerError):
+        pass  # left for `rm`: the exit must be recorded
+    _record_exit(ctx, container_id, code, oom, state, dropped)
+
+
+def _release_cgroup(info: dict | None) -> bool:
+    """Read the container's OOM kill counter, then remove its cgroup; whether
+    the OOM killer struck."""
+    cgroup = reopen_cgroup(info)
+    if cgroup is None:
+        return False
+    try:
+        return bool(cgroup.oom_killed())
+    finally:
+        cgroup.destroy()
 
 
 def describe_cgroup(cgroup) -> dict | None:
@@ -199,13 +231,63 @@ def reopen_cgroup(info: dict | None):
     return Cgroup(None, V1(paths), unified)
 
 
-def _record_exit(ctx, container_id: str, code: int, oom: bool, state) -> None:
-    record = state.set_state(ctx, container_id, Status=state.EXITED, Pid=0,
-                             ExitCode=code, OOMKilled=oom, FinishedAt=state.now())
+def _record_exit(ctx, container_id: str, code: int, oom: bool, state,
+                 dropped: tuple[int, int] = (0, 0)) -> None:
+    fields = {"Status": state.EXITED, "Running": False, "Pid": 0, "ExitCode": code,
+              "OOMKilled": oom, "FinishedAt": state.now()}
+
+    def change(record: dict) -> None:
+        record.setdefault("State", {}).update(fields)
+        if dropped[0]:
+            record.setdefault("RsDocker", {})["LogDropped"] = {"entries": dropped[0],
+                                                                "bytes": dropped[1]}
+
+    d = state.container_dir(ctx, container_id)
+    record = with_reserve(d, lambda: state.update(ctx, container_id, change))
+    _drop_reserve(d)
     if (record.get("HostConfig") or {}).get("AutoRemove"):
         from rs_docker.container import lifecycle
 
         lifecycle.remove(ctx, container_id, force=True)
+
+
+def reserve_space(d: str) -> None:
+    """Allocate RESERVE in the container's directory (best effort)."""
+    try:
+        fd = os.open(os.path.join(d, RESERVE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.posix_fallocate(fd, 0, RESERVE_BYTES)
+    except OSError:
+        try:  # no fallocate here (EOPNOTSUPP): blocks written are blocks held
+            os.ftruncate(fd, 0)
+            os.write(fd, bytes(RESERVE_BYTES))
+        except OSError:
+            pass  # no room even now: nothing to hold back
+    finally:
+        os.close(fd)
+
+
+def with_reserve(d: str, write):
+    """write(); when the filesystem is full (ENOSPC, EDQUOT), free the
+    reserve and write() again."""
+    import errno
+
+    try:
+        return write()
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+    _drop_reserve(d)
+    return write()
+
+
+def _drop_reserve(d: str) -> None:
+    try:
+        os.unlink(os.path.join(d, RESERVE))
+    except OSError:
+        pass
 
 
 def _fuse_plan(d, record, mount: bool = True):

@@ -61,8 +61,9 @@ def main(argv: list[str]) -> None:
 def wait_and_finish(argv: list[str]) -> None:
     root, container_id = argv[0], argv[1]
     exit_fd, out_r, err_r, log_fd, console = (int(a) for a in argv[2:7])
+    writer = LogWriter(log_fd)
     try:
-        pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, LogWriter(log_fd))
+        pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, writer)
         code = exit_code(exit_fd)
     finally:
         os.close(log_fd)
@@ -71,7 +72,8 @@ def wait_and_finish(argv: list[str]) -> None:
             os.close(fd)
     from rs_docker.container import monitor
 
-    monitor.finish(root, container_id, code, argv[7])
+    monitor.finish(root, container_id, code, argv[7],
+                   (writer.dropped_entries, writer.dropped_bytes))
 
 
 def pump(exit_fd: int, streams: dict[int, str], writer) -> None:
