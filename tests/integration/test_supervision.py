@@ -98,14 +98,17 @@ def container_id(runner, name: str) -> str:
     return out[0] if out else ""
 
 
-def test_foreground_run_killed_takes_its_container_and_rm_removes_the_cgroups(rs, busybox):
-    run = subprocess.Popen([str(rs.script), "--root", str(rs.root), "run", "--name", "sv-fg",
+def kill_foreground_run(rs, busybox, name: str) -> str:
+    """Start `run --name NAME busybox sleep 300` in the foreground, SIGKILL
+    the `run` once its container runs, check the container died with it;
+    the container's id."""
+    run = subprocess.Popen([str(rs.script), "--root", str(rs.root), "run", "--name", name,
                             busybox, "sleep", "300"], env=rs.base_env,
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: container_id(rs, "sv-fg"))
-        cid = container_id(rs, "sv-fg")
+        assert wait_for(lambda: container_id(rs, name))
+        cid = container_id(rs, name)
         assert wait_for(lambda: pids_in(cgroup_dirs(cid)))
         dirs = cgroup_dirs(cid)
         (pid1,) = pids_in(dirs)
@@ -115,9 +118,22 @@ def test_foreground_run_killed_takes_its_container_and_rm_removes_the_cgroups(rs
         run.wait()
     assert wait_for(lambda: gone(pid1)), "the container outlived its `run`"
     assert not pids_in(cgroup_dirs(cid))
+    return cid
+
+
+def test_foreground_run_killed_takes_its_container_and_rm_removes_the_cgroups(rs, busybox):
+    cid = kill_foreground_run(rs, busybox, "sv-fg")
     if container_id(rs, "sv-fg"):
         assert ok(rs("rm", "-f", cid)) == cid + "\n"
     assert container_id(rs, "sv-fg") == ""
+    assert cgroup_dirs(cid) == []
+
+
+def test_prune_removes_the_cgroups_of_a_killed_foreground_run(rs, busybox):
+    cid = kill_foreground_run(rs, busybox, "sv-prune")
+    assert cgroup_dirs(cid)
+    assert cid in ok(rs("container", "prune", "-f"))
+    assert container_id(rs, "sv-prune") == ""
     assert cgroup_dirs(cid) == []
 
 
@@ -145,20 +161,38 @@ def test_rm_f_removes_the_cgroups_of_a_running_container(rs, busybox):
     assert cgroup_dirs(cid) == []
 
 
+# A privileged container (systemd in a container does this) mounts its cgroup
+# hierarchies and makes child cgroups, one holding a process: the
+# container's directories are no longer leaves.
+NESTED = ("mkdir -p /tmp/p /tmp/u && mount -t cgroup -o pids none /tmp/p && "
+          "mount -t cgroup2 none /tmp/u && mkdir /tmp/p/sub /tmp/u/sub || exit 1; "
+          "sleep 300 & echo $! > /tmp/p/sub/cgroup.procs && "
+          "echo $! > /tmp/u/sub/cgroup.procs && touch /tmp/ready; ")
+
+
 def test_rm_f_removes_cgroups_the_container_made_below_its_own(rs, busybox):
-    # A privileged container (systemd in a container does this) mounts its
-    # cgroup hierarchies and makes child cgroups, one holding a process:
-    # the container's directories are no longer leaves.
-    script = ("mkdir -p /tmp/p /tmp/u && mount -t cgroup -o pids none /tmp/p && "
-              "mount -t cgroup2 none /tmp/u && mkdir /tmp/p/sub /tmp/u/sub || exit 1; "
-              "sleep 300 & echo $! > /tmp/p/sub/cgroup.procs && "
-              "echo $! > /tmp/u/sub/cgroup.procs && touch /tmp/ready; wait")
-    cid = ok(rs("run", "-d", "--privileged", busybox, "sh", "-c", script)).strip()
+    cid = ok(rs("run", "-d", "--privileged", busybox, "sh", "-c", NESTED + "wait")).strip()
     assert wait_for(lambda: rs("exec", cid, "test", "-e", "/tmp/ready").returncode == 0)
     nested = [d for d in cgroup_dirs(cid) if os.path.isdir(os.path.join(d, "sub"))]
     assert len(nested) == 2, cgroup_dirs(cid)
     assert ok(rs("rm", "-f", cid)) == cid + "\n"
     assert cgroup_dirs(cid) == []
+
+
+def cgroup_dirs_of_short_id(short: str) -> list[str]:
+    return [d for h in os.listdir(CGROUP_ROOT)
+            if os.path.isdir(os.path.join(CGROUP_ROOT, h, "rs-docker"))
+            for d in os.listdir(os.path.join(CGROUP_ROOT, h, "rs-docker")) if d.startswith(short)]
+
+
+def test_run_rm_removes_cgroups_the_container_made_below_its_own(rs, busybox):
+    proc = rs("run", "--rm", "--name", "sv-nested-rm", "--privileged", busybox, "sh", "-c",
+              NESTED + "ls /tmp/p/sub/cgroup.procs; hostname")
+    assert proc.returncode == 0, proc.stderr
+    listed, short = proc.stdout.split()
+    assert listed == "/tmp/p/sub/cgroup.procs" and len(short) == 12
+    assert container_id(rs, "sv-nested-rm") == ""
+    assert cgroup_dirs_of_short_id(short) == []
 
 
 @pytest.fixture
