@@ -7,6 +7,7 @@ test runs rs-docker with a real pty as its stdio, as a user's shell would.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import stat
@@ -236,6 +237,27 @@ def test_errors_and_exit_codes_are_unchanged(rs, busybox, term):
     assert term.run(rs, "run", "--rm", busybox, "nosuchcmd") == 127
     assert term.text() == ('rs-docker: exec: "nosuchcmd": executable file not found '
                            'in $PATH\n')
+
+
+def test_a_background_run_i_stops_on_reading_the_terminal(rs, busybox, term):
+    # Job control as in an interactive shell: bash -m, the terminal its
+    # controlling one. The relay reading the terminal from a background
+    # process group stops rs-docker (SIGTTIN) rather than taking the input
+    # or ending the container's; brought to the foreground, it reads it.
+    script = (f"{rs.script} --root {rs.root} run --rm -i {busybox} sh -c 'cat; echo eof-seen' &"
+              " wait $!; echo status=$?; fg >/dev/null")
+
+    def controlling_terminal():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    term.type(b"abc\n")
+    proc = subprocess.Popen(["bash", "-m", "-c", script], stdin=term.slave, stdout=term.slave,
+                            stderr=term.slave, env=rs.base_env, start_new_session=True,
+                            preexec_fn=controlling_terminal)
+    assert term.wait(proc, until="status=149\n") is None, term.text()  # 128 + SIGTTIN
+    term.type(b"\x04")
+    assert term.wait(proc) == 0, term.text()
+    assert term.text().endswith("status=149\nabc\neof-seen\n"), term.text()
 
 
 def test_run_t_still_gets_a_terminal(rs, busybox, term):

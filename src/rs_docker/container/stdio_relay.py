@@ -30,6 +30,7 @@ import select
 import termios
 
 _CHUNK = 65536
+_JOB_STOPS = {_signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU}
 
 
 class Relay:
@@ -67,11 +68,15 @@ class Relay:
             self.stdio[i] = w
 
     def _start(self) -> None:
-        # The relay thread blocks every signal (it inherits the mask set
+        # The relay thread blocks the signals (it inherits the mask set
         # around its creation): a forwarded signal (foreground.py) must
         # interrupt the main thread's wait, where Python runs its handler,
         # not this thread's poll (signal(7): any thread not blocking it).
-        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+        # Not the job-control stops, whose default action stops the whole
+        # process wherever they land: a background `run -i` reading the
+        # terminal must stop on SIGTTIN, and a reader blocking SIGTTIN gets
+        # EIO instead (drivers/tty/tty_jobctrl.c, __tty_check_change).
+        old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals() - _JOB_STOPS)
         try:
             _thread.start_new_thread(self._run, ())
         finally:
