@@ -15,6 +15,14 @@ While the launching command holds the container's lock, the monitor
 reports {"pid", "ticks", "monitor_pid", "monitor_ticks", "cgroups"} or
 {"error", "code"}; the launcher writes the running state, so the monitor's
 "exited" (which needs the lock) always lands after it.
+
+No container runs unsupervised: PID 1 dies with its monitor
+(PR_SET_PDEATHSIG, runtime/init.py), and a record whose monitor is gone
+reads Exited (137) (lifecycle.reconcile). So the monitor must not die of
+what it can foresee: the signals in IGNORED, a full store (log entries the
+filesystem refuses are dropped and counted, jsonlog.py; the exit record is
+written through a space reserve, RESERVE), a clean-up that fails (`rm`
+finishes it).
 """
 
 from __future__ import annotations
