@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import module_rsd
 from tests.fixtures import oci
-from tests.fixtures.images import ImageSpec, busybox_layer, push_image
+from tests.fixtures.images import ImageSpec, Layer, busybox_layer, push_image
 
 pytestmark = pytest.mark.root
 
@@ -166,6 +166,34 @@ def test_mounts_over_proc_are_refused(rs, busybox, tmp_path, flag, spec, dest):
               "sh", "-c", "cat /proc/self/status; echo ran")
     why = "is not of type proc" if dest == "/proc" else "is inside /proc"
     refused(proc, f'"{dest}" cannot be mounted because it {why}')
+    assert "ran" not in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def proc_links(pusher, rs):
+    """busybox with /lnproc -> /proc and /lnsys -> proc/sys: destinations
+    that reach /proc only once the runtime resolves them in the rootfs."""
+    links = Layer.from_entries([oci.symlink("lnproc", "/proc"), oci.symlink("lnsys", "proc/sys")])
+    image = push_image(pusher, "flags/proclinks", "latest", ImageSpec([busybox_layer(), links]))
+    rs("pull", image.ref, check=True)
+    return image.ref
+
+
+@pytest.mark.parametrize("dest, message", [
+    ("/lnproc", '"/proc" cannot be mounted because it is not of type proc'),
+    ("/lnsys", '"/proc/sys" cannot be mounted because it is inside /proc'),
+    # The runtime's own /dev/fd -> /proc/self/fd, /dev/stdin -> /proc/self/fd/0:
+    # followed from the host, procfs's links lead wherever our own fds are.
+    ("/dev/fd", "it goes through /proc/self, a link of /proc"),
+    ("/dev/stdin", "it goes through /proc/self, a link of /proc"),
+])
+def test_mounts_reaching_proc_through_symlinks_are_refused(rs, proc_links, tmp_path, dest,
+                                                          message):
+    (tmp_path / "f").write_text("fake\n")
+    src = tmp_path if dest != "/dev/stdin" else tmp_path / "f"
+    proc = rs("run", "--rm", "-v", f"{src}:{dest}", proc_links, "sh", "-c",
+              "head -1 /proc/self/status; echo ran")
+    refused(proc, message)
     assert "ran" not in proc.stdout
 
 

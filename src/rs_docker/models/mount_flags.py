@@ -13,6 +13,7 @@ import posixpath
 
 from rs_docker.errors import UsageError
 from rs_docker.models.record import record
+from rs_docker.models.security import proc_mount_refusal
 
 _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
@@ -27,15 +28,6 @@ _TMPFS_FLAGS = frozenset({
     "async", "dirsync", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime",
     "relatime", "norelatime", "strictatime", "nostrictatime", *_PROPAGATION,
     "unbindable", "runbindable"})
-# runc's checkProcMount: nothing may be mounted on /proc but a procfs, nor
-# anywhere below it but these files (what lxcfs emulates). A bind over /proc
-# would leave the container without procfs, or with a fake one whose
-# /proc/self/attr and masked paths are the attacker's (CVE-2019-16884,
-# CVE-2019-19921). The user's mounts here never are a procfs.
-_PROC_ALLOWED = frozenset({
-    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
-    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
-    "/proc/sys/crypto/fips_enabled"})
 # Options that cancel each other in a tmpfs option list (later wins).
 _OPPOSITE = {"exec": "noexec", "noexec": "exec", "suid": "nosuid", "nosuid": "suid",
              "dev": "nodev", "nodev": "dev", "ro": "rw", "rw": "ro",
@@ -78,12 +70,9 @@ def _target(path: str, flag: str, spec: str) -> str:
     clean = "/" + clean.lstrip("/")
     if clean == "/":
         raise UsageError(f"invalid {flag} specification: {spec!r}: destination can't be '/'")
-    if (clean == "/proc" or clean.startswith("/proc/")) and clean not in _PROC_ALLOWED:
-        from rs_docker.models.flags import quote
-
-        why = "is not of type proc" if clean == "/proc" else "is inside /proc"
-        raise UsageError(f"invalid {flag} specification: {spec!r}: {quote(clean)} cannot "
-                         f"be mounted because it {why}")
+    why = proc_mount_refusal(clean)
+    if why:
+        raise UsageError(f"invalid {flag} specification: {spec!r}: {why}")
     return clean
 
 

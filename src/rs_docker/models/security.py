@@ -40,6 +40,16 @@ READONLY_PATHS: tuple[str, ...] = (
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 )
 
+# runc libcontainer/rootfs_linux.go checkProcMount: nothing may be mounted
+# on /proc but a procfs, nor anywhere below it but these files (what lxcfs
+# emulates). A mount over /proc leaves the container without procfs, or
+# with a fake one whose /proc/self/attr and masked paths are the attacker's
+# (CVE-2019-16884, CVE-2019-19921).
+PROC_MOUNTABLE = frozenset({
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled"})
+
 RLIM_INFINITY = 2**64 - 1  # OCI rlimits are uint64; RLIM_INFINITY is all ones
 
 # docker/go-units ulimit.go: the names `--ulimit` accepts.
@@ -150,6 +160,19 @@ def masked_paths(privileged: bool = False) -> list[str]:
 
 def readonly_paths(privileged: bool = False) -> list[str]:
     return [] if privileged else list(READONLY_PATHS)
+
+
+def proc_mount_refusal(destination: str, fstype: str | None = None) -> str | None:
+    """Why runc refuses a mount of type fstype at destination (clean,
+    absolute, symlinks resolved), in runc's words; None when it may go."""
+    if destination == "/proc":
+        return None if fstype == "proc" else \
+            '"/proc" cannot be mounted because it is not of type proc'
+    if destination.startswith("/proc/") and destination not in PROC_MOUNTABLE:
+        from rs_docker.models.flags import quote
+
+        return f"{quote(destination)} cannot be mounted because it is inside /proc"
+    return None
 
 
 # ---- seccomp ------------------------------------------------------------

@@ -16,6 +16,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.models.record import record
+from rs_docker.models.security import proc_mount_refusal
 from rs_docker.runtime import cgroupfs  # imported before fork: in the child it is ~0.5 ms more
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.
@@ -160,6 +161,7 @@ def secure_join(root: str, unsafe: str) -> str:
     at `root`, so an image's `/mnt -> /etc` cannot send a mount to the host
     (the same rule as Go's filepath-securejoin, used by runc)."""
     root = os.path.abspath(root)
+    proc = os.path.join(root, "proc") + "/"
     todo = [c for c in reversed(unsafe.split("/")) if c]
     done: list[str] = []
     links = 0
@@ -180,6 +182,12 @@ def secure_join(root: str, unsafe: str) -> str:
         if not stat.S_ISLNK(st.st_mode):
             done.append(part)
             continue
+        if full.startswith(proc):
+            # procfs's links (self, fd/N, ...) name what the kernel sees from
+            # here, not a path in root: /dev/stdin -> /proc/self/fd/0 would
+            # lead a mount onto whatever our stdin is.
+            raise OSError(errno.EPERM, f"resolve {unsafe} in {root}: it goes through "
+                                       f"{full[len(root):]}, a link of /proc")
         links += 1
         if links > MAX_SYMLINKS:
             raise OSError(errno.ELOOP, f"resolve {unsafe} in {root}: too many levels of symbolic links")
@@ -211,10 +219,22 @@ def mount_entry(rootfs: str, m: dict, userns: bool, private_tree: bool = False) 
     private_tree: every mount of this namespace is already private (see
     do_mount)."""
     target = secure_join(rootfs, m["destination"])
+    check_proc_mount(rootfs, target, m.get("type"))
     opts = parse_options(m.get("options"))
     _make_target(target, m, opts)
     do_mount(m, target, userns, private_tree, opts)
     return target
+
+
+def check_proc_mount(rootfs: str, target: str, fstype: str | None) -> None:
+    """runc's checkProcMount on the resolved target: a destination that
+    only reaches /proc through a symlink (the image's, or /dev/fd ->
+    /proc/self/fd made with /dev) is refused as /proc itself would be."""
+    root = os.path.abspath(rootfs)
+    if target == root + "/proc" or target.startswith(root + "/proc/"):
+        why = proc_mount_refusal(target[len(root):], fstype)
+        if why:
+            raise RuntimeFailure(why)
 
 
 def do_mount(m: dict, target: str, userns: bool, private_tree: bool = False,
