@@ -1,6 +1,7 @@
 """A loopback HTTP proxy in front of the real registry that misbehaves on
-purpose: cut a blob response midway (once), slow a blob down, redirect blob
-requests to another origin. It forwards everything else untouched and logs
+purpose: cut a blob response midway (once), slow a blob down, trickle a
+response one byte at a time, never answer at all, redirect blob requests to
+another origin. It forwards everything else untouched and logs
 each request (method, path, Range, Authorization), so tests can count blob
 downloads. A test tool for faults the real registry never makes, not a mock
 of it."""
@@ -30,6 +31,10 @@ class FaultProxy:
     upstream: str                          # "127.0.0.1:PORT"
     cut_once: set[str] = field(default_factory=set)     # digests to cut midway, once
     slow: dict[str, float] = field(default_factory=dict)  # digest -> seconds per 64 KiB
+    # path substring -> seconds between the bytes of a 200 body: one byte at a
+    # time, the headers at once (a registry that stalls without going silent)
+    trickle: dict[str, float] = field(default_factory=dict)
+    mute: set[str] = field(default_factory=set)   # path substrings never answered
     redirect_blobs_to: str | None = None   # "http://127.0.0.1:PORT": answer blobs with 307
     add_authorization: str | None = None   # sent upstream when the client sent none
     # path substring -> statuses to answer, one per matching request, before forwarding
@@ -81,6 +86,9 @@ def _handler(proxy: FaultProxy):
             with proxy._lock:
                 proxy.seen.append(Seen(self.command, self.path, self.headers.get("Range"), auth))
             digest = _blob_digest(self.path)
+            if any(part in self.path for part in proxy.mute):
+                self._hang()
+                return
             if self._scripted_failure():
                 return
             if digest and proxy.redirect_blobs_to:
@@ -105,8 +113,27 @@ def _handler(proxy: FaultProxy):
                 if digest in proxy.cut_once and resp.status == 200:
                     proxy.cut_once.discard(digest)
                     cut = True
-            self._copy(resp, digest, cut)
+                pace = next((v for k, v in proxy.trickle.items() if k in self.path), None)
+            if pace is not None and resp.status == 200 and self.command == "GET":
+                self._trickle(resp, pace)
+            else:
+                self._copy(resp, digest, cut)
             conn.close()
+
+        def _hang(self):
+            """Take the request and answer nothing, until the client hangs up."""
+            self.close_connection = True
+            while self.rfile.read(1):
+                pass
+
+        def _trickle(self, resp, pace: float):
+            self.close_connection = True
+            try:
+                while byte := resp.read(1):
+                    self.wfile.write(byte)
+                    time.sleep(pace)
+            except OSError:             # the client gave up: what the test wants
+                pass
 
         def _scripted_failure(self) -> bool:
             with proxy._lock:

@@ -4,7 +4,8 @@ token per scope (cached, renewed on 401) or Basic.
 
 Everything the registry sends is hostile: manifests and configs are capped
 and verified against their digests, blobs are streamed with a size cap (the
-caller hashes them into the content store).
+caller hashes them into the content store), and every body is read through
+Transport.body, which aborts a transfer that stalls (registry/stall.py).
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from rs_docker.registry.auth import (
     pull_scope,
     token_params,
 )
+from rs_docker.registry.stall import StallLimit
 from rs_docker.registry.transport import DEFAULT_RETRY, RetryPolicy, Transport, base_url
 
-# Small enough that a cut transfer loses little (urllib3 drops a partial read).
-CHUNK = 64 * 1024
 # A broken blob download is resumed (Range request) this many times.
 BLOB_RESUMES = 5
 _UNSET = object()
@@ -56,7 +56,7 @@ class RegistryClient:
         self.domain = domain
         self.host = DOCKER_HUB_REGISTRY if domain == DEFAULT_DOMAIN else domain
         self.origin = base_url(self.host, ctx.insecure_registries)
-        self.transport = Transport(self.origin, retry)
+        self.transport = Transport(self.origin, retry, stall=StallLimit.of(ctx))
         self._config_path = Path(ctx.docker_config)
         self._creds = _UNSET
         self._challenge: Challenge | None = None
@@ -145,7 +145,8 @@ class RegistryClient:
             if resp.status_code != 200:
                 raise AuthError(f"{self.host}: token endpoint answered {resp.status_code}")
             try:
-                body = _json(_read_capped(resp, 1024 * 1024, "token response"))
+                body = _json(_read_capped(self.transport, resp, 1024 * 1024,
+                                          f"token response from {_host_of(challenge.realm)}"))
             except UnsupportedManifest as e:
                 raise AuthError(f"{self.host}: {e}") from None
         return parse_token_response(body)
@@ -180,13 +181,12 @@ class RegistryClient:
         `display` names the image in errors. Raises ManifestUnknown, AuthError..."""
         display = display or f"{self.domain}/{repository}:{selector}"
         resp = self._send("GET", f"/v2/{repository}/manifests/{selector}", pull_scope(repository),
-                          _denied(self.domain, repository), headers={"Accept": ACCEPT},
-                          stream=True)
+                          _denied(self.domain, repository), headers={"Accept": ACCEPT})
         with resp:
             if resp.status_code == 404:
                 raise ManifestUnknown(f"manifest unknown: {display} not found")
-            _check_status(resp, f"manifest {display}")
-            data = _read_capped(resp, MAX_MANIFEST_SIZE, "manifest")
+            _check_status(self.transport, resp, f"manifest {display}")
+            data = _read_capped(self.transport, resp, MAX_MANIFEST_SIZE, f"manifest {display}")
         content_type = resp.headers.get("Content-Type")
         if (content_type or "").split(";")[0].strip() in SCHEMA1:
             # Signed schema1 digests cover the payload without its signatures,
@@ -217,10 +217,10 @@ class RegistryClient:
         while True:
             headers = {"Range": f"bytes={done}-"} if done else {}
             resp = self._send("GET", f"/v2/{repository}/blobs/{digest}", pull_scope(repository),
-                              _denied(self.domain, repository), headers=headers, stream=True)
+                              _denied(self.domain, repository), headers=headers)
             try:
                 skip = self._start(resp, digest, done)
-                for chunk in resp.iter_content(CHUNK):
+                for chunk in self.transport.body(resp, f"blob {digest}"):
                     if skip:
                         cut = min(skip, len(chunk))
                         chunk, skip = chunk[cut:], skip - cut
@@ -253,7 +253,7 @@ class RegistryClient:
             if start != str(offset):
                 raise RegistryError(f"blob {digest}: resumed at the wrong offset ({start})")
             return 0
-        _check_status(resp, f"blob {digest}")
+        _check_status(self.transport, resp, f"blob {digest}")
         return offset
 
 
@@ -265,36 +265,45 @@ def _denied(domain: str, repository: str) -> str:
             f"'docker login'")
 
 
-def _check_status(resp, what: str) -> None:
+def _check_status(transport: Transport, resp, what: str) -> None:
     if resp.status_code == 200:
         return
     if resp.status_code == 403:
         raise AuthError(f"{what}: access forbidden")
-    detail = _registry_error(resp)
+    detail = _registry_error(transport, resp)
     raise RegistryError(f"{what}: registry answered {resp.status_code}"
                         + (f": {detail}" if detail else ""))
 
 
-def _registry_error(resp) -> str:
+def _registry_error(transport: Transport, resp) -> str:
     """The first message of a distribution error body, if any."""
     try:
-        errors = _json(_read_capped(resp, 64 * 1024, "error")).get("errors") or []
+        errors = _json(_read_capped(transport, resp, 64 * 1024, "error body")) \
+            .get("errors") or []
         first = errors[0]
         return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ").lower()
     except Exception:
         return ""
 
 
-def _read_capped(resp, limit: int, what: str) -> bytes:
+def _read_capped(transport: Transport, resp, limit: int, what: str) -> bytes:
+    """The whole body of `resp` (`what`, named in errors), at most `limit`
+    bytes, read under the transport's stall limit."""
     length = resp.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > limit:
         raise UnsupportedManifest(f"{what} too large ({length} bytes, limit {limit})")
     out = bytearray()
-    for chunk in resp.iter_content(64 * 1024):
+    for chunk in transport.body(resp, what):
         out += chunk
         if len(out) > limit:
             raise UnsupportedManifest(f"{what} too large (over {limit} bytes)")
     return bytes(out)
+
+
+def _host_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc
 
 
 def _json(data: bytes):

@@ -1,5 +1,6 @@
 """HTTP for the registry client: one requests.Session, retries with backoff,
-manual redirects that keep the registry's Authorization on the registry.
+manual redirects that keep the registry's Authorization on the registry,
+timeouts on every request and stall detection on every body.
 
 This module and client.py are the only ones that touch requests, and they
 import it lazily, so commands that need no registry never load it.
@@ -9,15 +10,22 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from rs_docker.context import PULL_MIN_RATE, PULL_STALL_SECONDS
 from rs_docker.errors import RegistryError, RegistryUnreachable
+from rs_docker.registry.stall import StallLimit
 
 USER_AGENT = "rs-docker/0.1"
-# (connect, read) seconds: a dead host fails fast, a slow blob store does not.
-TIMEOUT = (10, 60)
+# A dead host fails fast. The read timeout (no byte at all: waiting for the
+# headers, or silence inside a body) is the stall window: a silent window is
+# below any minimum rate.
+CONNECT_TIMEOUT = 10.0
+DEFAULT_STALL = StallLimit(PULL_STALL_SECONDS, PULL_MIN_RATE)
+# Bytes asked of one read1(): what is there is returned, not waited for.
+READ_SIZE = 64 * 1024
 MAX_REDIRECTS = 5
 # Retry-After can ask for anything; a pull should not sleep for an hour.
 MAX_RETRY_AFTER = 30.0
@@ -84,14 +92,19 @@ def retry_after(value: str | None, default: float) -> float:
 class Transport:
     """One Session for one registry. `request` retries connection errors, 5xx
     and 429, follows redirects itself, and sends `auth` (an Authorization
-    value) only to the registry's own origin."""
+    value) only to the registry's own origin. Every request has a connect
+    and a read timeout; every body is read through `body`, which aborts a
+    transfer slower than `stall` allows."""
 
     def __init__(self, origin: str, retry: RetryPolicy = DEFAULT_RETRY,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 stall: StallLimit = DEFAULT_STALL):
         import requests
 
         self.origin = origin
         self.retry = retry
+        self.stall = stall
+        self.timeout = (CONNECT_TIMEOUT, stall.seconds)
         self._sleep = sleep
         self._requests = requests
         self.session = requests.Session()
@@ -101,10 +114,11 @@ class Transport:
         self.session.close()
 
     def request(self, method: str, url: str, *, headers: dict | None = None,
-                auth: str | None = None, stream: bool = False, params: dict | None = None,
+                auth: str | None = None, params: dict | None = None,
                 basic: tuple[str, str] | None = None, data=None):
         """Send with retries; returns the final requests.Response (any status
-        except a retried 5xx/429 that kept failing, which is returned too).
+        except a retried 5xx/429 that kept failing, which is returned too),
+        its body unread: read it with `body`, and close the response.
         `data` is bytes, or a callable returning a fresh body (a stream) for
         every attempt and redirect: a streamed upload cannot be re-read."""
         last_error: Exception | None = None
@@ -113,8 +127,7 @@ class Transport:
             if attempt:
                 self._sleep(wait)
             try:
-                resp = self._follow(method, url, headers or {}, auth, stream, params, basic,
-                                    data)
+                resp = self._follow(method, url, headers or {}, auth, params, basic, data)
             except self._requests.exceptions.RequestException as e:
                 if not self._retryable(e):
                     raise RegistryError(f"{method} {_safe(url)}: {_reason(e)}") from None
@@ -127,21 +140,55 @@ class Transport:
                     resp.close()
                     continue
             return resp
-        raise RegistryUnreachable(f"cannot reach {_safe(url)}: {_reason(last_error)}")
+        raise RegistryUnreachable(f"cannot reach {_safe(url)}: {self._why(last_error)}")
+
+    def body(self, resp, what: str) -> Iterator[bytes]:
+        """The body of `resp` as it arrives, in pieces of at most READ_SIZE.
+        TransferStalled (naming `what`) when it is slower than the stall
+        limit or silent for its whole window; a cut transfer raises what
+        requests' iter_content would (ChunkedEncodingError: resumable)."""
+        from urllib3 import exceptions as u3
+
+        ex = self._requests.exceptions
+        meter = self.stall.meter(what)
+        while True:
+            # read1, not read: read(n) waits for n bytes, during which a
+            # trickle would go unseen; read1 returns what one recv got.
+            try:
+                chunk = resp.raw.read1(READ_SIZE, decode_content=True)
+            except u3.ReadTimeoutError:
+                raise meter.silent() from None
+            except u3.ProtocolError as e:
+                raise ex.ChunkedEncodingError(e) from e
+            except u3.DecodeError as e:
+                raise ex.ContentDecodingError(e) from e
+            except u3.SSLError as e:
+                raise ex.SSLError(e) from e
+            if not chunk:
+                return
+            meter.add(len(chunk))
+            yield chunk
 
     def _retryable(self, e: Exception) -> bool:
         ex = self._requests.exceptions
         return isinstance(e, ex.ConnectionError | ex.Timeout | ex.ChunkedEncodingError)
 
-    def _follow(self, method, url, headers, auth, stream, params, basic, data=None):
+    def _why(self, e: Exception | None) -> str:
+        if isinstance(e, self._requests.exceptions.ReadTimeout):
+            return f"no answer in {self.stall.seconds:g} s"
+        return _reason(e)
+
+    def _follow(self, method, url, headers, auth, params, basic, data=None):
         for _ in range(MAX_REDIRECTS + 1):
             sent = dict(headers)
             # Never hand the registry's token to blob storage on another host.
             if auth and same_origin(url, self.origin):
                 sent["Authorization"] = auth
             body = data() if callable(data) else data
-            resp = self.session.request(method, url, headers=sent, stream=stream, params=params,
-                                        auth=basic, timeout=TIMEOUT, allow_redirects=False,
+            # stream=True: requests would read a body itself, with only the
+            # read timeout (restarted by every byte) to bound it.
+            resp = self.session.request(method, url, headers=sent, stream=True, params=params,
+                                        auth=basic, timeout=self.timeout, allow_redirects=False,
                                         data=body)
             params = None                # the Location already carries the query
             if resp.status_code not in (301, 302, 303, 307, 308) or "Location" not in resp.headers:

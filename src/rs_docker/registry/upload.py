@@ -79,7 +79,7 @@ class Uploader:
         resp.close()
         if resp.status_code in (200, 404):
             return resp.status_code == 200
-        raise _failed(resp, f"check blob {digest} in {self.display}")
+        raise self._failed(resp, f"check blob {digest} in {self.display}")
 
     def upload(self, digest: Digest, path: str | os.PathLike, size: int,
                on_sent: Callable[[int], None] | None = None,
@@ -103,7 +103,7 @@ class Uploader:
                           data=lambda: body)
         with resp:
             if resp.status_code != 201:
-                raise _failed(resp, f"upload blob {digest} to {self.display}")
+                raise self._failed(resp, f"upload blob {digest} to {self.display}")
 
     def _start(self, digest: Digest) -> str:
         """POST .../blobs/uploads/: the upload URL (202 + Location)."""
@@ -111,7 +111,7 @@ class Uploader:
         resp = self._send("POST", url, headers={"Content-Length": "0"})
         with resp:
             if resp.status_code != 202 or not resp.headers.get("Location"):
-                raise _failed(resp, f"start the upload of {digest} to {self.display}")
+                raise self._failed(resp, f"start the upload of {digest} to {self.display}")
             return urljoin(resp.url or url, resp.headers["Location"])
 
     def _patch(self, location: str, path, offset: int, length: int, on_sent) -> str:
@@ -123,7 +123,7 @@ class Uploader:
                                    "Content-Range": f"{offset}-{offset + length - 1}"})
         with resp:
             if resp.status_code != 202 or not resp.headers.get("Location"):
-                raise _failed(resp, f"upload a chunk at {offset} to {self.display}")
+                raise self._failed(resp, f"upload a chunk at {offset} to {self.display}")
             return urljoin(resp.url or location, resp.headers["Location"])
 
     def put_manifest(self, selector: str, data: bytes, media_type: str) -> Digest:
@@ -134,18 +134,17 @@ class Uploader:
                           headers={"Content-Type": media_type})
         with resp:
             if resp.status_code != 201:
-                raise _failed(resp, f"push manifest {self.display}:{selector}")
+                raise self._failed(resp, f"push manifest {self.display}:{selector}")
             claimed = resp.headers.get("Docker-Content-Digest")
         if claimed and claimed != str(digest):
             raise DigestMismatch(f"push manifest {self.display}:{selector}: the registry "
                                  f"stored {claimed}, not {digest}")
         return digest
 
-
-def _failed(resp, what: str) -> RegistryError:
-    """The error for an unexpected upload answer, with the registry's code."""
-    detail = _registry_error(resp)
-    if "digest_invalid" in detail:
-        return DigestMismatch(f"{what}: the registry computed another digest ({detail})")
-    return RegistryError(f"{what}: registry answered {resp.status_code}"
-                         + (f": {detail}" if detail else ""))
+    def _failed(self, resp, what: str) -> RegistryError:
+        """The error for an unexpected upload answer, with the registry's code."""
+        detail = _registry_error(self.client.transport, resp)
+        if "digest_invalid" in detail:
+            return DigestMismatch(f"{what}: the registry computed another digest ({detail})")
+        return RegistryError(f"{what}: registry answered {resp.status_code}"
+                             + (f": {detail}" if detail else ""))
