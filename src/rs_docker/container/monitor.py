@@ -150,13 +150,20 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     d = state.container_dir(ctx, container_id)
     record = state.read(ctx, container_id)
     reserve_space(d)
-    plan = _fuse_plan(d, record)
+    # Opened before the start: a log that cannot be created fails the start
+    # (reported to the launcher), not the monitor of a running container.
+    log_fd = os.open(logs.log_path(d, container_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                     | os.O_CLOEXEC, 0o640)
+    plan = None
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
+        plan = _fuse_plan(d, record)
         c = runtime.spawn(d, stdin=None, stdout=out_w, stderr=err_w, container_id=container_id)
     except BaseException:
         _release(plan)
+        for fd in (log_fd, out_r, err_r):
+            os.close(fd)
         raise
     finally:
         os.close(out_w)
@@ -166,8 +173,6 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     status.send({"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
                  "monitor_ticks": procs.start_ticks(me),
                  "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}})
-    log_fd = os.open(logs.log_path(d, container_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                     | os.O_CLOEXEC, 0o640)
     console = -1 if c.console is None else c.console
     args = [str(ctx.root), container_id, str(c.exit_fd), str(out_r), str(err_r), str(log_fd),
             str(console), json.dumps({"cgroup": describe_cgroup(cgroup), "fuse": plan is not None})]
