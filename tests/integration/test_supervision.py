@@ -153,6 +153,26 @@ def test_killed_monitor_takes_its_container_then_rm_removes_the_cgroups(rs, busy
     assert not (rs.root / "containers" / cid).exists()
 
 
+def ignored_signals(pid: int) -> set[int]:
+    with open(f"/proc/{pid}/status") as f:
+        mask = int(next(line.split()[1] for line in f if line.startswith("SigIgn:")), 16)
+    return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+
+
+def test_the_monitor_outlives_hangups_broken_pipes_and_file_size_limits(rs, busybox):
+    cid = ok(rs("run", "-d", busybox, "sh", "-c",
+                "trap 'exit 3' TERM; while true; do sleep 0.1; done")).strip()
+    monitor = raw_record(rs, cid)["RsDocker"]["MonitorPid"]
+    foreseeable = {signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGPIPE,
+                   signal.SIGTTIN, signal.SIGTTOU, signal.SIGXFSZ}
+    assert foreseeable <= ignored_signals(monitor)
+    for sig in foreseeable:
+        os.kill(monitor, sig)
+    assert ok(rs("stop", cid)) == cid + "\n"
+    assert ok(rs("wait", cid)) == "3\n"  # recorded by the monitor, not reconciled (137)
+    assert ok(rs("rm", cid)) == cid + "\n"
+
+
 def test_rm_f_removes_the_cgroups_of_a_running_container(rs, busybox):
     cid = ok(rs("run", "-d", busybox, "sleep", "300")).strip()
     dirs = cgroup_dirs(cid)
