@@ -240,6 +240,14 @@ def test_env_file_of_a_device_is_refused(rs, busybox):
     refused(run_env_file(rs, busybox, "/dev/zero"), "env file /dev/zero: not a regular file")
 
 
+def test_seccomp_profile_of_a_device_is_refused(rs, busybox):
+    proc = subprocess.run([str(rs.script), "--root", str(rs.root), "run", "--rm",
+                           "--security-opt", "seccomp=/dev/zero", busybox, "true"],
+                          capture_output=True, text=True, timeout=30, env=rs.base_env,
+                          preexec_fn=_limited_memory)
+    refused(proc, "seccomp profile /dev/zero: not a regular file")
+
+
 def test_env_file_of_a_fifo_is_refused(rs, busybox, tmp_path):
     """Without a writer, opening a FIFO blocked the run for ever."""
     fifo = tmp_path / "env"

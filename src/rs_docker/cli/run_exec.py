@@ -36,34 +36,11 @@ ENV_FILE_MAX = 1 << 20
 
 
 def read_env_file(path: str) -> bytes:
-    """The bytes of the env file at path; UsageError when it is missing,
-    not a regular file, or larger than ENV_FILE_MAX. The stat refuses a
-    device or FIFO before opening it (an open has side effects on some
-    devices); the fstat of what was opened (O_NONBLOCK: a FIFO swapped in
-    meanwhile does not block the open) decides."""
-    import stat
+    """The bytes of the env file at path: a regular file of at most
+    ENV_FILE_MAX bytes, else UsageError."""
+    from rs_docker.models.flags import read_regular_file
 
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise UsageError(f"env file {path}: not a regular file")
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as e:
-        raise UsageError(f"open {path}: {(e.strerror or str(e)).lower()}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"env file {path}: not a regular file")
-        if st.st_size > ENV_FILE_MAX:
-            raise UsageError(f"env file {path}: larger than {ENV_FILE_MAX >> 20} MiB")
-        with open(fd, "rb", closefd=False) as f:
-            data = f.read(ENV_FILE_MAX + 1)
-    except OSError as e:
-        raise UsageError(f"read {path}: {(e.strerror or str(e)).lower()}") from None
-    finally:
-        os.close(fd)
-    if len(data) > ENV_FILE_MAX:  # it grew since the fstat
-        raise UsageError(f"env file {path}: larger than {ENV_FILE_MAX >> 20} MiB")
-    return data
+    return read_regular_file(path, ENV_FILE_MAX, "env file")
 
 
 def build_options(params: dict) -> RunOptions:
