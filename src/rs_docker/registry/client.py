@@ -34,7 +34,13 @@ from rs_docker.registry.auth import (
     token_params,
 )
 from rs_docker.registry.stall import StallLimit
-from rs_docker.registry.transport import DEFAULT_RETRY, RetryPolicy, Transport, base_url
+from rs_docker.registry.transport import (
+    DEFAULT_RETRY,
+    RetryPolicy,
+    Transport,
+    base_url,
+    safe_url,
+)
 
 # A broken blob download is resumed (Range request) this many times.
 BLOB_RESUMES = 5
@@ -83,7 +89,7 @@ class RegistryClient:
     def ping(self) -> None:
         """GET /v2/: learn whether and how the registry wants authentication."""
         resp = self.transport.request("GET", f"{self.origin}/v2/")
-        resp.close()
+        self.transport.discard(resp, f"GET {self.origin}/v2/")
         if resp.status_code == 401:
             self._challenge = pick_challenge(
                 parse_challenges(resp.headers.get("WWW-Authenticate", "")))
@@ -101,7 +107,7 @@ class RegistryClient:
             return
         if self._challenge.scheme == "basic":
             resp = self.transport.request("GET", f"{self.origin}/v2/", auth=basic_header(creds))
-            resp.close()
+            self.transport.discard(resp, f"GET {self.origin}/v2/")
             if resp.status_code == 401:
                 raise AuthError(f"{self.host}: unauthorized: incorrect username or password")
             return
@@ -160,7 +166,7 @@ class RegistryClient:
         resp = self.transport.request(method, url, auth=self._authorization(scope), **kw)
         if resp.status_code != 401:
             return resp
-        resp.close()
+        self.transport.discard(resp, f"{method} {safe_url(url)}")
         challenge = pick_challenge(parse_challenges(resp.headers.get("WWW-Authenticate", "")))
         if challenge is None:
             raise AuthError(f"{self.host}: unauthorized, and no usable authentication challenge")

@@ -26,6 +26,9 @@ CONNECT_TIMEOUT = 10.0
 DEFAULT_STALL = StallLimit(PULL_STALL_SECONDS, PULL_MIN_RATE)
 # Bytes asked of one read1(): what is there is returned, not waited for.
 READ_SIZE = 64 * 1024
+# An unwanted body (a 401's, a redirect's) up to this size is read rather
+# than dropped: its connection then serves the next request.
+DRAIN_LIMIT = 64 * 1024
 MAX_REDIRECTS = 5
 # Retry-After can ask for anything; a pull should not sleep for an hour.
 MAX_RETRY_AFTER = 30.0
@@ -130,17 +133,17 @@ class Transport:
                 resp = self._follow(method, url, headers or {}, auth, params, basic, data)
             except self._requests.exceptions.RequestException as e:
                 if not self._retryable(e):
-                    raise RegistryError(f"{method} {_safe(url)}: {_reason(e)}") from None
+                    raise RegistryError(f"{method} {safe_url(url)}: {_reason(e)}") from None
                 last_error, wait = e, self.retry.delay(attempt)
                 continue
             if resp.status_code == 429 or resp.status_code >= 500:
                 if attempt + 1 < self.retry.attempts:
                     wait = retry_after(resp.headers.get("Retry-After"),
                                              self.retry.delay(attempt))
-                    resp.close()
+                    self.discard(resp, f"{method} {safe_url(url)}")
                     continue
             return resp
-        raise RegistryUnreachable(f"cannot reach {_safe(url)}: {self._why(last_error)}")
+        raise RegistryUnreachable(f"cannot reach {safe_url(url)}: {self._why(last_error)}")
 
     def body(self, resp, what: str) -> Iterator[bytes]:
         """The body of `resp` as it arrives, in pieces of at most READ_SIZE.
@@ -169,6 +172,21 @@ class Transport:
             meter.add(len(chunk))
             yield chunk
 
+    def discard(self, resp, what: str) -> None:
+        """Close `resp`, its body unwanted. A body read to its end (when small,
+        under the stall limit) hands the connection back to the pool for
+        the next request; closing it unread would close the connection."""
+        read = 0
+        try:
+            for chunk in self.body(resp, what):
+                read += len(chunk)
+                if read > DRAIN_LIMIT:
+                    break
+        except self._requests.exceptions.RequestException:
+            pass                         # a broken body: its connection is closed below
+        finally:
+            resp.close()
+
     def _retryable(self, e: Exception) -> bool:
         ex = self._requests.exceptions
         return isinstance(e, ex.ConnectionError | ex.Timeout | ex.ChunkedEncodingError)
@@ -193,17 +211,17 @@ class Transport:
             params = None                # the Location already carries the query
             if resp.status_code not in (301, 302, 303, 307, 308) or "Location" not in resp.headers:
                 return resp
-            resp.close()
+            self.discard(resp, f"{method} {safe_url(url)}")
             target = urljoin(url, resp.headers["Location"])
             if not same_origin(target, url):
                 basic = None             # credentials stay with the host they were meant for
             url = target
             if resp.status_code == 303:
                 method, data = "GET", None
-        raise RegistryError(f"{method} {_safe(url)}: too many redirects")
+        raise RegistryError(f"{method} {safe_url(url)}: too many redirects")
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL without its query string (pre-signed blob URLs carry secrets)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
