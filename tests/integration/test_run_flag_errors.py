@@ -87,6 +87,19 @@ def test_limits_docker_refuses(rs, busybox, flag, value, message):
     assert no_containers(rs)
 
 
+@pytest.mark.parametrize("flags", [
+    ["-m", "16384p"], ["--cpus", "nan"], ["--ulimit", "nofile=\u00b2"], ["--platform", "garbage"],
+    ["--tmpfs", "/x:rbind"], ["-v", "/tmp:/proc"], ["--env-file", "/dev/zero"],
+])
+def test_click_and_the_fast_parser_refuse_alike(rs, busybox, flags):
+    """`--` sends the argv to click (cli/fast.py leaves it alone): the same
+    line, the same code."""
+    fast = rs("run", "--rm", *flags, busybox, "true")
+    slow = rs("run", "--rm", *flags, "--", busybox, "true")
+    refused(fast, "")
+    assert (slow.returncode, slow.stderr) == (fast.returncode, fast.stderr)
+
+
 def test_a_wrapping_memory_limit_is_refused_before_any_pull(rsd):
     """The flags are checked first, as Docker's daemon verifies them before
     it looks for the image: nothing is pulled from the unreachable registry."""

@@ -341,8 +341,8 @@ def ram_in_bytes(text: str) -> int:
 
 
 def _unit(suffix: str) -> int:
-    sfx = suffix.lower()
-    if len(sfx) > 3 or not sfx.isascii():
+    sfx = suffix.lower()  # "\u212a" (KELVIN SIGN) lowers to "k": ASCII only
+    if len(sfx) > 3 or not suffix.isascii():
         raise ValueError(f"invalid suffix: '{suffix}'")
     if sfx[0] == "b" and len(sfx) == 1:
         return 1
