@@ -9,6 +9,7 @@ performed and shown to have no effect; the valid forms keep working.
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import resource
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -319,6 +321,41 @@ def test_deeply_nested_manifest_from_a_registry(rsd, nested_refs, tag):
     refused(rsd("pull", nested_refs[tag]), "invalid manifest: invalid JSON: nested", code=1)
     refused(rsd("run", "--rm", nested_refs[tag], "true"), "invalid manifest", code=125)
     assert rsd("images", "-q").stdout == ""
+
+
+class _NestedTokenHandler(http.server.BaseHTTPRequestHandler):
+    """A registry that asks for a Bearer token from itself, and a token
+    endpoint that answers with JSON nested DEPTH levels deep."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        if self.path.startswith("/token"):
+            body = b'{"token":' + b"[" * DEPTH + b"]" * DEPTH + b"}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+        else:
+            body = b"{}"
+            self.send_response(401)
+            host, port = self.server.server_address[:2]
+            self.send_header("WWW-Authenticate",
+                             f'Bearer realm="http://{host}:{port}/token",service="nested"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_deeply_nested_token_response(rsd):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NestedTokenHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        proc = rsd("pull", f"127.0.0.1:{server.server_address[1]}/nested/token:latest")
+    finally:
+        server.shutdown()
+        server.server_close()
+    refused(proc, "invalid JSON from the registry", code=1)
 
 
 def nested_tar(name: str) -> bytes:

@@ -313,10 +313,12 @@ def _host_of(url: str) -> str:
 
 
 def _json(data: bytes):
-    import json
+    """A JSON body from the registry or its token endpoint: a document
+    nested past jsonio.MAX_DEPTH is refused, not a RecursionError."""
+    from rs_docker import jsonio
 
     try:
-        return json.loads(data)
+        return jsonio.loads_any(data, max_depth=jsonio.MAX_DEPTH)
     except ValueError:
         raise UnsupportedManifest("invalid JSON from the registry") from None
 
