@@ -139,6 +139,15 @@ def test_tmpfs_takes_only_tmpfs_options(rs, busybox, tmp_path, option):
     assert sorted(os.listdir(host)) == ["secret"]
 
 
+def test_tmpfs_size_that_wraps_is_refused(rs, busybox):
+    """size=16384p is 2**64 bytes: the kernel's memparse wrapped it to 0, a
+    tmpfs without any limit."""
+    proc = rs("run", "--rm", "--tmpfs", "/x:size=16384p", busybox, "df", "/x")
+    refused(proc, 'invalid value for size: "16384p": value out of range')
+    refused(rs("run", "--rm", "--tmpfs", "/x:nr_inodes=16384p", busybox, "true"),
+            'invalid value for nr_inodes: "16384p": value out of range')
+
+
 @pytest.mark.parametrize("spec, message", [
     # 2**64 bytes: the kernel's size= parser wrapped it to 0, an unlimited tmpfs.
     ("type=tmpfs,dst=/x,tmpfs-size=16384p", "invalid value for tmpfs-size: 16384p"),

@@ -196,6 +196,29 @@ def test_tmpfs_takes_docker_tmpfs_options():
     assert m.oci()["source"] == "tmpfs" and m.oci()["type"] == "tmpfs"
 
 
+@pytest.mark.parametrize("option, message", [
+    ("size=16384p", 'invalid value for size: "16384p": value out of range'),
+    ("size=9223372036854775808", "value out of range"),
+    ("size=" + "9" * 5000, "value out of range"),
+    ("size=99999999%", 'invalid value for size: "99999999%": value out of range'),
+    ("nr_inodes=16384p", "value out of range"),
+    ("nr_blocks=1x", 'invalid value for nr_blocks: "1x"'),
+    ("size=", 'invalid value for size: ""'),
+    ("size=1e3", 'invalid value for size: "1e3"'),
+    ("size=\u0663", "invalid value for size"),
+    ("nr_inodes=5%", 'invalid value for nr_inodes: "5%"'),
+])
+def test_tmpfs_counts_the_kernel_would_wrap(option, message):
+    with pytest.raises(UsageError, match=message):
+        mount_flags.parse_tmpfs(f"/x:{option}")
+
+
+@pytest.mark.parametrize("option", ["size=64m", "size=64M", "size=50%", "size=8191p",
+                                    "size=9223372036854775807", "nr_inodes=1k", "nr_blocks=0"])
+def test_tmpfs_counts_the_kernel_takes(option):
+    assert mount_flags.parse_tmpfs(f"/x:{option}").options == (option,)
+
+
 @pytest.mark.parametrize("spec, message", [
     ("type=tmpfs,dst=/x,tmpfs-size=16384p", "invalid value for tmpfs-size: 16384p"),
     ("type=tmpfs,dst=/x,tmpfs-size=-1", "invalid value for tmpfs-size: -1"),

@@ -182,18 +182,46 @@ def _no_extra(fields: dict, spec: str) -> None:
 def parse_tmpfs(spec: str) -> TmpfsMount:
     """--tmpfs /path[:opt,opt]: tmpfs options only (size=64m,mode=1777,noexec,
     ...: _TMPFS_DATA as key=value, _TMPFS_FLAGS bare); anything else, bind
-    and remount included, is refused with MergeTmpfsOptions' message."""
+    and remount included, is refused with MergeTmpfsOptions' message. A
+    size, nr_inodes or nr_blocks the kernel would wrap is refused too."""
     path, _, opts = spec.partition(":")
     options = tuple(o for o in opts.split(",") if o and o != "defaults") if opts else ()
     for opt in options:
         key, eq, value = opt.partition("=")
         known = key in _TMPFS_DATA if eq else key in _TMPFS_FLAGS
-        if not known or any(c in value for c in "\0\n"):
-            from rs_docker.models.flags import quote
-
-            raise UsageError(f"invalid --tmpfs specification: {spec!r}: "
-                             f"invalid tmpfs option {quote(key)}")
+        why = None if known and not any(c in value for c in "\0\n") else \
+            f"invalid tmpfs option {_quote(key)}"
+        if why is None and key in _TMPFS_COUNTS:
+            why = _tmpfs_count_error(key, value)
+        if why:
+            raise UsageError(f"invalid --tmpfs specification: {spec!r}: {why}")
     return TmpfsMount(_target(path, "--tmpfs", spec), options)
+
+
+# tmpfs options the kernel reads with memparse() (lib/cmdline.c): a number
+# and an optional k/m/g/t/p/e, shifted without an overflow check, so
+# size=16384p is 2**64, a size of 0: no limit at all (mm/shmem.c). "%" of RAM
+# is for size only.
+_TMPFS_COUNTS = ("size", "nr_inodes", "nr_blocks")
+
+
+def _tmpfs_count_error(key: str, value: str) -> str | None:
+    digits, unit = (value[:-1], value[-1:].lower()) if value[-1:].isalpha() else (value, "")
+    percent = key == "size" and digits.endswith("%")
+    digits = digits[:-1] if percent and not unit else digits
+    if not digits or not digits.isascii() or not digits.isdigit() or \
+            (unit and unit not in "kmgtpe") or (percent and unit):
+        return f"invalid value for {key}: {_quote(value)}"
+    shift = 10 * ("kmgtpe".index(unit) + 1) if unit else 0
+    if len(digits) > 19 or int(digits) << shift > (10**6 if percent else 2**63 - 1):
+        return f"invalid value for {key}: {_quote(value)}: value out of range"
+    return None
+
+
+def _quote(text: str) -> str:
+    from rs_docker.models.flags import quote
+
+    return quote(text)
 
 
 def merge_tmpfs_options(options: tuple[str, ...] | list[str]) -> list[str]:
