@@ -19,9 +19,9 @@ _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")
 # The options a tmpfs takes: the kernel's own (Documentation/filesystems/
 # tmpfs.rst) that Docker passes on, as key=value (moby/sys/mount flags_unix.go
-# validFlags), and mount(8)'s generic flags from the same file. Not "bind",
-# "rbind" or "remount": the runtime would bind-mount the relative path
-# "tmpfs" (its cwd's ./tmpfs, read-write) instead of mounting a tmpfs.
+# validFlags), and the generic mount flags of that file's `flags` table but
+# "bind", "rbind" and "remount": with those the runtime would bind-mount the
+# relative source "tmpfs" (its cwd's ./tmpfs, read-write) instead.
 _TMPFS_DATA = frozenset({"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"})
 _TMPFS_FLAGS = frozenset({
     "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync",
