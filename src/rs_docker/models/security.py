@@ -216,8 +216,8 @@ def _load_profile(path: str) -> dict:
     raw = read_regular_file(path, SECCOMP_PROFILE_MAX, "seccomp profile",
                             opening="opening seccomp profile")
     try:
-        # json (imported here only: it imports re, ~6 ms, issue 6) for what
-        # json.loads reads: a BOM, UTF-16.
+        # json's own decoder (here only: json imports re, kept off the run
+        # path) for what json.loads reads: a BOM, UTF-16.
         data = jsonio.loads_any(raw, max_depth=jsonio.MAX_DEPTH)
     except ValueError as e:  # UnicodeDecodeError and TooDeep included
         raise UsageError(f"decoding seccomp profile {path}: {e}") from None

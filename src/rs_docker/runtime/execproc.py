@@ -25,7 +25,15 @@ from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, trampoline, tty
 from rs_docker.runtime.foreground import foreground
 from rs_docker.runtime.init import Steps, child_main, install_stdio
-from rs_docker.runtime.process import _SUBREAPER, Container, RunResult, start_ticks, translate
+from rs_docker.runtime.process import (
+    _SUBREAPER,
+    Container,
+    RunResult,
+    receive_console,
+    start_ticks,
+    translate,
+    wait_for_exec,
+)
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
 
@@ -88,22 +96,14 @@ def _handshake(chan: Channel, live: list[int], target: int, terminal: bool,
     check(chan.recv()[0], "ready")
     cgroup_join.join(target, first)
     chan.send("go")
-    console = None
-    if terminal:
-        msg, console = chan.recv()
-        check(msg, "pty")
-        if winsize_from is not None:
-            tty.copy_winsize(winsize_from, console)
-        chan.send("console")
+    console = receive_console(chan, winsize_from) if terminal else None
     pid = int(check(chan.recv()[0], "pid")["pid"])
     live.append(pid)
     pidfd = os.pidfd_open(pid)
     start_time = start_ticks(pid)
     os.waitpid(first, 0)
     live.remove(first)
-    msg, _fd = chan.recv()
-    if msg is not None:  # EOF: the command's execve closed the trampoline's copy
-        check(msg, "exec")
+    wait_for_exec(chan)
     return Container(pid, pidfd, console, None, start_time)
 
 

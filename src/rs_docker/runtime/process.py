@@ -268,18 +268,8 @@ class Handshake:
         # "go" its parent is us: it arms its parent-death signal then.
         self._reap_first()
         chan.send("go")
-        console = None
-        if terminal:
-            msg, console = chan.recv()
-            check(msg, "pty")
-            if winsize_from is not None:
-                from rs_docker.runtime import tty
-
-                tty.copy_winsize(winsize_from, console)
-            chan.send("console")
-        msg, _fd = chan.recv()
-        if msg is not None:  # EOF means execve succeeded (the socket is O_CLOEXEC)
-            check(msg, "exec")
+        console = receive_console(chan, winsize_from) if terminal else None
+        wait_for_exec(chan)
         return Container(pid, self.pidfd, console, cgroup, start_time)
 
     def _recv_from_first(self) -> dict | None:
@@ -323,6 +313,27 @@ class Handshake:
             except ChildProcessError:
                 pass  # reparented elsewhere: not ours to reap
             os.close(self.pidfd)
+
+
+def receive_console(chan: Channel, winsize_from: int | None) -> int:
+    """The pty master the child sends; its window size set from
+    `winsize_from` (when a terminal) before the child may run the command."""
+    msg, console = chan.recv()
+    check(msg, "pty")
+    if winsize_from is not None:
+        from rs_docker.runtime import tty
+
+        tty.copy_winsize(winsize_from, console)
+    chan.send("console")
+    return console
+
+
+def wait_for_exec(chan: Channel) -> None:
+    """Return once the command is exec'd: EOF, the last copy of the child's
+    O_CLOEXEC end closed by the command's execve; raise what it reported."""
+    msg, _fd = chan.recv()
+    if msg is not None:
+        check(msg, "exec")
 
 
 def _poll(*fds: int) -> list:
