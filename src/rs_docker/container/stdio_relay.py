@@ -23,11 +23,12 @@ from __future__ import annotations
 # _signal and _thread, not signal.py and threading.py: see runtime/process.py.
 import _signal
 import _thread
-import errno
 import fcntl
 import os
 import select
 import termios
+
+from rs_docker.runtime.tty import write_all
 
 _CHUNK = 65536
 _JOB_STOPS = {_signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU}
@@ -131,7 +132,7 @@ class Relay:
                 data = os.read(r, min(left, _CHUNK))
                 if not data:
                     break
-                _write_all(dst, data)
+                write_all(dst, data, drop_when_gone=True)
                 left -= len(data)
 
 
@@ -200,23 +201,5 @@ def _copy(src: int, dst: int) -> bool:
     data = os.read(src, _CHUNK)
     if not data:
         return False
-    _write_all(dst, data)
+    write_all(dst, data, drop_when_gone=True)
     return True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write everything to the caller's fd; a terminal gone (EIO) or a
-    closed pipe (EPIPE) drops the data: the container's output must still
-    be read, or it would block on a full pipe."""
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [])
-            continue
-        except OSError as e:
-            if e.errno in (errno.EIO, errno.EPIPE, errno.EBADF):
-                return
-            raise
-        view = view[n:]

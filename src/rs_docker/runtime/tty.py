@@ -122,7 +122,7 @@ def _pump(src: int, dst: int) -> bool:
         raise
     if not data:
         return False
-    _write_all(dst, data)
+    write_all(dst, data)
     return True
 
 
@@ -137,11 +137,15 @@ def _pump_nowait(src: int, dst: int) -> bool:
     except OSError:
         return False  # EAGAIN (nothing left) or EIO (slave closed)
     if data:
-        _write_all(dst, data)
+        write_all(dst, data)
     return bool(data)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes, drop_when_gone: bool = False) -> None:
+    """Write all of `data` to `fd`, waiting while it is full (non-blocking).
+    drop_when_gone: a reader gone (EIO from a terminal, EPIPE from a pipe,
+    EBADF) drops the data instead of raising, so the other side is still
+    drained (a container blocked on a full pipe would never exit)."""
     view = memoryview(data)
     while view:
         try:
@@ -149,4 +153,8 @@ def _write_all(fd: int, data: bytes) -> None:
         except BlockingIOError:
             select.select([], [fd], [])
             continue
+        except OSError as e:
+            if drop_when_gone and e.errno in (errno.EIO, errno.EPIPE, errno.EBADF):
+                return
+            raise
         view = view[n:]
