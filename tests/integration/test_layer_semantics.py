@@ -192,18 +192,10 @@ def test_unpack_drops_overlay_xattrs(tmp_path, privileged):
 
 @pytest.fixture(scope="module")
 def rootless_user():
-    from tests.integration.test_rootless import SCRIPT, _make_user, _remove_user
+    from tests.integration.test_rootless import throwaway_user
 
-    for tool in ("useradd", "runuser"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (packages passwd, util-linux)")
-    u = _make_user(f"rsdls{os.getpid() % 10000}", subids=False)
-    try:
-        if u.sh(f"test -x {SCRIPT}").returncode != 0:
-            pytest.skip(f"{SCRIPT} is not reachable by an unprivileged user")
+    with throwaway_user(f"rsdls{os.getpid() % 10000}", subids=False) as u:
         yield u
-    finally:
-        _remove_user(u)
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

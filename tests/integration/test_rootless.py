@@ -9,6 +9,7 @@ $HOME/.local/share/rs-docker, as for a real user.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -69,19 +70,27 @@ def _remove_user(user: User) -> None:
     shutil.rmtree(user.home, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=["subids", "single"])
-def user(request):
+@contextlib.contextmanager
+def throwaway_user(name: str, subids: bool):
+    """A new user (with a subordinate id range when `subids`), removed with
+    everything it left on leaving; skips where the tools are missing."""
     for tool in ("useradd", "runuser", "newuidmap"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (packages passwd, util-linux, uidmap)")
-    name = f"rsdrl{request.param[:3]}{os.getpid() % 10000}"
-    u = _make_user(name, request.param == "subids")
+    u = _make_user(name, subids)
     try:
         if u.sh(f"test -x {SCRIPT}").returncode != 0:
             pytest.skip(f"{SCRIPT} is not reachable by an unprivileged user")
         yield u
     finally:
         _remove_user(u)
+
+
+@pytest.fixture(scope="module", params=["subids", "single"])
+def user(request):
+    with throwaway_user(f"rsdrl{request.param[:3]}{os.getpid() % 10000}",
+                        request.param == "subids") as u:
+        yield u
 
 
 @pytest.fixture(scope="module")
