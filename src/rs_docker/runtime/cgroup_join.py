@@ -3,7 +3,9 @@ read /proc/TARGET/cgroup, find each hierarchy's mount point in
 /proc/self/mountinfo, write the PID to cgroup.procs (cgroups(7)). Works on
 v1, v2 and hybrid hosts.
 
-TODO(integrator): if the cgroups module grows a join/enter API, use it here.
+Not cgroups.Cgroup.enter: it resolves a relative cgroupsPath below the
+caller's own cgroup, and `exec` may run in another cgroup than `run` did;
+/proc/TARGET/cgroup says where the container is.
 """
 
 from __future__ import annotations

@@ -16,24 +16,13 @@ import errno
 import os
 
 from rs_docker.linux import syscalls
-from rs_docker.runtime import trampoline
-
-try:
-    from rs_docker.runtime import security
-except ImportError:  # pragma: no cover - only while the security module was unmerged
-    security = None
+from rs_docker.runtime import security, trampoline
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class ExecError(OSError):
     """An exec failure with Docker's wording (`exec: "x": ...`)."""
-
-
-def hook(name: str, *args) -> None:
-    """Call security.<name>(*args) when the security module is present."""
-    if security is not None:
-        getattr(security, name)(*args)
 
 
 def env_dict(env: list[str] | None) -> dict[str, str]:
@@ -136,23 +125,22 @@ def finish(run, config: dict, prepared, report_fd: int, *, bounded: bool = False
     reset, re-armed)."""
     process = config["process"]
     user = process.get("user") or {}
-    run("rlimits", hook, "apply_rlimits", config)
+    run("rlimits", security.apply_rlimits, config)
     if not bounded:
-        run("bounding set", hook, "drop_bounding", config, prepared)
-    if security is not None:
-        run("keep caps", security.keep_caps)
+        run("bounding set", security.drop_bounding, config, prepared)
+    run("keep caps", security.keep_caps)
     run("user", switch_user, user)
     if after_user is not None:
         run("parent death signal", after_user)
-    run("capabilities", hook, "apply_caps", config, prepared)
-    run("no_new_privs", hook, "set_no_new_privs", config)
+    run("capabilities", security.apply_caps, config, prepared)
+    run("no_new_privs", security.set_no_new_privs, config)
     run("umask", os.umask, int(user.get("umask", 0o022)))
     env = env_dict(process.get("env"))
     path = run("exec", resolve, process["args"][0], env)
     memfd = run("trampoline", trampoline.load)
     run("signals", reset_signals)
     run("close fds", syscalls.cloexec_from, 3)
-    run("seccomp", hook, "load_seccomp", prepared)
+    run("seccomp", security.load_seccomp, prepared)
     run.current = "exec"
     try:
         trampoline.execute(memfd, mode, path, process["args"], env, report_fd)

@@ -22,7 +22,7 @@ import os
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import cgroup_join, command, namespaces, trampoline, tty
+from rs_docker.runtime import cgroup_join, command, namespaces, security, trampoline, tty
 from rs_docker.runtime.foreground import foreground
 from rs_docker.runtime.init import Steps, child_main, install_stdio
 from rs_docker.runtime.process import (
@@ -50,7 +50,7 @@ def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=
         paths = namespaces.paths_of(pid, types)
     except (ProcessLookupError, FileNotFoundError):
         raise RuntimeFailure(f"container process {pid} is not running") from None
-    prepared = command.security.prepare(merged) if command.security is not None else None
+    prepared = security.prepare(merged)
     terminal = bool(process.get("terminal"))
     stdio = (None, None, None) if terminal else (stdin, stdout, stderr)
 

@@ -31,7 +31,7 @@ from _signal import SIGKILL
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import command, devices, mounts, namespaces
+from rs_docker.runtime import command, devices, mounts, namespaces, security
 from rs_docker.runtime.bundle import Launch
 from rs_docker.runtime.sync import Channel
 
@@ -157,7 +157,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         # place): the bounding set only limits what exec and capset may
         # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
         # then overlap with the join instead of delaying the exec.
-        run("bounding set", command.hook, "drop_bounding", config, prepared)
+        run("bounding set", security.drop_bounding, config, prepared)
         slave = build_rootfs(run, chan, launch, joined)
     except BaseException as e:  # noqa: B036 - reported like child_main does
         if joined.done:
@@ -168,7 +168,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
     if (config.get("root") or {}).get("readonly"):
         run("readonly root", mounts.readonly_root)
     run("sysctl", write_sysctls, (config.get("linux") or {}).get("sysctl") or {})
-    run("masked paths", command.hook, "apply_masks", config)
+    run("masked paths", security.apply_masks, config)
     run("cwd", os.chdir, process.get("cwd") or "/")
     if process.get("oomScoreAdj") is not None:
         run("oom_score_adj", _write, "/proc/self/oom_score_adj", str(process["oomScoreAdj"]))

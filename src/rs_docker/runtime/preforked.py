@@ -152,12 +152,9 @@ def serve(chan: Channel) -> int:
     """P1's life: import what PID 1 runs, wait for the bundle, then become
     the container's PID 1 (init.child_main: does not return) or exit."""
     # What PID 1 and its preparation use, imported while the parent works.
+    from rs_docker.linux import bpf  # noqa: F401 - seccomp: every default run has it
     from rs_docker.runtime import bundle as bundle_mod
-    from rs_docker.runtime import command, init
-
-    if command.security is not None:
-        from rs_docker.linux import bpf  # noqa: F401 - seccomp: every default run has it
-        from rs_docker.runtime import seccomp_cache  # noqa: F401
+    from rs_docker.runtime import init, seccomp_cache, security  # noqa: F401 - seccomp_cache: too
 
     msg, fds = chan.recv_fds(3)
     if msg is None:
@@ -172,7 +169,7 @@ def serve(chan: Channel) -> int:
         if not (ns.direct and "pid" in ns.new):
             chan.send("fallback", reason="the bundle needs another process model")
             return 0
-        prepared = command.security.prepare(config) if command.security is not None else None
+        prepared = security.prepare(config)
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between steps
     except BaseException as e:  # noqa: B036 - the parent redoes the plan and reports it

@@ -409,11 +409,11 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
         return cgroup
 
     from rs_docker.runtime import bundle as bundle_mod
-    from rs_docker.runtime import command, init
+    from rs_docker.runtime import init, security
 
     try:
         launch = bundle_mod.plan(bundle, config)
-        prepared = command.security.prepare(config) if command.security is not None else None
+        prepared = security.prepare(config)
         stdio = (None, None, None) if launch.terminal else stdio
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between fork and exec
@@ -432,10 +432,8 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
 def container_cgroup(container_id: str, config: dict):
     """The container's cgroup from config.linux (resources, cgroupsPath), or
     None for a rootless run without a cgroup it may write."""
-    try:
-        from rs_docker.runtime.cgroups import create_cgroup
-    except ImportError:  # pragma: no cover - only while the cgroups module was unmerged
-        return None
+    from rs_docker.runtime.cgroups import create_cgroup
+
     linux = config.get("linux") or {}
     try:
         return create_cgroup(container_id, linux.get("resources"), linux.get("cgroupsPath"))
