@@ -16,7 +16,8 @@ import pytest
 
 from rs_docker.context import Context
 from rs_docker.errors import DigestMismatch, ManifestUnknown, PlatformNotFound, UnsupportedManifest
-from rs_docker.image.pull import ensure, pull
+from rs_docker.image.local import ensure
+from rs_docker.image.pull import pull
 from rs_docker.models.digest import Digest
 from rs_docker.models.image_config import chain_ids
 from rs_docker.store.content import ContentStore

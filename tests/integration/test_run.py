@@ -280,7 +280,8 @@ def test_unknown_image_is_125(rsd, registry):
 
 def test_pull_never_without_image(rsd, busybox):
     proc = rsd("run", "--rm", "--pull", "never", busybox, "true")
-    assert proc.returncode == 125 and "No such image" in proc.stderr
+    assert proc.returncode == 125
+    assert proc.stderr.splitlines()[0] == f"rs-docker: no such image: {busybox}"
 
 
 def test_detach_with_a_terminal_is_not_yet_supported(rs, busybox):

@@ -11,9 +11,10 @@ import os
 
 from rs_docker.container import create, rootfs, state
 from rs_docker.context import Context
-from rs_docker.errors import ImageNotFound, RsDockerError, UsageError
+from rs_docker.errors import RsDockerError, UsageError
+from rs_docker.image import local
 from rs_docker.models.record import record
-from rs_docker.models.run_options import NETWORK_MODES, PULL_POLICIES
+from rs_docker.models.run_options import NETWORK_MODES
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -44,9 +45,7 @@ def check_options(opts: RunOptions) -> None:
         # The monitor has no attach socket yet: a detached container's stdin
         # and terminal cannot be reached later (`attach` is not there either).
         raise UsageError("-d with -i/-t: not yet supported (attach comes later)")
-    if opts.pull not in PULL_POLICIES:
-        raise UsageError(f"invalid pull option: {opts.pull!r}: must be one of "
-                         f"\"always\", \"missing\" or \"never\"")
+    local.check_policy(opts.pull)
     if opts.network not in NETWORK_MODES and opts.network not in ("bridge", "default"):
         raise UsageError(f"network {opts.network} not found")
     from rs_docker.models import spec
@@ -55,48 +54,11 @@ def check_options(opts: RunOptions) -> None:
 
 
 def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image:
-    """The local image (by reference, else by ID) per --pull; pulls when
-    missing, like `docker run` (which says so first)."""
-    from rs_docker.store.images import ImageIndex
-
-    record = None
-    if opts.pull != "always":
-        found = ImageIndex(ctx).find(opts.image)
-        record = found[0] if found else None
-        if record is not None and not _usable(ctx, record, opts.platform):
-            record = None
-    if record is None:
-        from rs_docker.models.reference import parse
-
-        ref = parse(opts.image)
-        if opts.pull == "never":
-            raise ImageNotFound(f"No such image: {ref.familiar}")
-        if opts.pull == "missing":
-            cb.notice(f"Unable to find image '{ref.familiar}' locally")
-        from rs_docker.image.pull import pull
-
-        try:
-            record = pull(ctx, ref, opts.platform, cb.pull_progress)
-        finally:
-            cb.pull_done()
+    """The image per --pull (image.local.ensure): pulled when missing, like
+    `docker run`, which says so first."""
+    record = local.ensure(ctx, opts.image, opts.pull, opts.platform, cb.pull_progress,
+                    cb.notice, cb.pull_done)
     return _image(ctx, record)
-
-
-def _usable(ctx: Context, record, platform_text: str | None) -> bool:
-    """Every layer present, and the platform asked for (if any)."""
-    from rs_docker.store.layers import LayerStore
-
-    layers = LayerStore(ctx)
-    if not all(layers.has(c) for c in record.chain_ids):
-        return False
-    if platform_text:
-        from rs_docker.models import platform
-
-        try:
-            return platform.parse(record.platform) == platform.parse(platform_text)
-        except RsDockerError:
-            return False
-    return True
 
 
 def _image(ctx: Context, record) -> create.Image:

@@ -29,11 +29,11 @@ from typing import BinaryIO, NamedTuple
 
 from rs_docker.errors import (
     DigestMismatch,
-    ImageNotFound,
     InvalidReference,
     StoreError,
     UnsupportedManifest,
 )
+from rs_docker.image.local import find
 from rs_docker.image.streams import HashingReader
 from rs_docker.models import manifest as manifests
 from rs_docker.models.digest import Digest
@@ -144,9 +144,7 @@ def _records_for(ctx, name: str) -> list[tuple]:
         tagged = [(r, r.reference) for r in same_repo if _is_tagged(r.reference)]
         if tagged:
             return tagged
-    records = index.find(name)
-    if not records:
-        raise ImageNotFound(f"no such image: {name}")
+    records = find(ctx, name)
     if ref is not None and ref.tag is not None and ref.digest is None:
         return [(r, r.reference) for r in records if r.reference == str(ref)] or \
             [(records[0], None)]

@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rs_docker.errors import Conflict, ImageNotFound, StoreError
+from rs_docker.errors import Conflict, StoreError
+from rs_docker.image.local import find
 from rs_docker.models import image_config
 from rs_docker.models.digest import Digest
 from rs_docker.models.manifest import MAX_MANIFEST_SIZE
@@ -61,16 +62,6 @@ def image_size(ctx, record) -> int:
 
     layers = LayerStore(ctx)
     return sum(layers.size(c) for c in record.chain_ids if layers.has(c))
-
-
-def find(ctx, name: str) -> list:
-    """The records `name` (reference or image ID prefix) names; ImageNotFound if none."""
-    from rs_docker.store.images import ImageIndex
-
-    records = ImageIndex(ctx).find(name)
-    if not records:
-        raise ImageNotFound(f"no such image: {name}")
-    return records
 
 
 def inspect(ctx, name: str) -> dict:

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 from rs_docker.errors import (
     DigestMismatch,
-    ImageNotFound,
     RegistryError,
     RsDockerError,
     UnsupportedManifest,
-    UsageError,
 )
 from rs_docker.image.streams import ChunkPipe, HashingReader
 from rs_docker.models import image_config, manifest, platform
@@ -31,7 +29,6 @@ from rs_docker.models.reference import Reference, parse
 
 # Docker's default --max-concurrent-downloads.
 MAX_CONCURRENT_DOWNLOADS = 3
-PULL_POLICIES = ("always", "missing", "never")
 
 
 @dataclass(frozen=True)
@@ -97,33 +94,6 @@ def pull(ctx, ref: str | Reference, platform_text: str | None = None,
         if own_client:
             client.close()
     return record
-
-
-def ensure(ctx, ref: str | Reference, policy: str = "missing", platform_text: str | None = None,
-           progress: ProgressFn | None = None):
-    """The image for `run`/`create`: `missing` uses a complete local image
-    without contacting the registry, `always` pulls, `never` only looks."""
-    from rs_docker.store.images import ImageIndex
-
-    if policy not in PULL_POLICIES:
-        raise UsageError(f"invalid pull policy {policy!r}: use always, missing or never")
-    ref = _reference(ref)
-    if policy != "always":
-        record = ImageIndex(ctx).get(str(ref))
-        if record is not None and is_complete(ctx, record) and \
-                (platform_text is None or _same_platform(record.platform, platform_text)):
-            return record
-        if policy == "never":
-            raise ImageNotFound(f"no such image: {ref.familiar}")
-    return pull(ctx, ref, platform_text, progress)
-
-
-def is_complete(ctx, record) -> bool:
-    """Every layer of the image is unpacked in the store."""
-    from rs_docker.store.layers import LayerStore
-
-    layers = LayerStore(ctx)
-    return all(layers.has(c) for c in record.chain_ids)
 
 
 def resolve(client, ref: Reference, want: platform.Platform) -> Resolved:
@@ -372,13 +342,6 @@ def _check_diff_id(desc, diff_id: Digest, hasher) -> None:
 def _describe(e: BaseException) -> str:
     text = str(e) or e.__class__.__name__
     return text.splitlines()[0].lower()
-
-
-def _same_platform(recorded: str, wanted: str) -> bool:
-    try:
-        return platform.parse(recorded) == platform.parse(wanted)
-    except UsageError:
-        return False
 
 
 def _reference(ref: str | Reference) -> Reference:

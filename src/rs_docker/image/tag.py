@@ -15,7 +15,7 @@ def tag(ctx, source: str, target: str):
     """Make `target` (default tag latest) name the image `source` names (a
     reference or an image ID prefix); returns the new ImageRecord. Raises
     ImageNotFound, InvalidReference, UsageError (a digest in `target`)."""
-    from rs_docker.image.catalog import find
+    from rs_docker.image.local import find
     from rs_docker.store.images import ImageIndex
 
     ref = parse(target)
