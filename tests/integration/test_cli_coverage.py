@@ -1,0 +1,248 @@
+"""Commands and flags through the console script, as a user types them:
+`restart`, `run -it` and `exec -it` on a real pty, `--network host`, the
+resource flags (`--cpus`, `--pids-limit`, `-m`/`--memory-swap`, `--ulimit`),
+the security flags (`--cap-drop`, `--security-opt`), `--stop-timeout`,
+`logs --since`/`--until` and Docker's `container ...` spelling of the
+lifecycle commands. Each test asserts what the user sees: output, exit
+codes, and what the process inside can or cannot do.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import module_rsd
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture(scope="module")
+def rs(images, tmp_path_factory):
+    runner = module_rsd(tmp_path_factory, "cli_coverage", images.busybox.ref)
+    yield runner
+    ids = runner("ps", "-aq", "--no-trunc").stdout.split()
+    if ids:
+        runner("rm", "-f", *ids)
+
+
+@pytest.fixture(scope="module")
+def busybox(images):
+    return images.busybox.ref
+
+
+def ok(proc) -> str:
+    assert proc.returncode == 0, (proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def run_d(rs, *args) -> str:
+    cid = ok(rs("run", "-d", *args)).strip()
+    assert len(cid) == 64, cid
+    return cid
+
+
+def inspect(rs, cid: str) -> dict:
+    return json.loads(ok(rs("inspect", cid)))[0]
+
+
+def wait_for(predicate, timeout: float = 60.0) -> bool:
+    """A safety net, not a speed bound: polls until `predicate()` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# A container that keeps running until stopped, and exits 0 on SIGTERM.
+SERVE = "trap 'exit 0' TERM; while true; do sleep 0.1; done"
+
+
+# ---- restart --------------------------------------------------------------------
+
+def test_restart_runs_the_same_container_again(rs, busybox):
+    cid = run_d(rs, "--name", "again", busybox, "sh", "-c",
+                "echo started >> /starts; " + SERVE)
+    assert wait_for(lambda: rs("exec", cid, "cat", "/starts").stdout == "started\n")
+    first = inspect(rs, cid)["State"]
+    assert ok(rs("restart", "-t", "5", "again")) == "again\n"
+    second = inspect(rs, cid)["State"]
+    assert second["Running"] and second["Status"] == "running"
+    assert second["Pid"] != first["Pid"] and second["StartedAt"] != first["StartedAt"]
+    # the same container: its filesystem kept what the first run wrote
+    assert wait_for(lambda: rs("exec", cid, "cat", "/starts").stdout == "started\n" * 2)
+    ok(rs("rm", "-f", cid))
+
+
+def test_restart_starts_an_exited_container(rs, busybox):
+    cid = run_d(rs, busybox, "sh", "-c", "echo ran >> /runs; cat /runs | wc -l")
+    assert ok(rs("wait", cid)) == "0\n"
+    assert ok(rs("restart", cid[:12])) == cid[:12] + "\n"
+    assert ok(rs("wait", cid)) == "0\n"
+    assert ok(rs("logs", cid)) == "1\n2\n"
+    ok(rs("rm", cid))
+
+
+def test_restart_of_an_unknown_container_is_one_line(rs):
+    proc = rs("restart", "nothing-here")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == ["rs-docker: No such container: nothing-here"]
+
+
+# ---- run -it and exec -it on a real pty ------------------------------------------
+
+class Pty:
+    """rs-docker run on a new pty as its controlling terminal, as in a
+    user's shell: the test types into the master and reads what the
+    terminal shows."""
+
+    def __init__(self, rs, *args, rows: int = 33, cols: int = 101):
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [str(rs.script), "--root", str(rs.root), *map(str, args)],
+            stdin=slave, stdout=slave, stderr=slave, env=rs.base_env,
+            start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        os.close(slave)
+        self.output = b""
+
+    def text(self) -> str:
+        return self.output.decode(errors="replace").replace("\r\n", "\n")
+
+    def type(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        """Read until `text` was shown (after what earlier expects consumed)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            if time.monotonic() > deadline or not self._read(deadline):
+                self.close()
+                raise AssertionError(f"{text!r} never shown: {self.text()!r}")
+
+    def _read(self, deadline: float) -> bool:
+        import select
+
+        ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:   # EIO: every slave fd closed
+            return False
+        self.output += chunk
+        return bool(chunk)
+
+    def wait(self, timeout: float = 60) -> int:
+        """The exit status of rs-docker, once it exited; output read to the end."""
+        deadline = time.monotonic() + timeout
+        while self._read(deadline) and time.monotonic() < deadline:
+            pass
+        try:
+            return self.proc.wait(max(1.0, deadline - time.monotonic()))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1
+
+
+def foreground_job(cmdline: str) -> bool:
+    """Whether a process runs `cmdline` as the foreground job of its
+    terminal (proc(5): its pgrp is its terminal's tpgid): a ^C typed now is
+    the job's, not the line editor's."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_text() != cmdline:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[2] == fields[5]:   # pgrp == tpgid
+            return True
+    return False
+
+
+def test_run_it_is_an_interactive_shell_on_a_terminal(rs, busybox):
+    term = Pty(rs, "run", "--rm", "-it", busybox, "sh")
+    term.type(b"tty; stty size; echo $((6*7))\r")
+    term.expect("42\n")
+    assert "/dev/pts/0\n33 101\n" in term.text(), term.text()
+    # ^C reaches the container's foreground job through its own terminal
+    seconds = 100000 + os.getpid()   # a command line no other process has
+    term.type(f"sleep {seconds}\r".encode())
+    assert wait_for(lambda: foreground_job(f"sleep\0{seconds}\0")), term.text()
+    term.type(b"\x03")
+    term.type(b"echo status=$?\r")
+    term.expect("status=130\n")
+    term.type(b"exit 3\r")
+    assert term.wait() == 3, term.text()
+
+
+def test_exec_it_is_an_interactive_shell_on_a_terminal(rs, busybox):
+    cid = run_d(rs, busybox, "sleep", "1000")
+    try:
+        term = Pty(rs, "exec", "-it", cid, "sh", rows=20, cols=70)
+        term.type(b"test -t 0 && test -t 1 && echo both-ttys; stty size; echo $((6*7))\r")
+        term.expect("42\n")
+        assert "both-ttys\n20 70\n" in term.text(), term.text()
+        # the exec'd shell sees the container's processes, PID 1 first
+        term.type(b"cat /proc/1/cmdline | tr '\\0' ' '; echo\r")
+        term.expect("sleep 1000 \n")
+        term.type(b"exit 4\r")
+        assert term.wait() == 4, term.text()
+    finally:
+        rs("rm", "-f", cid)
+
+
+# ---- --network host ----------------------------------------------------------------
+
+def _interfaces(proc_net_dev: str) -> list[str]:
+    return sorted(line.split(":")[0].strip() for line in proc_net_dev.splitlines()[2:])
+
+
+def test_network_host_shares_the_hosts_interfaces(rs, busybox):
+    host = _interfaces(Path("/proc/net/dev").read_text())
+    assert len(host) > 1   # lo and at least one more, or the check proves nothing
+    inside = _interfaces(ok(rs("run", "--rm", "--network", "host", busybox,
+                               "cat", "/proc/net/dev")))
+    assert inside == host
+    assert _interfaces(ok(rs("run", "--rm", busybox, "cat", "/proc/net/dev"))) == ["lo"]
+
+
+def test_network_host_reaches_a_loopback_listener(rs, busybox):
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(60)
+        port = server.getsockname()[1]
+        proc = subprocess.Popen([str(rs.script), "--root", str(rs.root), "run", "--rm",
+                                 "--network", "host", busybox, "sh", "-c",
+                                 f"echo hello-from-inside | nc 127.0.0.1 {port}"],
+                                env=rs.base_env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.settimeout(60)
+                assert conn.recv(100) == b"hello-from-inside\n"
+        finally:
+            out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out) == (0, ""), err
