@@ -279,18 +279,20 @@ def _entrypoint(opts: RunOptions, defaults) -> list[str]:
 
 
 def remove_dir(d: str) -> None:
-    """Remove a container dir; refuses while its rootfs is still a mount point
-    (removing through a mount would delete what it shows)."""
+    """Remove a container dir (a missing one is not an error); refuses while
+    its rootfs is still a mount point (removing through a mount would delete
+    what it shows). Rootless, files of the container's other (subuid) ids
+    are removed again as root of a user namespace with the same maps
+    (podman unshare)."""
+    from rs_docker.store.rmtree import rmtree
+
     if os.path.ismount(os.path.join(d, "rootfs")):
         raise Conflict(f"remove {d}: rootfs is still mounted")
-    if os.path.exists(d):
-        # Rootless: overlay's 000 work dir, and files of the container's
-        # other (subuid) ids, need more than rmtree.
-        if os.geteuid() != 0:
-            from rs_docker.runtime import rootless
+    try:
+        rmtree(d, missing_ok=True)
+    except PermissionError:
+        if os.geteuid() == 0:
+            raise
+        from rs_docker.runtime import rootless
 
-            rootless.remove_tree(d)
-        else:
-            from rs_docker.store.rmtree import rmtree
-
-            rmtree(d)
+        rootless.run_in_userns(*rootless.user_mappings(), lambda: rmtree(d, missing_ok=True))

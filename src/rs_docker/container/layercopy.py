@@ -15,11 +15,11 @@ an upper layer's directory shadows is replaced, not followed.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 from rs_docker.container.layerfs import is_opaque, is_whiteout
+from rs_docker.store.rmtree import rmtree
 
 # overlayfs's marks (opaque...): the copy is merged already, and not a lowerdir.
 _OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.")
@@ -37,7 +37,7 @@ def _remove(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
+        rmtree(path)
     else:
         os.unlink(path)
 

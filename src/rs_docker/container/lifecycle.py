@@ -228,7 +228,7 @@ def remove(ctx: Context, container_id: str, force: bool = False) -> None:
 
 
 def _free(ctx: Context, container_id: str, record: dict) -> None:
-    import shutil
+    from rs_docker.container.create import remove_dir
 
     d = state.container_dir(ctx, container_id)
     root = os.path.join(d, "rootfs")
@@ -240,7 +240,7 @@ def _free(ctx: Context, container_id: str, record: dict) -> None:
     # Rename first: a concurrent reader sees the container gone, not half-removed.
     doomed = os.path.join(os.path.dirname(d), f".removing-{container_id}")
     os.rename(d, doomed)
-    shutil.rmtree(doomed, ignore_errors=True)
+    remove_dir(doomed)
 
 
 def _remove_cgroups(container_id: str, d: str, paths: dict) -> None:

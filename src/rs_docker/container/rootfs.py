@@ -226,14 +226,9 @@ def _overlay_works(tmp_dir: str, rootless: bool = False) -> bool:
 
 
 def _remove_probe(base: str) -> None:
-    # store.rmtree, not shutil (which imports bz2, lzma, fnmatch: ~2.5 ms).
     from rs_docker.store.rmtree import rmtree
 
-    # overlayfs leaves work/work mode 000: rmtree alone cannot list it.
-    for sub in ("work/work", "work/index"):
-        if os.path.isdir(os.path.join(base, sub)):
-            os.chmod(os.path.join(base, sub), 0o700)
     try:
-        rmtree(base)
+        rmtree(base)  # makes overlayfs's mode 000 work/work listable on the way
     except OSError:
-        pass  # as shutil.rmtree(ignore_errors=True) did: a leftover is never read
+        pass  # a leftover probe dir is never read

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 import tarfile
 from collections.abc import Iterator
@@ -46,6 +45,7 @@ from rs_docker.image.decompress import open_decompressed  # noqa: F401  (re-expo
 from rs_docker.image.fstree import ConfinedTree
 from rs_docker.image.names import split_name
 from rs_docker.image.strict_tar import strict_tarinfo
+from rs_docker.store.rmtree import rmtree
 
 CHUNK = 1 << 20
 # tarfile's read size from the stream; small enough that its per-read buffer
@@ -158,7 +158,7 @@ class _Writer:
     def _remove(self, pfd: int, name: str) -> None:
         mode = os.stat(name, dir_fd=pfd, follow_symlinks=False).st_mode
         if stat.S_ISDIR(mode):
-            shutil.rmtree(name, dir_fd=pfd)  # fd-based: never follows symlinks
+            rmtree(name, dir_fd=pfd)  # fd-based: never follows symlinks
         else:
             os.unlink(name, dir_fd=pfd)
         if stat.S_ISDIR(mode) or stat.S_ISLNK(mode):

@@ -21,12 +21,10 @@ covers, but ties every pull to a working newuidmap and a range.
 
 from __future__ import annotations
 
-import errno
 import os
 import pwd
 import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 from rs_docker.errors import RuntimeFailure, UsageError
 
@@ -177,37 +175,6 @@ def _userns_body(run, chan, plan, fn) -> int:
     run("act", fn)
     chan.send("done")
     return 0
-
-
-def remove_tree(path: Path, uid_maps: list | None = None, gid_maps: list | None = None) -> None:
-    """rmtree that also removes what other mapped ids own: on EACCES/EPERM,
-    again as root of a user namespace with the same maps (podman unshare)."""
-    try:
-        # overlayfs leaves work/work mode 000 (ours: chmod is enough).
-        _rmtree_writable(path)
-        return
-    except FileNotFoundError:
-        return
-    except PermissionError as e:
-        if os.geteuid() == 0 or e.errno not in (errno.EACCES, errno.EPERM):
-            raise
-    if uid_maps is None or gid_maps is None:
-        uid_maps, gid_maps = user_mappings()
-    run_in_userns(uid_maps, gid_maps, lambda: _rmtree_writable(path))
-
-
-def _rmtree_writable(path: Path) -> None:
-    """rmtree, first making directories writable (a container may leave
-    0555 directories, which even root of the namespace owns)."""
-    def onerror(func, p, _exc_info):
-        if func in (os.open, os.scandir, os.lstat):  # an unreadable directory
-            os.chmod(p, 0o700)
-            shutil.rmtree(p, onerror=onerror)
-            return
-        os.chmod(os.path.dirname(p), 0o700)
-        func(p)
-
-    shutil.rmtree(path, onerror=onerror)
 
 
 def make_rootless(config: dict) -> None:

@@ -121,7 +121,7 @@ def _discard(path: str) -> None:
     except FileNotFoundError:
         return  # renamed into place
     if stat.S_ISDIR(st.st_mode):
-        remove_tree(path)
+        rmtree(path, missing_ok=True)
     else:
         os.unlink(path)
 
@@ -141,33 +141,6 @@ def write_atomic(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLik
             fsync_dir(os.path.dirname(os.path.abspath(path)))
         except OSError as e:
             raise store_error("write", path, e) from e
-
-
-def remove_tree(path: str | os.PathLike) -> None:
-    """Remove a directory tree without following symlinks in it (store.rmtree
-    works on dir fds, as shutil.rmtree does). A tree with read-only
-    directories (a rootless unpack keeps a layer's 0555 dirs) is made writable
-    first, and a missing tree is not an error."""
-    try:
-        rmtree(path)
-    except FileNotFoundError:
-        return
-    except PermissionError:
-        _make_writable(path)
-        for top, dirs, _files in os.walk(path):  # lists symlinks to dirs, never enters them
-            for d in dirs:
-                _make_writable(os.path.join(top, d))
-        rmtree(path)
-
-
-def _make_writable(path: str | os.PathLike) -> None:
-    # lstat first: a symlink named like a dir must not lead chmod out of the
-    # tree (nothing but us writes in the store, so the check cannot go stale).
-    try:
-        if stat.S_ISDIR(os.lstat(path).st_mode):
-            os.chmod(path, 0o700)
-    except FileNotFoundError:
-        pass
 
 
 def sweep_stale(tmp_dir: str | os.PathLike) -> list[str]:

@@ -73,7 +73,8 @@ class LayerStore:
     def delete(self, chain_id: Digest) -> None:
         """Remove a layer: rename it into tmp/ (atomic), then remove it there.
         The dir stays flock()ed while removed, so sweep_tmp leaves it alone."""
-        from rs_docker.store.atomic import remove_tree, store_error
+        from rs_docker.store.atomic import store_error
+        from rs_docker.store.rmtree import rmtree
 
         final = self.path(chain_id)
         try:
@@ -88,7 +89,7 @@ class LayerStore:
             doomed = os.path.join(self.ctx.tmp_dir,
                                   f"deleting-{chain_id.hex[:16]}-{os.getpid()}-{fd}")
             os.rename(final, doomed)
-            remove_tree(doomed)
+            rmtree(doomed, missing_ok=True)
         except FileNotFoundError:
             pass  # removed by someone else meanwhile
         except OSError as e:
