@@ -246,3 +246,176 @@ def test_network_host_reaches_a_loopback_listener(rs, busybox):
         finally:
             out, err = proc.communicate(timeout=60)
     assert (proc.returncode, out) == (0, ""), err
+
+
+
+# ---- resource limits: the cgroup files as the container sees them, and their effect ---
+
+CGROUP = "/sys/fs/cgroup"
+
+
+def _cgroup_file(rs, busybox, flags: list[str], v1: str, v2: str) -> str:
+    """The cgroup file `v1` (cgroup v1 or hybrid) or `v2` (unified), read
+    from inside a container run with `flags`."""
+    script = f"cat {CGROUP}/{v1} 2>/dev/null || cat {CGROUP}/{v2}"
+    return ok(rs("run", "--rm", *flags, busybox, "sh", "-c", script)).strip()
+
+
+def test_cpus_writes_the_cfs_quota(rs, busybox):
+    quota = _cgroup_file(rs, busybox, ["--cpus", "0.5"], "cpu/cpu.cfs_quota_us", "cpu.max")
+    assert quota in ("50000", "50000 100000")
+    period = _cgroup_file(rs, busybox, ["--cpus", "0.5"], "cpu/cpu.cfs_period_us", "cpu.max")
+    assert period in ("100000", "50000 100000")
+    assert _cgroup_file(rs, busybox, [], "cpu/cpu.cfs_quota_us", "cpu.max") in ("-1",
+                                                                              "max 100000")
+
+
+def test_pids_limit_makes_the_next_fork_fail(rs, busybox):
+    """PID 1 (sh) and four children make five: the fifth child is refused."""
+    proc = rs("run", "--rm", "--pids-limit", "5", busybox, "sh", "-c",
+              f"cat {CGROUP}/pids/pids.max 2>/dev/null || cat {CGROUP}/pids.max; "
+              "i=0; while [ $i -lt 8 ]; do sleep 1000 & i=$((i+1)); echo forked $i; done")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "5\nforked 1\nforked 2\nforked 3\nforked 4\n"
+    assert proc.stderr == "sh: can't fork: Resource temporarily unavailable\n"
+    unlimited = rs("run", "--rm", busybox, "sh", "-c",
+                   "i=0; while [ $i -lt 8 ]; do sleep 1000 & i=$((i+1)); done; echo forked $i")
+    assert (unlimited.returncode, unlimited.stdout) == (0, "forked 8\n"), unlimited.stderr
+
+
+def test_memory_swap_sets_memory_plus_swap(rs, busybox):
+    flags = ["-m", "32m", "--memory-swap", "64m"]
+    assert _cgroup_file(rs, busybox, flags, "memory/memory.limit_in_bytes",
+                        "memory.max") == str(32 << 20)
+    swap = _cgroup_file(rs, busybox, flags, "memory/memory.memsw.limit_in_bytes",
+                        "memory.swap.max")
+    # v1 counts memory+swap; v2's memory.swap.max counts swap alone
+    assert swap in (str(64 << 20), str(32 << 20))
+
+
+def test_memory_without_swap_oom_kills_a_hog(rs, busybox):
+    cid = run_d(rs, "-m", "32m", "--memory-swap", "32m", busybox,
+                "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
+    assert ok(rs("wait", cid)) == "137\n"
+    state = inspect(rs, cid)["State"]
+    assert (state["OOMKilled"], state["ExitCode"]) == (True, 137)
+    ok(rs("rm", cid))
+
+
+def test_ulimit_shows_in_the_shell(rs, busybox):
+    out = ok(rs("run", "--rm", "--ulimit", "nofile=100:200", busybox, "sh", "-c",
+                "ulimit -n; ulimit -Hn"))
+    assert out == "100\n200\n"
+    # the limit bites: a descriptor numbered 100 or above cannot be made
+    # (busybox names the descriptor it tried to move: the one open(2) gave)
+    script = "exec 99</dev/null && echo fd99; exec 100</dev/null && echo fd100"
+    proc = rs("run", "--rm", "--ulimit", "nofile=100:200", busybox, "sh", "-c", script)
+    assert (proc.returncode, proc.stdout, proc.stderr) == \
+        (1, "fd99\n", "sh: 3: Bad file descriptor\n")
+    assert ok(rs("run", "--rm", busybox, "sh", "-c", script)) == "fd99\nfd100\n"
+
+
+# ---- security flags ---------------------------------------------------------------
+
+def test_cap_drop_chown_makes_chown_fail(rs, busybox):
+    script = "touch /f && chown 1:1 /f && stat -c %u:%g /f"
+    proc = rs("run", "--rm", "--cap-drop", "CHOWN", busybox, "sh", "-c", script)
+    assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+    assert proc.stderr == "chown: /f: Operation not permitted\n"
+    assert ok(rs("run", "--rm", busybox, "sh", "-c", script)) == "1:1\n"
+
+
+def test_cap_drop_all_leaves_no_capability(rs, busybox):
+    out = ok(rs("run", "--rm", "--cap-drop", "ALL", busybox,
+                "grep", "-E", "^Cap(Eff|Prm|Bnd)", "/proc/self/status"))
+    assert [line.split()[1] for line in out.splitlines()] == ["0000000000000000"] * 3
+
+
+def test_security_opt_no_new_privileges(rs, busybox):
+    status = "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status"
+    flags = ["--security-opt", "no-new-privileges"]
+    assert ok(rs("run", "--rm", *flags, busybox, "sh", "-c", status)).split() == \
+        ["NoNewPrivs:", "1", "Seccomp:", "2"]
+    assert ok(rs("run", "--rm", busybox, "sh", "-c", status)).split() == \
+        ["NoNewPrivs:", "0", "Seccomp:", "2"]
+
+
+def test_security_opt_seccomp_profile_and_unconfined(rs, busybox, tmp_path):
+    profile = tmp_path / "deny-mkdir.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}))
+    proc = rs("run", "--rm", "--security-opt", f"seccomp={profile}", busybox,
+              "sh", "-c", "mkdir /made && echo made")
+    assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+    assert proc.stderr == "mkdir: can't create directory '/made': Operation not permitted\n"
+    out = ok(rs("run", "--rm", "--security-opt", "seccomp=unconfined", busybox,
+                "sh", "-c", "grep ^Seccomp: /proc/self/status; mkdir /made && echo made"))
+    assert out.split() == ["Seccomp:", "0", "made"]
+
+
+# ---- --stop-timeout ---------------------------------------------------------------
+
+def test_stop_timeout_is_the_containers_default_for_stop(rs, busybox):
+    """A container ignoring SIGTERM is killed after its --stop-timeout
+    when `stop` gives no -t."""
+    cid = run_d(rs, "--stop-timeout", "1", busybox, "sh", "-c",
+                "trap 'echo got TERM' TERM; echo ready; while true; do sleep 0.1; done")
+    assert ok(rs("inspect", "-f", "{{.Config.StopTimeout}}", cid)) == "1\n"
+    assert wait_for(lambda: rs("logs", cid).stdout == "ready\n")
+    start = time.monotonic()
+    assert ok(rs("stop", cid)) == cid + "\n"
+    # Not a speed bound: Docker's default of 10 s would have been waited out.
+    assert time.monotonic() - start < 10
+    assert inspect(rs, cid)["State"]["ExitCode"] == 137
+    assert ok(rs("logs", cid)) == "ready\ngot TERM\n"
+    ok(rs("rm", cid))
+
+
+# ---- logs --since / --until ---------------------------------------------------------
+
+def test_logs_since_and_until(rs, busybox):
+    cid = run_d(rs, busybox, "sh", "-c",
+                "echo early; while [ ! -e /go ]; do sleep 0.05; done; echo late; sleep 1000")
+    try:
+        assert wait_for(lambda: rs("logs", cid).stdout == "early\n")
+        between = f"{time.time():.9f}"
+        ok(rs("exec", cid, "touch", "/go"))
+        assert wait_for(lambda: rs("logs", cid).stdout == "early\nlate\n")
+        assert ok(rs("logs", "--since", between, cid)) == "late\n"
+        assert ok(rs("logs", "--until", between, cid)) == "early\n"
+        assert ok(rs("logs", "--since", "1h", cid)) == "early\nlate\n"
+        assert ok(rs("logs", "--since", "2000-01-01T00:00:00Z", cid)) == "early\nlate\n"
+        proc = rs("logs", "--since", "yesterday-ish", cid)
+        assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+        assert proc.stderr.splitlines() == [
+            'rs-docker: invalid value for "since": yesterday-ish: not a timestamp or duration']
+    finally:
+        rs("rm", "-f", cid)
+
+
+# ---- Docker's `container ...` spelling --------------------------------------------
+
+def test_container_aliases(rs, busybox):
+    cid = run_d(rs, "--name", "aliased", busybox, "sh", "-c", "echo hello; " + SERVE)
+    short = cid[:12]
+    assert short in ok(rs("container", "ps"))
+    assert short in ok(rs("container", "ls"))
+    assert wait_for(lambda: rs("container", "logs", "aliased").stdout == "hello\n")
+    assert ok(rs("container", "exec", "aliased", "cat", "/proc/1/cmdline")).startswith("sh\0")
+    assert ok(rs("container", "stop", "aliased")) == "aliased\n"
+    assert ok(rs("container", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}",
+                 "aliased")) == "exited 0\n"
+    assert ok(rs("container", "ps", "-q")).split().count(short) == 0
+    assert ok(rs("container", "start", "aliased")) == "aliased\n"
+    assert ok(rs("container", "restart", "-t", "5", "aliased")) == "aliased\n"
+    assert ok(rs("container", "kill", "aliased")) == "aliased\n"
+    assert ok(rs("container", "wait", "aliased")) == "137\n"
+    assert ok(rs("container", "logs", "aliased")) == "hello\n" * 3
+    assert ok(rs("container", "rm", "aliased")) == "aliased\n"
+    assert ok(rs("container", "ls", "-aq")).split().count(short) == 0
+    stopped = run_d(rs, busybox, "true")
+    assert ok(rs("container", "wait", stopped)) == "0\n"
+    pruned = ok(rs("container", "prune", "-f")).splitlines()
+    assert pruned[0] == "Deleted Containers:" and stopped in pruned[1:-2]
+    assert pruned[-2:] == ["", "Total reclaimed space: 0B"]
+    assert ok(rs("container", "ls", "-aq")).split().count(stopped[:12]) == 0
