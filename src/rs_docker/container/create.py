@@ -25,6 +25,7 @@ from rs_docker.models.record import record
 from rs_docker.models.users import resolve_user
 from rs_docker.network import NetworkMode, network_mode
 from rs_docker.network import files as netfiles
+from rs_docker.store import atomic
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -110,14 +111,14 @@ def _etc_files(d: str, hostname: str, mode: NetworkMode) -> tuple[tuple[str, str
     for name, text in (("hostname", netfiles.hostname_file(hostname)), ("hosts", hosts),
                        ("resolv.conf", resolv)):
         path = os.path.join(d, name)
-        state.write_file(path, text, mode=0o644)  # bind-mounted: the container's users read them
+        atomic.write_file(path, text, mode=0o644)  # bind-mounted: the container's users read them
         out.append((f"/etc/{name}", path))
     return tuple(out)
 
 
 def _read_host(path: str) -> str:
     try:
-        data = state.read_file(path)
+        data = atomic.read_file(path)
     except OSError:
         return ""
     # What open(path).read() gave: universal newlines.
@@ -195,7 +196,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     # No indent: the C encoder does not indent (a 400-rule seccomp profile
     # makes that visible on the run hot path). Spaced separators, as
     # json.dumps writes by default.
-    state.write_file(os.path.join(d, "config.json"), jsonio.dumps(config, compact=False))
+    atomic.write_file(os.path.join(d, "config.json"), jsonio.dumps(config, compact=False))
     state.write(ctx, cid, _record(cid, name, opts, image, defaults, config, plan, d))
     return Created(cid, name, d, plan, config)
 

@@ -11,13 +11,13 @@ absolute symlink would lead out of the container), -t.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
 from rs_docker.container import lifecycle, state
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
+from rs_docker.store import atomic
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,7 @@ def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int
     if not lifecycle.is_running(record):
         raise ContainerNotRunning(f"container {container_id} is not running")
     d = state.container_dir(ctx, container_id)
-    with open(os.path.join(d, "config.json")) as f:
-        config = json.loads(f.read())
+    config = atomic.read_json(os.path.join(d, "config.json"))
     process = build_process(config, opts, _reader(ctx, container_id, record))
     pid = record["State"]["Pid"]
     if opts.detach:

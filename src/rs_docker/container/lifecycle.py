@@ -18,7 +18,6 @@ import os
 import signal
 import time
 
-from rs_docker import jsonio
 from rs_docker.container import procs, state
 from rs_docker.context import Context
 from rs_docker.errors import (
@@ -28,6 +27,7 @@ from rs_docker.errors import (
     ContainerNotFound,
     RuntimeFailure,
 )
+from rs_docker.store import atomic
 
 DEFAULT_STOP_TIMEOUT = 10   # seconds, Docker's default for `stop`
 MONITOR_GRACE = 15          # seconds for a monitor to record an exit it has seen
@@ -254,7 +254,7 @@ def _remove_cgroups(container_id: str, d: str, paths: dict) -> None:
 
     dirs = set(paths.values())
     try:
-        config = jsonio.loads(state.read_file(os.path.join(d, "config.json")))
+        config = atomic.read_json(os.path.join(d, "config.json"))
         linux = config.get("linux") or {}
         dirs.update(open_cgroup(container_id, linux.get("cgroupsPath")).paths.values())
     except (OSError, ValueError, RsDockerError):

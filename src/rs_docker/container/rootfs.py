@@ -22,6 +22,7 @@ from rs_docker.container.layerfs import LayerStack, visible_layers
 from rs_docker.context import Context
 from rs_docker.errors import StoreError
 from rs_docker.models.record import record
+from rs_docker.store import atomic
 
 DRIVERS = ("overlay", "fuse-overlayfs", "copy")
 DRIVER_FILE = "rootfs-driver"
@@ -163,16 +164,12 @@ def driver_for(ctx: Context, on_debug=None) -> str:
     """The remembered driver of this store, probed on first use."""
     path = os.path.join(ctx.root, DRIVER_FILE)
     try:
-        with open(path) as f:
-            driver = f.read().strip()
+        driver = atomic.read_file(path).decode().strip()
     except FileNotFoundError:
         driver = ""
     if driver not in DRIVERS:
         driver = probe(ctx)
-        tmp = os.path.join(ctx.root, f".{DRIVER_FILE}.{os.getpid()}")
-        with open(tmp, "w") as f:
-            f.write(driver + "\n")
-        os.replace(tmp, path)
+        atomic.replace_file(path, driver + "\n", durable=False)
     if on_debug:
         on_debug(f"rootfs driver: {driver} (from {path})")
     return driver

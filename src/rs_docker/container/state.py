@@ -25,6 +25,7 @@ from rs_docker import jsonio
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, ContainerNotFound, StoreError, UsageError
 from rs_docker.models.digest import is_hex
+from rs_docker.store.atomic import read_file, read_json, replace_file
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
@@ -70,63 +71,6 @@ def names_dir(ctx: Context) -> str:
     return os.path.join(ctx.root, "names")
 
 
-def _replace_file(path: str, text: str, durable: bool = True, exists: bool = False) -> None:
-    """Replace `path` atomically (temp file + rename(2)): a reader sees the
-    old or the new content. `durable` adds the fsync that makes it survive a
-    crash of the machine (~0.3-1 ms each).
-
-    `exists` (the caller has just read `path`): swap the two files with
-    renameat2(RENAME_EXCHANGE), then unlink the old one. Readers see the
-    same; but ext4 (auto_da_alloc) makes a rename(2) over an existing file
-    allocate the new file's blocks and start their writeback at once, where
-    the exchange leaves them delayed: on this store's ext4 that is ~36 us in
-    the rename and ~105 us more to unlink the record at `run --rm`'s end,
-    against ~12 us for both (measured; the running record of every run)."""
-    head, name = os.path.split(path)
-    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
-    write_file(tmp, text, durable)
-    if exists:
-        from rs_docker.linux import syscalls
-
-        try:
-            syscalls.rename_exchange(tmp, path)
-        except OSError:
-            pass  # gone meanwhile, or a filesystem without it: rename(2) below
-        else:
-            os.unlink(tmp)  # now the old record
-            return
-    os.replace(tmp, path)
-
-
-def write_file(path: str, text: str, durable: bool = False, mode: int = 0o600) -> None:
-    """Create (or truncate) `path` with `mode` (less the umask; an existing
-    file keeps its own), holding `text` in UTF-8; `durable` fsyncs it.
-    0600 by default: records hold the values of `-e` (store.modes).
-    Through os.open/os.write: open() in text mode costs three more syscalls
-    and its buffer objects (~3.5 us a file, seven files per `run`, issue 6)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-    try:
-        data = memoryview(text.encode())
-        while data:
-            data = data[os.write(fd, data):]
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_file(path: str) -> bytes:
-    """The bytes of `path` (os.open/os.read: ~1 us where open() takes ~4)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
-
-
 def _durable(record: dict) -> bool:
     # An --rm container's record is removed with it when it exits: after a
     # crash there is nothing it should still say, so it is not fsync()ed
@@ -137,7 +81,7 @@ def _durable(record: dict) -> bool:
 def read(ctx: Context, container_id: str) -> dict:
     path = os.path.join(container_dir(ctx, container_id), RECORD)
     try:
-        return jsonio.loads(read_file(path))
+        return read_json(path)
     except FileNotFoundError:
         raise ContainerNotFound(f"no such container: {container_id}") from None
     except ValueError:
@@ -148,8 +92,8 @@ def write(ctx: Context, container_id: str, record: dict, exists: bool = False) -
     """Replace the record. `exists`: the caller read it under the lock."""
     # Compact JSON (the C encoder does not indent): any JSON reader, and
     # `docker inspect`-style output, read it as before.
-    _replace_file(os.path.join(container_dir(ctx, container_id), RECORD),
-                  jsonio.dumps(record), _durable(record), exists)
+    replace_file(os.path.join(container_dir(ctx, container_id), RECORD),
+                 jsonio.dumps(record), _durable(record), exists)
 
 
 class _Flock:
@@ -324,7 +268,7 @@ def reserve_name(ctx: Context, name: str, container_id: str) -> None:
             raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
                            f'container "{owner}". You have to remove (or rename) that '
                            f'container to be able to reuse that name.')
-        _replace_file(os.path.join(names_dir(ctx), name), container_id + "\n", durable=False)
+        replace_file(os.path.join(names_dir(ctx), name), container_id + "\n", durable=False)
 
 
 def release_name(ctx: Context, name: str, container_id: str) -> None:

@@ -45,6 +45,7 @@ from rs_docker.image.decompress import open_decompressed  # noqa: F401  (re-expo
 from rs_docker.image.fstree import ConfinedTree
 from rs_docker.image.names import split_name
 from rs_docker.image.strict_tar import strict_tarinfo
+from rs_docker.store.atomic import write_all
 from rs_docker.store.rmtree import rmtree
 
 CHUNK = 1 << 20
@@ -188,9 +189,7 @@ class _Writer:
             if buf is None:
                 break
             remaining -= len(buf)
-            view = memoryview(buf)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, buf)
         if remaining:
             raise UnsafeLayerEntry(f"layer tar ends inside {_shown(m.name)}")
 

@@ -1,4 +1,5 @@
-"""Atomic writes and the temp entries they are built from.
+"""The store's file helpers: atomic writes and the temp entries they are
+built from, plain reads and writes, fsync of a directory.
 
 Everything that becomes visible in the store is first built under tmp/ and
 then rename(2)d into place (DESIGN.md "Storage"; containerd
@@ -6,6 +7,13 @@ plugins/content/local/writer.go::Commit does the same). Each temp entry is
 flock()ed by the process building it for as long as it lives, so
 `sweep_stale()` can tell an abandoned entry (its builder was killed: the
 kernel dropped the lock) from one in progress, without trusting pids.
+A container's small files (its record, its name) are replaced through a
+temp file beside them instead (replace_file): cheaper, and their directory
+holds nothing half-written a reader would take for one.
+
+On every `run`'s path (container.state): files go through os.open and
+os.read/os.write (open() in text mode costs three more syscalls and its
+buffer objects, on seven files a run).
 """
 
 from __future__ import annotations
@@ -15,9 +23,8 @@ import fcntl
 import os
 import stat
 
+from rs_docker import jsonio
 from rs_docker.errors import StoreError
-from rs_docker.store.locks import try_flock
-from rs_docker.store.rmtree import rmtree
 
 
 def store_error(action: str, path: str | os.PathLike, e: OSError) -> StoreError:
@@ -33,6 +40,71 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte of `data` to `fd` (write(2) may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def write_file(path: str, data: str | bytes, durable: bool = False, mode: int = 0o600) -> None:
+    """Create (or truncate) `path` with `mode` (less the umask; an existing
+    file keeps its own), holding `data` (str: UTF-8); `durable` fsyncs it.
+    0600 by default: records hold the values of `-e` (store.modes)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        write_all(fd, data.encode() if isinstance(data, str) else data)
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_file(path: str) -> bytes:
+    """The bytes of `path`."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def read_json(path: str):
+    """The JSON value in `path` (rs_docker.jsonio: `import json` imports re);
+    ValueError when it is not JSON."""
+    return jsonio.loads(read_file(path))
+
+
+def replace_file(path: str, data: str | bytes, durable: bool = True,
+                 exists: bool = False) -> None:
+    """Replace `path` atomically through a temp file beside it and rename(2):
+    a reader sees the old or the new content. `durable` adds the fsync that
+    makes it survive a crash of the machine.
+
+    `exists` (the caller has just read `path`): swap the two files with
+    renameat2(RENAME_EXCHANGE), then unlink the old one. Readers see the
+    same; but ext4 (auto_da_alloc) makes a rename(2) over an existing file
+    allocate the new file's blocks and start their writeback at once, where
+    the exchange leaves them delayed (the running record of every run)."""
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}.tmp")
+    write_file(tmp, data, durable)
+    if exists:
+        from rs_docker.linux import syscalls
+
+        try:
+            syscalls.rename_exchange(tmp, path)
+        except OSError:
+            pass  # gone meanwhile, or a filesystem without it: rename(2) below
+        else:
+            os.unlink(tmp)  # now the old record
+            return
+    os.replace(tmp, path)
 
 
 def _new_name(tmp_dir: str, prefix: str) -> str:
@@ -121,6 +193,8 @@ def _discard(path: str) -> None:
     except FileNotFoundError:
         return  # renamed into place
     if stat.S_ISDIR(st.st_mode):
+        from rs_docker.store.rmtree import rmtree
+
         rmtree(path, missing_ok=True)
     else:
         os.unlink(path)
@@ -133,9 +207,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, tmp_dir: str | os.PathLik
     with temp_file(tmp_dir, "write") as (tmp, fd):
         try:
             os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
             os.fsync(fd)
             os.rename(tmp, path)
             fsync_dir(os.path.dirname(os.path.abspath(path)))
@@ -168,6 +240,8 @@ def _remove_if_stale(path: str) -> bool:
             raise store_error("open", path, e) from e
         os.unlink(path)  # we never make symlinks in tmp/: not ours, just drop it
         return True
+    from rs_docker.store.locks import try_flock
+
     try:
         if not try_flock(fd):
             return False

@@ -14,10 +14,10 @@ import os
 from rs_docker.context import Context
 from rs_docker.errors import DigestMismatch, StoreError
 from rs_docker.models.digest import Digest
+from rs_docker.store.atomic import fsync_dir, store_error, temp_file, write_all
 
-# `run` only reads a config blob: store.atomic (and store.rmtree under it)
-# and store.locks are imported where blobs are written, locked or a read
-# fails, not here (each of our modules costs ~0.1 ms to import; issue 6).
+# `run` only reads a config blob: store.locks is imported where blobs are
+# locked, not here.
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,13 +42,9 @@ class BlobWriter:
             raise DigestMismatch(f"blob {self._expected}: more than the expected "
                                  f"{self._size} bytes received")
         self._hasher.update(chunk)
-        view = memoryview(chunk)
         try:
-            while view:
-                view = view[os.write(self._fd, view):]
+            write_all(self._fd, chunk)
         except OSError as e:
-            from rs_docker.store.atomic import store_error
-
             raise store_error("write blob", self._expected, e) from e
         self.offset += n
         return n
@@ -89,8 +85,6 @@ class ContentStore:
         except FileNotFoundError:
             raise StoreError(f"blob {d} not found in the store") from None
         except OSError as e:
-            from rs_docker.store.atomic import store_error
-
             raise store_error("read blob", path, e) from e
         actual = _digest_of(data, d.algorithm)
         if actual != d:
@@ -113,8 +107,6 @@ class ContentStore:
         return _Ingest(self, expected, size)
 
     def _commit(self, tmp: str, fd: int, d: Digest) -> None:
-        from rs_docker.store.atomic import fsync_dir, store_error
-
         final = self.path(d)
         if os.path.exists(final):
             return  # someone committed it first: same bytes, nothing to do
@@ -137,8 +129,6 @@ class ContentStore:
         except FileNotFoundError:
             pass
         except OSError as e:
-            from rs_docker.store.atomic import store_error
-
             raise store_error("delete blob", self.path(d), e) from e
 
     def digests(self) -> Iterator[Digest]:
@@ -171,8 +161,6 @@ class _Ingest:
         self._store, self._expected, self._size = store, expected, size
 
     def __enter__(self) -> BlobWriter:
-        from rs_docker.store.atomic import temp_file
-
         self._temp = temp_file(self._store.ctx.tmp_dir, f"ingest-{self._expected.hex[:16]}")
         self._tmp, self._fd = self._temp.__enter__()
         try:

@@ -15,6 +15,7 @@ from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreEr
 from rs_docker.models.digest import Digest, is_hex
 from rs_docker.models.record import record
 from rs_docker.models.reference import parse
+from rs_docker.store.atomic import write_atomic
 
 FORMAT_VERSION = 1
 
@@ -90,11 +91,9 @@ class ImageIndex:
             raise StoreError(f"image index {path} is corrupt: {e}") from None
 
     def _save(self, records: dict[str, ImageRecord]) -> None:
-        # Imported here: `run` only reads the index (store.atomic is for
-        # writers); json for its indent, which keeps the file readable to users.
+        # json for its indent, which keeps the file readable to users; here:
+        # `run` only reads the index.
         import json
-
-        from rs_docker.store.atomic import write_atomic
 
         data = {"version": FORMAT_VERSION,
                 "images": {ref: rec.to_json() for ref, rec in sorted(records.items())}}

@@ -18,10 +18,10 @@ import stat
 from rs_docker.context import Context
 from rs_docker.errors import DigestMismatch
 from rs_docker.models.digest import Digest
+from rs_docker.store.atomic import fsync_dir, store_error, temp_dir
 
-# `run` only asks for layer paths: store.atomic (and store.rmtree under it)
-# and store.locks are imported where layers are made, locked or deleted,
-# not here (each of our modules costs ~0.1 ms to import; issue 6).
+# `run` only asks for layer paths: store.locks and store.rmtree are
+# imported where layers are locked or deleted, not here.
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,8 +54,6 @@ class LayerStore:
         return _Create(self, chain_id)
 
     def _commit(self, tmp: str, chain_id: Digest) -> None:
-        from rs_docker.store.atomic import fsync_dir, store_error
-
         final = self.path(chain_id)
         if os.path.exists(final):
             return
@@ -73,7 +71,6 @@ class LayerStore:
     def delete(self, chain_id: Digest) -> None:
         """Remove a layer: rename it into tmp/ (atomic), then remove it there.
         The dir stays flock()ed while removed, so sweep_tmp leaves it alone."""
-        from rs_docker.store.atomic import store_error
         from rs_docker.store.rmtree import rmtree
 
         final = self.path(chain_id)
@@ -123,8 +120,6 @@ class _Create:
         self._layers, self._chain_id = layers, chain_id
 
     def __enter__(self) -> str:
-        from rs_docker.store.atomic import temp_dir
-
         self._temp = temp_dir(self._layers.ctx.tmp_dir, f"layer-{self._chain_id.hex[:16]}")
         self._tmp, _fd = self._temp.__enter__()
         return self._tmp
