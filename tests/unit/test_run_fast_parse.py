@@ -8,11 +8,11 @@ from __future__ import annotations
 import click
 import pytest
 
-from rs_docker.cli import run_flags_gen
-from rs_docker.cli.fast import parse
+from rs_docker.cli.fast import GLOBAL_FLAGS, parse
 from rs_docker.cli.main import cli
 from rs_docker.cli.run import run
 from rs_docker.cli.run_exec import build_options
+from rs_docker.models.run_options import KINDS, RUN_FLAGS
 
 
 @pytest.fixture(autouse=True)
@@ -139,9 +139,76 @@ def test_a_flag_from_the_environment_goes_to_click(monkeypatch):
     assert parse(["run", "busybox"]) is None
 
 
-def test_committed_table_matches_the_click_declarations():
-    from pathlib import Path
+# A value each kind of flag takes, and one it refuses (None: refuses none).
+SAMPLES = {"str": ("v=1", None), "int": ("7", "seven"), "dir": ("/tmp/nowhere", "/etc/passwd"),
+           "flag": (None, None)}
 
-    committed = Path(run_flags_gen.TABLE_PATH).read_text()
-    assert committed == run_flags_gen.generate(), \
-        "cli/run_flags.py is stale: python -m rs_docker.cli.run_flags_gen"
+
+def _spellings(flag, value) -> list[list[str]]:
+    """Every way argv can give `flag` the value (a flag: no value)."""
+    out = []
+    for name in flag.names:
+        if value is None:
+            out.append([name])
+        elif name.startswith("--"):
+            out += [[name, value], [f"{name}={value}"]]
+        else:
+            out += [[name, value], [name + value]]
+    return out
+
+
+def _sample(flag) -> tuple[str | None, str | None]:
+    if flag.kind == "choice":
+        return flag.choices[-1], "not-" + flag.choices[0]
+    return SAMPLES[flag.kind]
+
+
+def _table_cases(flags, wrap) -> list:
+    cases = []
+    for flag in flags:
+        good, bad = _sample(flag)
+        cases += [pytest.param(wrap(argv), True, id=" ".join(wrap(argv)))
+                  for argv in _spellings(flag, good)]
+        if bad is not None:
+            cases += [pytest.param(wrap(argv), False, id=" ".join(wrap(argv)))
+                      for argv in _spellings(flag, bad)]
+    return cases
+
+
+TABLE_CASES = _table_cases(RUN_FLAGS, lambda a: ["run", *a, "busybox", "true"]) + \
+    _table_cases(GLOBAL_FLAGS, lambda a: [*a, "run", "busybox"])
+
+
+@pytest.mark.parametrize(("argv", "accepted"), TABLE_CASES)
+def test_every_flag_of_the_tables_parses_as_click_does(argv, accepted):
+    """Each flag the tables declare, in each spelling, with a value of its
+    kind (the same parameters from both parsers) and with a value click
+    refuses (handed to click by the fast path)."""
+    expected = click_parse(argv)
+    assert (expected is not None) == accepted
+    assert parse(argv) == expected
+
+
+def test_every_flag_has_a_known_kind_and_a_default_of_its_shape():
+    for flag in RUN_FLAGS + GLOBAL_FLAGS:
+        assert flag.kind in KINDS, flag
+        if flag.multiple:
+            assert flag.default == (), flag
+        elif flag.kind == "flag":
+            assert flag.default is False, flag
+
+
+def test_no_two_flags_share_a_name_or_a_dest():
+    for flags in (RUN_FLAGS, GLOBAL_FLAGS):
+        names = [name for flag in flags for name in flag.names]
+        assert len(names) == len(set(names))
+        assert len({flag.dest for flag in flags}) == len(flags)
+
+
+def test_run_takes_image_then_the_command_untouched():
+    """The shape cli/fast.py reproduces: options stop at IMAGE, and
+    unknown options are left for IMAGE (build_options refuses them)."""
+    assert run.context_settings["allow_interspersed_args"] is False
+    assert run.context_settings["ignore_unknown_options"] is True
+    assert [(p.name, p.nargs) for p in run.params if isinstance(p, click.Argument)] == \
+        [("image", 1), ("command", -1)]

@@ -1,6 +1,7 @@
 """Container commands: ps, logs, stop, kill, rm, start, restart, wait,
-exec, inspect, and the `container` group with Docker's aliases. Flags in,
-one service call per container, Docker's output out.
+prune, exec, inspect (named, with their summaries and the `container`
+aliases, in cli/commands.py). Flags in, one service call per container,
+Docker's output out.
 
 Docker goes on past a failed argument, prints each error, and exits 1 at
 the end; errors about a container's state are the daemon's ("Error
@@ -60,7 +61,7 @@ def _each(ctx, names, action, parallel: bool = False, echo: bool = True) -> None
 
 # -- ps -------------------------------------------------------------------------
 
-@click.command("ps", short_help="List containers")
+@click.command("ps")
 @click.option("-a", "--all", "all_", is_flag=True, help="Show all containers (default "
                                                        "shows just running).")
 @click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
@@ -73,7 +74,6 @@ def _each(ctx, names, action, parallel: bool = False, echo: bool = True) -> None
 @click.option("-s", "--size", is_flag=True, help="Accepted for Docker (sizes show 0B).")
 @click.pass_obj
 def ps(ctx, all_, quiet, no_trunc, filters, fmt, last, latest, size):
-    """List containers."""
     from rs_docker.cli import format as fmt_mod
     from rs_docker.container import ps as ps_mod
 
@@ -91,7 +91,7 @@ def ps(ctx, all_, quiet, no_trunc, filters, fmt, last, latest, size):
 
 # -- logs -----------------------------------------------------------------------
 
-@click.command("logs", short_help="Fetch the logs of a container")
+@click.command("logs")
 @click.argument("container")
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("-n", "--tail", default="all", help="Number of lines to show from the end.")
@@ -101,7 +101,7 @@ def ps(ctx, all_, quiet, no_trunc, filters, fmt, last, latest, size):
 @click.option("--details", is_flag=True, help="Accepted for Docker (no log attributes).")
 @click.pass_obj
 def logs(ctx, container, follow, tail, timestamps, since, until, details):
-    """Fetch the logs of a container (stdout to stdout, stderr to stderr)."""
+    """Its stdout to stdout, its stderr to stderr."""
     from rs_docker.container import lifecycle, state
     from rs_docker.container import logs as logs_mod
 
@@ -147,7 +147,7 @@ def _write_entry(entry, timestamps: bool, flush: bool = False) -> None:
 
 # -- stop, kill, restart, start, wait, rm ---------------------------------------
 
-@click.command("stop", short_help="Stop one or more running containers")
+@click.command("stop")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
               help="Seconds to wait before killing the container (default 10).")
@@ -155,7 +155,7 @@ def _write_entry(entry, timestamps: bool, flush: bool = False) -> None:
                                                            "container's StopSignal, SIGTERM).")
 @click.pass_obj
 def stop(ctx, containers, timeout, sig):
-    """Stop one or more running containers (in parallel)."""
+    """The containers stop in parallel."""
     from rs_docker.container import lifecycle
     from rs_docker.models.signal_names import parse_signal
 
@@ -163,13 +163,12 @@ def stop(ctx, containers, timeout, sig):
     _each(ctx, containers, lambda cid: lifecycle.stop(ctx, cid, timeout, number), parallel=True)
 
 
-@click.command("kill", short_help="Kill one or more running containers")
+@click.command("kill")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-s", "--signal", "sig", default="KILL", show_default=True,
               help="Signal to send to the container.")
 @click.pass_obj
 def kill(ctx, containers, sig):
-    """Kill one or more running containers."""
     from rs_docker.container import lifecycle
     from rs_docker.models.signal_names import parse_signal
 
@@ -177,13 +176,12 @@ def kill(ctx, containers, sig):
     _each(ctx, containers, lambda cid: lifecycle.kill(ctx, cid, number), parallel=True)
 
 
-@click.command("restart", short_help="Restart one or more containers")
+@click.command("restart")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-t", "--time", "--timeout", "timeout", type=int, default=None,
               help="Seconds to wait before killing the container.")
 @click.pass_obj
 def restart(ctx, containers, timeout):
-    """Restart one or more containers."""
     from rs_docker.container import lifecycle
 
     _each(ctx, containers, lambda cid: _none(lifecycle.restart(ctx, cid, timeout)))
@@ -193,13 +191,12 @@ def _none(_value) -> None:
     return None
 
 
-@click.command("start", short_help="Start one or more stopped containers")
+@click.command("start")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-a", "--attach", is_flag=True, help="Attach STDOUT/STDERR and forward signals.")
 @click.option("-i", "--interactive", is_flag=True, help="Attach container's STDIN.")
 @click.pass_obj
 def start(ctx, containers, attach, interactive):
-    """Start one or more stopped containers."""
     from rs_docker.container import lifecycle
 
     if interactive:
@@ -239,17 +236,16 @@ def _start_attached(ctx, name: str) -> None:
     raise click.exceptions.Exit(int(code.get("exit", 0)))
 
 
-@click.command("wait", short_help="Block until containers stop, then print their exit codes")
+@click.command("wait")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_obj
 def wait(ctx, containers):
-    """Block until one or more containers stop, then print their exit codes."""
     from rs_docker.container import lifecycle
 
     _each(ctx, containers, lambda cid: str(lifecycle.wait(ctx, cid)), parallel=True)
 
 
-@click.command("rm", short_help="Remove one or more containers")
+@click.command("rm")
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-f", "--force", is_flag=True, help="Force the removal of a running container "
                                                   "(uses SIGKILL).")
@@ -257,17 +253,15 @@ def wait(ctx, containers):
                                                     "volumes yet).")
 @click.pass_obj
 def rm(ctx, containers, force, volumes):
-    """Remove one or more containers."""
     from rs_docker.container import lifecycle
 
     _each(ctx, containers, lambda cid: lifecycle.remove(ctx, cid, force=force), parallel=True)
 
 
-@click.command("prune", short_help="Remove all stopped containers")
+@click.command("prune")
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @click.pass_obj
 def prune(ctx, force):
-    """Remove all stopped containers."""
     from rs_docker.container import lifecycle
 
     if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
@@ -284,8 +278,7 @@ def prune(ctx, force):
 
 # -- exec -----------------------------------------------------------------------
 
-@click.command("exec", short_help="Execute a command in a running container",
-               context_settings={"ignore_unknown_options": True,
+@click.command("exec", context_settings={"ignore_unknown_options": True,
                                  "allow_interspersed_args": False})
 @click.argument("container")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -300,15 +293,14 @@ def prune(ctx, force):
                                                  "<name|uid>[:<group|gid>]).")
 @click.pass_obj
 def exec_(ctx, container, command, interactive, tty, detach, env, env_file, workdir, user):
-    """Execute a command in a running container."""
     import os
 
-    from rs_docker.cli.run import _env
+    from rs_docker.cli.run_exec import env_entries
     from rs_docker.container.execute import ExecOptions, exec_in_container
 
     if tty and interactive and not os.isatty(0):
         raise UsageError("the input device is not a TTY")
-    opts = ExecOptions(tuple(command), _env(env_file, env), workdir, user, tty, interactive,
+    opts = ExecOptions(tuple(command), env_entries(env_file, env), workdir, user, tty, interactive,
                        detach)
     try:
         code = exec_in_container(ctx, _resolve(ctx, container), opts)
@@ -319,23 +311,21 @@ def exec_(ctx, container, command, interactive, tty, detach, env, env_file, work
 
 # -- inspect --------------------------------------------------------------------
 
-@click.command("inspect", short_help="Return low-level information on Docker objects")
+@click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="NAME|ID...")
 @click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
 @click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None,
               help="Only this type of object.")
 @click.pass_obj
 def inspect(ctx, names, fmt, kind):
-    """Return low-level information on containers and images."""
     _inspect(ctx, names, fmt, kind)
 
 
-@click.command("inspect", short_help="Display detailed information on one or more containers")
+@click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="CONTAINER...")
 @click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
 @click.pass_obj
 def container_inspect(ctx, names, fmt):
-    """Display detailed information on one or more containers."""
     _inspect(ctx, names, fmt, "container")
 
 
@@ -373,18 +363,3 @@ def _inspect_one(ctx, name: str, kind: str | None) -> dict:
     from rs_docker.image.catalog import inspect as inspect_image
 
     return inspect_image(ctx, name)
-
-
-# -- the `container` group --------------------------------------------------------
-
-@click.group("container", short_help="Manage containers")
-def container():
-    """Manage containers."""
-
-
-for _name, _cmd in (("ls", ps), ("ps", ps), ("list", ps), ("rm", rm), ("remove", rm),
-                    ("inspect", container_inspect), ("start", start), ("stop", stop),
-                    ("kill", kill), ("logs", logs), ("wait", wait), ("exec", exec_),
-                    ("restart", restart), ("prune", prune)):
-    container.add_command(_cmd, _name)
-

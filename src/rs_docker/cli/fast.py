@@ -3,8 +3,9 @@
 click, and what it imports (inspect, typing, gettext, ...), costs ~25 ms
 of a ~130 ms `rs-docker run --rm IMAGE true` (issue 6). This module parses
 only the plain shape of a run, [global options] run [run options] IMAGE
-[COMMAND ARGS...], against cli/run_flags.py (generated from the click
-declarations), the way click's parser does (click/parser.py:
+[COMMAND ARGS...], against the flag tables click's commands are built
+from (cli/commands.py GLOBAL_FLAGS, models.run_options.RUN_FLAGS), the
+way click's parser does (click/parser.py:
 `_process_args_for_options`, `_process_opts`, `_match_short_opt`):
 `--long=v`, `--long v`, `-x v`, `-xv`, `-dit`; option parsing stops at the
 first positional (allow_interspersed_args=False); a repeated option keeps
@@ -21,32 +22,53 @@ import os
 import stat
 import sys
 
-from rs_docker.cli.run_flags import GLOBAL_OPTIONS, RUN_ARGUMENTS, RUN_OPTIONS, RUN_SETTINGS
+from rs_docker.models.run_options import RUN_FLAGS, Flag
+
+# The options of `rs-docker` itself, declared here rather than beside the
+# command table (cli/commands.py) so that a run does not load that table;
+# cli/main.py builds the click group's options from them.
+GLOBAL_FLAGS = (
+    Flag(("--root",), "root", "dir", envvar="RS_DOCKER_ROOT",
+         help="Store root (default /var/lib/rs-docker; rootless: $XDG_DATA_HOME/rs-docker)."),
+    Flag(("-D", "--debug"), "debug", "flag", default=False, envvar="RS_DOCKER_DEBUG",
+         help="Show tracebacks and debug messages."),
+    Flag(("--insecure-registry",), "insecure_registry", multiple=True, default=(),
+         metavar="HOST[:PORT]",
+         help="Registry reached over plain HTTP (localhost and 127.0.0.0/8 always are)."),
+)
+
+
+def global_context(params: dict):
+    """The Context (rs_docker.context) the global options' values describe,
+    keyed by their dest."""
+    from rs_docker.context import Context
+
+    return Context.from_env(root=params["root"], debug=params["debug"],
+                            insecure_registries=params["insecure_registry"])
 
 
 class _Fallback(Exception):
     """click must handle this argv."""
 
 
-def _index(table) -> tuple[dict, dict]:
+def _index(flags) -> tuple[dict, dict]:
+    """The flags by long name and by short name (`-e`)."""
     long, short = {}, {}
-    for row in table:
-        for name in row[0]:
-            (short if len(name) == 2 else long)[name] = row
+    for flag in flags:
+        for name in flag.names:
+            (short if len(name) == 2 else long)[name] = flag
     return long, short
 
 
-_GLOBAL = _index(GLOBAL_OPTIONS)
-_RUN = _index(RUN_OPTIONS)
+_GLOBAL = _index(GLOBAL_FLAGS)
+_RUN = _index(RUN_FLAGS)
 
 
-def _store(given: dict, row, value) -> None:
-    if row[2] == "other":
-        raise _Fallback
-    if row[3]:
-        given.setdefault(row[1], []).append(value)
+def _store(given: dict, flag, value) -> None:
+    if flag.multiple:
+        given.setdefault(flag.dest, []).append(value)
     else:
-        given[row[1]] = value
+        given[flag.dest] = value
 
 
 def _take(args: list[str], i: int) -> str:
@@ -57,17 +79,17 @@ def _take(args: list[str], i: int) -> str:
 
 def _parse_long(arg: str, args: list[str], i: int, long: dict, given: dict) -> int:
     name, eq, value = arg.partition("=")
-    row = long.get(name)
-    if row is None:
+    flag = long.get(name)
+    if flag is None:
         raise _Fallback
-    if row[2] == "flag":
+    if flag.kind == "flag":
         if eq:
             raise _Fallback  # click: "Option '--rm' does not take a value."
-        _store(given, row, True)
+        _store(given, flag, True)
         return i
     if not eq:
         value, i = _take(args, i), i + 1
-    _store(given, row, value)
+    _store(given, flag, value)
     return i
 
 
@@ -76,17 +98,17 @@ def _parse_short(arg: str, args: list[str], i: int, table: tuple, given: dict) -
     if arg.partition("=")[0] in long:
         raise _Fallback  # a single-dash long name: click matches it as long
     for j in range(1, len(arg)):
-        row = short.get("-" + arg[j])
-        if row is None:
+        flag = short.get("-" + arg[j])
+        if flag is None:
             raise _Fallback
-        if row[2] == "flag":
-            _store(given, row, True)
+        if flag.kind == "flag":
+            _store(given, flag, True)
             continue
         # The rest of the argument is the value (`-eK=V`), else the next one.
         if j + 1 < len(arg):
-            _store(given, row, arg[j + 1:])
+            _store(given, flag, arg[j + 1:])
         else:
-            _store(given, row, _take(args, i))
+            _store(given, flag, _take(args, i))
             i += 1
         break
     return i
@@ -110,19 +132,17 @@ def _parse_options(args: list[str], table: tuple) -> tuple[dict, list[str]]:
     return given, []
 
 
-def _convert(row, value):
-    kind = row[2]
+def _convert(flag, value):
+    kind = flag.kind
     if kind == "int":
         try:
             return int(value)  # what click.INT does
         except ValueError:
             raise _Fallback from None
-    if kind == "choice" and value not in row[5]:
+    if kind == "choice" and value not in flag.choices:
         raise _Fallback
     if kind == "dir":
         _check_dir(value)
-    if kind == "other":
-        raise _Fallback
     return value
 
 
@@ -137,34 +157,28 @@ def _check_dir(path: str) -> None:
         raise _Fallback
 
 
-def _resolve(table: tuple, given: dict) -> dict:
+def _resolve(flags: tuple, given: dict) -> dict:
     """Every parameter's value: given, else from its environment variable
     (non-empty, as click reads it), else the default."""
     params = {}
-    for row in table:
-        name, multiple, default, envvar = row[1], row[3], row[4], row[6]
-        if name is None:
-            continue
+    for flag in flags:
+        name, envvar = flag.dest, flag.envvar
         if name in given:
             value = given[name]
-            params[name] = tuple(_convert(row, v) for v in value) if multiple \
-                else _convert(row, value)
+            params[name] = tuple(_convert(flag, v) for v in value) if flag.multiple \
+                else _convert(flag, value)
         elif envvar and os.environ.get(envvar):
-            if multiple or row[2] == "flag":
+            if flag.multiple or flag.kind == "flag":
                 raise _Fallback  # click splits / interprets these; let it
-            params[name] = _convert(row, os.environ[envvar])
+            params[name] = _convert(flag, os.environ[envvar])
         else:
-            params[name] = default
+            params[name] = flag.default
     return params
 
 
 def parse(argv: list[str]) -> tuple[dict, dict] | None:
     """(global parameters, run parameters) as click would pass them, or
     None when argv is not a plain run this parser reproduces exactly."""
-    if RUN_ARGUMENTS != (("image", 1, "text"), ("command", -1, "text")) or \
-            RUN_SETTINGS != (("allow_interspersed_args", False),
-                             ("ignore_unknown_options", True)):
-        return None  # run's shape changed: the fast path no longer applies
     try:
         given, rest = _parse_options(argv, _GLOBAL)
         if rest[:1] != ["run"]:
@@ -173,8 +187,8 @@ def parse(argv: list[str]) -> tuple[dict, dict] | None:
         if not rest:
             return None  # click: "Missing argument 'IMAGE'."
         params = {"image": rest[0], "command": tuple(rest[1:])}
-        params.update(_resolve(RUN_OPTIONS, run_given))
-        return _resolve(GLOBAL_OPTIONS, given), params
+        params.update(_resolve(RUN_FLAGS, run_given))
+        return _resolve(GLOBAL_FLAGS, given), params
     except _Fallback:
         return None
 
@@ -214,13 +228,11 @@ def _prefork(params: dict):
 def _run(global_params: dict, params: dict, preforked=None) -> None:
     try:
         from rs_docker.cli.run_exec import execute
-        from rs_docker.context import Context
         from rs_docker.errors import RsDockerError
 
         debug = global_params["debug"]
         try:
-            ctx = Context.from_env(root=global_params["root"], debug=debug,
-                                   insecure_registries=global_params["insecure_registry"])
+            ctx = global_context(global_params)
             code = execute(ctx, params, preforked)
         except RsDockerError as e:
             from rs_docker.cli.errors_out import report  # only on the error path

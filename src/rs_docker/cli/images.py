@@ -1,5 +1,6 @@
-"""`pull`, `push`, `tag`, `images`, `rmi`, `image inspect|ls|rm|pull|push|tag`: flags in, one
-service call, Docker's output out."""
+"""Image commands: pull, push, tag, images, rmi, inspect, login, logout,
+save, load (named, with their summaries and the `image` aliases, in
+cli/commands.py). Flags in, one service call, Docker's output out."""
 
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ import click
 from rs_docker.errors import RsDockerError
 
 
-@click.command("pull", short_help="Download an image from a registry")
+@click.command("pull")
 @click.argument("name", metavar="NAME[:TAG|@DIGEST]")
 @click.option("--platform", metavar="OS/ARCH[/VARIANT]", envvar="DOCKER_DEFAULT_PLATFORM",
               help="Pull the image for this platform (default: this machine's).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the image reference.")
 @click.pass_obj
 def pull(ctx, name, platform, quiet):
-    """Download an image from a registry."""
     from rs_docker.cli.progress import renderer
     from rs_docker.image.pull import pull as pull_image
     from rs_docker.models.reference import parse
@@ -42,13 +42,13 @@ def pull(ctx, name, platform, quiet):
     click.echo(str(ref))
 
 
-@click.command("push", short_help="Upload an image to a registry")
+@click.command("push")
 @click.argument("name", metavar="NAME[:TAG]")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the image reference.")
 @click.pass_obj
 def push(ctx, name, quiet):
-    """Upload an image to a registry: its layers and config (those the
-    repository already has are skipped), then its manifest, byte for byte.
+    """Its layers and config (those the repository already has are
+    skipped), then its manifest, byte for byte.
 
     An image pulled from a multi-platform index pushes the one platform
     manifest that was pulled, not the index."""
@@ -73,19 +73,18 @@ def push(ctx, name, quiet):
         click.echo(f"{result.selector}: digest: {result.digest} size: {result.size}")
 
 
-@click.command("tag", short_help="Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+@click.command("tag")
 @click.argument("source", metavar="SOURCE_IMAGE[:TAG]")
 @click.argument("target", metavar="TARGET_IMAGE[:TAG]")
 @click.pass_obj
 def tag(ctx, source, target):
-    """Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE (a reference or
-    an image ID)."""
+    """SOURCE_IMAGE: a reference or an image ID."""
     from rs_docker.image.tag import tag as tag_image
 
     tag_image(ctx, source, target)
 
 
-@click.command("images", short_help="List images")
+@click.command("images")
 @click.argument("repository", required=False, metavar="[REPOSITORY[:TAG]]")
 @click.option("-a", "--all", "all_", is_flag=True,
               help="Show all images (there are no intermediate images; accepted for Docker).")
@@ -95,7 +94,6 @@ def tag(ctx, source, target):
 @click.option("--format", "fmt", help="'table', 'json', or a Go-template subset.")
 @click.pass_obj
 def images(ctx, repository, all_, quiet, digests, no_trunc, fmt):
-    """List images."""
     from rs_docker.image.catalog import list_images
 
     rows = list_images(ctx, repository)
@@ -162,14 +160,13 @@ def _echo_template(fmt: str, objects: list[dict]) -> None:
         click.echo(templates.render(fmt, o))
 
 
-@click.command("rmi", short_help="Remove one or more images")
+@click.command("rmi")
 @click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("-f", "--force", is_flag=True, help="Force removal of the image.")
 @click.option("--no-prune", is_flag=True, help="Accepted for Docker; untagged parents do not "
                                                "exist here.")
 @click.pass_obj
 def rmi(ctx, names, force, no_prune):
-    """Remove one or more images."""
     from rs_docker.image.catalog import remove
 
     errors: list[RsDockerError] = []
@@ -192,13 +189,12 @@ def _raise_collected(errors: list[RsDockerError]) -> None:
     raise type(first)("; ".join(e.message for e in errors), first.hint)
 
 
-@click.command("inspect", short_help="Display detailed information on one or more images")
+@click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.Id}}' or "
                                             "'{{json .Config}}'.")
 @click.pass_obj
 def inspect(ctx, names, fmt):
-    """Display detailed information on one or more images."""
     from rs_docker.image.catalog import inspect as inspect_image
 
     found, errors = [], []
@@ -214,15 +210,15 @@ def inspect(ctx, names, fmt):
     _raise_collected(errors)
 
 
-@click.command("login", short_help="Log in to a registry")
+@click.command("login")
 @click.argument("server", required=False)
 @click.option("-u", "--username")
 @click.option("-p", "--password")
 @click.option("--password-stdin", is_flag=True, help="Take the password from stdin.")
 @click.pass_obj
 def login(ctx, server, username, password, password_stdin):
-    """Log in to a registry (Docker Hub by default); credentials are saved in
-    the docker config file (~/.docker/config.json)."""
+    """Docker Hub by default; credentials are saved in the docker config
+    file (~/.docker/config.json)."""
     from rs_docker.errors import UsageError
     from rs_docker.registry.login import login as do_login
 
@@ -241,26 +237,25 @@ def login(ctx, server, username, password, password_stdin):
     click.echo("Login Succeeded")
 
 
-@click.command("logout", short_help="Log out from a registry")
+@click.command("logout")
 @click.argument("server", required=False)
 @click.pass_obj
 def logout(ctx, server):
-    """Log out from a registry (remove its saved credentials)."""
+    """Its saved credentials are removed."""
     from rs_docker.registry.login import logout as do_logout
 
     domain = do_logout(ctx, server)
     click.echo(f"Removing login credentials for {domain}")
 
 
-@click.command("save", short_help="Save one or more images to a tar archive "
-                                  "(streamed to STDOUT by default)")
+@click.command("save")
 @click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to a file, instead of STDOUT.")
 @click.pass_obj
 def save(ctx, names, output):
-    """Save one or more images to a tar archive: an OCI image layout plus
-    Docker's manifest.json, as Docker 25+ writes it."""
+    """An OCI image layout plus Docker's manifest.json, as Docker 25+
+    writes it."""
     from rs_docker.errors import UsageError
     from rs_docker.image import archive
 
@@ -275,13 +270,13 @@ def save(ctx, names, output):
     sys.stdout.buffer.flush()
 
 
-@click.command("load", short_help="Load an image from a tar archive or STDIN")
+@click.command("load")
 @click.option("-i", "--input", "input_", type=click.Path(dir_okay=False),
               help="Read from tar archive file, instead of STDIN.")
 @click.option("-q", "--quiet", is_flag=True, help="Suppress the load output.")
 @click.pass_obj
 def load(ctx, input_, quiet):
-    """Load an image from a tar archive (docker save, OCI layout) or STDIN."""
+    """The archive: what docker save writes, or an OCI image layout."""
     from rs_docker.cli.progress import renderer
     from rs_docker.errors import UsageError
     from rs_docker.image.load import load as load_archive
@@ -309,18 +304,3 @@ def load(ctx, input_, quiet):
             from rs_docker.image.catalog import familiar
 
             click.echo(f"Loaded image: {familiar(image.reference)}")
-
-
-@click.group("image", short_help="Manage images")
-def image():
-    """Manage images."""
-
-
-image.add_command(inspect)
-image.add_command(images, "ls")
-image.add_command(rmi, "rm")
-image.add_command(pull)
-image.add_command(save)
-image.add_command(load)
-image.add_command(push)
-image.add_command(tag)

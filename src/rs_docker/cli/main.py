@@ -1,13 +1,16 @@
-"""Entry point: global flags, lazy subcommands, and the one place where an
+"""The click entry point: the `rs-docker` group built from cli/commands.py
+(global options, commands loaded lazily), and the one place where an
 error becomes stderr + an exit status."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 
 import click
 
+from rs_docker.cli.commands import COMMANDS, Command, Group
 from rs_docker.cli.errors_out import (  # noqa: F401 (fail, exit_code_for: re-exported)
     EXIT_FAILED_REQUEST,
     TOOL_EXIT_COMMANDS,
@@ -16,99 +19,68 @@ from rs_docker.cli.errors_out import (  # noqa: F401 (fail, exit_code_for: re-ex
     report,
     report_os_error,
 )
+from rs_docker.cli.fast import GLOBAL_FLAGS, global_context
+from rs_docker.cli.options import options
 from rs_docker.errors import EXIT_TOOL, RsDockerError
-
-# name -> "module:attribute"; a module is imported only when its command runs
-# (or when `--help` lists the commands' short help, which click asks for).
-COMMANDS: dict[str, str] = {
-    "pull": "rs_docker.cli.images:pull",
-    "images": "rs_docker.cli.images:images",
-    "push": "rs_docker.cli.images:push",
-    "tag": "rs_docker.cli.images:tag",
-    "rmi": "rs_docker.cli.images:rmi",
-    "image": "rs_docker.cli.images:image",
-    "login": "rs_docker.cli.images:login",
-    "logout": "rs_docker.cli.images:logout",
-    "save": "rs_docker.cli.images:save",
-    "load": "rs_docker.cli.images:load",
-    "run": "rs_docker.cli.run:run",
-    "ps": "rs_docker.cli.containers:ps",
-    "logs": "rs_docker.cli.containers:logs",
-    "stop": "rs_docker.cli.containers:stop",
-    "kill": "rs_docker.cli.containers:kill",
-    "rm": "rs_docker.cli.containers:rm",
-    "start": "rs_docker.cli.containers:start",
-    "restart": "rs_docker.cli.containers:restart",
-    "wait": "rs_docker.cli.containers:wait",
-    "exec": "rs_docker.cli.containers:exec_",
-    "inspect": "rs_docker.cli.containers:inspect",
-    "container": "rs_docker.cli.containers:container",
-}
-
-# Short help shown by `rs-docker --help` without importing every module.
-SHORT_HELP: dict[str, str] = {
-    "pull": "Download an image from a registry",
-    "images": "List images",
-    "push": "Upload an image to a registry",
-    "tag": "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
-    "rmi": "Remove one or more images",
-    "image": "Manage images",
-    "login": "Log in to a registry",
-    "logout": "Log out from a registry",
-    "save": "Save one or more images to a tar archive (streamed to STDOUT by default)",
-    "load": "Load an image from a tar archive or STDIN",
-    "run": "Create and run a new container from an image",
-    "ps": "List containers",
-    "logs": "Fetch the logs of a container",
-    "stop": "Stop one or more running containers",
-    "kill": "Kill one or more running containers",
-    "rm": "Remove one or more containers",
-    "start": "Start one or more stopped containers",
-    "restart": "Restart one or more containers",
-    "wait": "Block until containers stop, then print their exit codes",
-    "exec": "Execute a command in a running container",
-    "inspect": "Return low-level information on containers and images",
-    "container": "Manage containers",
-}
 
 
 class LazyGroup(click.Group):
+    """A group whose subcommands are a table of cli/commands.py: a command's
+    module is imported only when it runs; help and shell completion list
+    the table's summaries without importing any."""
+
     invoked: str | None = None  # the subcommand being run, for the exit code
 
+    def __init__(self, *args, commands: dict = COMMANDS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.table = commands
+
     def list_commands(self, ctx):
-        return sorted(COMMANDS)
+        return sorted(self.table)
 
     def get_command(self, ctx, name):
-        LazyGroup.invoked = name
-        target = COMMANDS.get(name)
-        if target is None:
-            return None
-        if ctx.resilient_parsing or _listing_help(ctx):
-            return click.Command(name, short_help=SHORT_HELP.get(name, ""))
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        if ctx.parent is None:
+            LazyGroup.invoked = name
+        entry = self.table.get(name)
+        return None if entry is None else load(name, entry)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, self.table[name].summary)
+                                for name in self.list_commands(ctx)])
+
+    def shell_complete(self, ctx, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name, help=self.table[name].summary)
+                for name in self.list_commands(ctx) if name.startswith(incomplete)] + \
+            click.Command.shell_complete(self, ctx, incomplete)
 
 
-def _listing_help(ctx) -> bool:
-    # `rs-docker --help` lists commands: give click a cheap stand-in.
-    return ctx.info_name is not None and ctx.invoked_subcommand is None and \
-        any(a in ("--help", "-h") for a in sys.argv[1:2])
+def load(name: str, entry: Command | Group) -> click.Command:
+    """The click command a table entry names (a group: one made from its
+    table), its help the entry's summary, then the command function's
+    docstring (the details), if any."""
+    if isinstance(entry, Group):
+        command = LazyGroup(name, commands=entry.commands)
+    else:
+        command = getattr(importlib.import_module(entry.module), entry.attribute)
+    details = command.callback.__doc__ if command.callback is not None else None
+    command.short_help = entry.summary
+    command.help = f"{entry.summary}.\n\n{inspect.cleandoc(details)}" if details \
+        else f"{entry.summary}."
+    return command
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", envvar="RS_DOCKER_ROOT", type=click.Path(file_okay=False),
-              help="Store root (default /var/lib/rs-docker; rootless: $XDG_DATA_HOME/rs-docker).")
-@click.option("-D", "--debug", is_flag=True, envvar="RS_DOCKER_DEBUG",
-              help="Show tracebacks and debug messages.")
-@click.option("--insecure-registry", multiple=True, metavar="HOST[:PORT]",
-              help="Registry reached over plain HTTP (localhost and 127.0.0.0/8 always are).")
-@click.version_option(package_name="rs-docker", prog_name="rs-docker")
 @click.pass_context
-def cli(ctx, root, debug, insecure_registry):
-    """A daemonless, Docker-compatible container tool."""
-    from rs_docker.context import Context
+def _configure(ctx, **params):
+    ctx.obj = global_context(params)
 
-    ctx.obj = Context.from_env(root=root, debug=debug, insecure_registries=insecure_registry)
+
+cli = LazyGroup(
+    "rs-docker", help="A daemonless, Docker-compatible container tool.", callback=_configure,
+    params=options(GLOBAL_FLAGS), context_settings={"help_option_names": ["-h", "--help"]})
+cli = click.version_option(package_name="rs-docker", prog_name="rs-docker")(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,19 +44,20 @@ def read_env_file(path: str) -> bytes:
 
 
 def build_options(params: dict) -> RunOptions:
-    """RunOptions from the run command's parameter values, keyed by their
-    python names as click declares them (image, command, env, env_file, ...)."""
-    flags = dict(params)
-    image, command = flags.pop("image"), flags.pop("command")
+    """RunOptions from the run command's parameter values, keyed by dest
+    (image, command, then each RUN_FLAGS entry's): every field taken as
+    parsed, but `env`, which merges --env-file and -e."""
+    image = params["image"]
     if image.startswith("-"):
         # click takes an unknown option for IMAGE (the command's own options
         # must pass through untouched); Docker's word for it:
         raise UsageError(f"unknown flag: {image.split('=', 1)[0]}")
-    env, env_file = flags.pop("env"), flags.pop("env_file")
-    if flags["tty"] and flags["interactive"] and not os.isatty(0):
+    if params["tty"] and params["interactive"] and not os.isatty(0):
         raise UsageError("the input device is not a TTY")
-    return RunOptions(image=image, command=tuple(command), env=env_entries(env_file, env),
-                      **flags)
+    values = {name: params[name] for name in RunOptions._fields}
+    values["command"] = tuple(values["command"])
+    values["env"] = env_entries(params["env_file"], params["env"])
+    return RunOptions(**values)
 
 
 def _echo_err(text: str) -> None:
