@@ -80,9 +80,9 @@ def test_waiter_program_imports_little():
     import subprocess
     import sys
 
-    from rs_docker.container import waiter
+    from rs_docker.container import boot
 
-    code = waiter.boot_code().replace("main(sys.argv[1:])", "print(sorted(sys.modules))")
+    code = boot.boot_code("rs_docker.container.waiter").replace("main(sys.argv[1:])", "print(sorted(sys.modules))")
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                          check=True).stdout
     loaded = set(ast.literal_eval(out))

@@ -30,20 +30,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
+
+from rs_docker.container import boot
 
 # -- launcher side (runs in the CLI) --------------------------------------------
-
-def _boot_code() -> str:
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return (f"import sys; sys.path.insert(0, {package_parent!r}); "
-            f"from rs_docker.container.monitor import main; main(sys.argv[1:])")
-
 
 def launch(root: str, container_id: str) -> dict:
     """Start a monitor for the container; its start report (see module doc)."""
     r, w = os.pipe()
-    argv = [sys.executable, "-S", "-c", _boot_code(), root, container_id, str(w)]
+    argv = boot.python_argv("rs_docker.container.monitor", [root, container_id, str(w)])
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:

@@ -22,17 +22,11 @@ import os
 import select
 import sys
 
+from rs_docker.container import boot
 from rs_docker.container.jsonlog import LogWriter
 from rs_docker.runtime.reap import exit_code
 
 MONITOR_READ = 65536
-
-
-def boot_code() -> str:
-    """`python -S -c` code that runs main() from this source tree."""
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return (f"import sys; sys.path.insert(0, {package_parent!r}); "
-            f"from rs_docker.container.waiter import main; main(sys.argv[1:])")
 
 
 def exec_waiter(args: list[str], fds: list[int]) -> None:
@@ -41,7 +35,7 @@ def exec_waiter(args: list[str], fds: list[int]) -> None:
     for fd in fds:
         os.set_inheritable(fd, True)
     try:
-        os.execv(sys.executable, [sys.executable, "-S", "-c", boot_code(), *args])
+        os.execv(sys.executable, boot.python_argv("rs_docker.container.waiter", args))
     except OSError:
         for fd in fds:
             os.set_inheritable(fd, False)
