@@ -12,7 +12,7 @@ from rs_docker.cli.fast import GLOBAL_FLAGS, parse
 from rs_docker.cli.main import cli
 from rs_docker.cli.run import run
 from rs_docker.cli.run_exec import build_options
-from rs_docker.models.run_options import KINDS, RUN_FLAGS
+from rs_docker.models.run_options import KINDS, RUN_FLAGS, Flag
 
 
 @pytest.fixture(autouse=True)
@@ -196,6 +196,20 @@ def test_every_flag_has_a_known_kind_and_a_default_of_its_shape():
             assert flag.default == (), flag
         elif flag.kind == "flag":
             assert flag.default is False, flag
+
+
+def test_flag_s_signature_is_its_fields():
+    """Flag's own __new__ takes the record's fields, in order, with their
+    defaults."""
+    import inspect
+
+    params = list(inspect.signature(Flag.__new__).parameters.values())[1:]
+    assert tuple(p.name for p in params) == Flag._fields
+    assert {p.name: p.default for p in params if p.default is not p.empty} == \
+        Flag._field_defaults
+    flag = Flag(("-x", "--ex"), "ex", multiple=True, default=())
+    assert flag._replace(kind="int") == Flag(("-x", "--ex"), "ex", "int", True, ())
+    assert flag == Flag(**flag._asdict())
 
 
 def test_no_two_flags_share_a_name_or_a_dest():

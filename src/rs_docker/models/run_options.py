@@ -56,6 +56,19 @@ class Flag:
         return self.default is not None and self.default is not False and self.default != ()
 
 
+def _new_flag(cls, names, dest, kind="str", multiple=False, default=None, help="",
+              metavar=None, choices=None, envvar=None, in_options=True):
+    return tuple.__new__(cls, (names, dest, kind, multiple, default, help, metavar, choices,
+                               envvar, in_options))
+
+
+# The record's generic __new__ binds keyword arguments in Python, one field
+# at a time, and every run builds the tables below: Flag gets a signature
+# the interpreter binds. tests/unit/test_run_fast_parse.py keeps it in step
+# with the fields.
+Flag.__new__ = _new_flag
+
+
 # Docker's names and meanings. The network default is "none" (only `lo`)
 # until bridge networking exists; Docker's is "bridge".
 RUN_FLAGS = (
