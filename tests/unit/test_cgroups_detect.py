@@ -5,7 +5,6 @@ from rs_docker.runtime.cgroups.detect import (
     Hierarchy,
     cgroup_dir,
     detect,
-    parse_mountinfo,
     parse_proc_cgroup,
 )
 
@@ -56,13 +55,6 @@ def test_v2_unified():
 def test_only_mounts_below_the_given_root_count(tmp_path):
     with pytest.raises(RuntimeFailure, match=f"no cgroup filesystem mounted at {tmp_path}"):
         detect(HYBRID, tmp_path)
-
-
-def test_mountinfo_escapes_are_decoded():
-    (entry,) = parse_mountinfo(r"7 1 0:5 / /a\040b rw - cgroup2 cgroup2 rw")
-    assert entry.mount_point == "/a b" and entry.fstype == "cgroup2"
-    (entry,) = parse_mountinfo(r"7 1 0:5 / /a\134040\011c\012 rw - cgroup2 cgroup2 rw")
-    assert entry.mount_point == "/a\\040\tc\n"  # \134 is the backslash itself
 
 
 def test_proc_self_cgroup():

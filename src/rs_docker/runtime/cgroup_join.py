@@ -13,19 +13,13 @@ from __future__ import annotations
 import os
 
 from rs_docker.errors import RuntimeFailure
+from rs_docker.linux import mountinfo
 
 
 def hierarchies() -> list[tuple[str, set[str], str]]:
     """(fstype, super options, mount point) of each cgroup mount we see."""
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            fstype, superopts = fields[sep + 1], fields[sep + 3]
-            if fstype in ("cgroup", "cgroup2") and fields[3] == "/":
-                out.append((fstype, set(superopts.split(",")), _unescape(fields[4])))
-    return out
+    return [(m.fstype, set(m.super_options), m.mount_point) for m in mountinfo.read()
+            if m.fstype in ("cgroup", "cgroup2") and m.root == "/"]
 
 
 def cgroup_procs_files(target: int, mounts=None) -> list[str]:
@@ -63,7 +57,3 @@ def join(target: int, pid: int) -> None:
         except OSError as e:
             raise RuntimeFailure(f"join cgroup {path}: {(e.strerror or str(e)).lower()}") from None
 
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo (proc(5)).
-    return field.encode().decode("unicode_escape") if "\\" in field else field

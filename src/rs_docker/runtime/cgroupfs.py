@@ -15,6 +15,7 @@ import os
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
+from rs_docker.linux.mountinfo import parse as parse_mountinfo
 
 _NOT_CONTROLLERS = {"rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode",
                     "nsdelegate", "memory_recursiveprot", "memory_localevents",
@@ -26,14 +27,12 @@ def host_hierarchies(mountinfo: str, root: str = HOST_ROOT) -> list[tuple[str, s
     """(fstype, mount data, path relative to root) of the host's cgroup mounts
     under `root`; ("cgroup2", "", "") alone on a pure v2 host."""
     out = []
-    for line in mountinfo.splitlines():
-        fields = line.split()
-        sep = fields.index("-")
-        fstype, point, superopts = fields[sep + 1], fields[4], fields[sep + 3]
+    for m in parse_mountinfo(mountinfo):
+        fstype, point = m.fstype, m.mount_point
         if fstype not in ("cgroup", "cgroup2") or not (point == root or
                                                         point.startswith(root + "/")):
             continue
-        data = ",".join(o for o in superopts.split(",") if o not in _NOT_CONTROLLERS)
+        data = ",".join(o for o in m.super_options if o not in _NOT_CONTROLLERS)
         if fstype == "cgroup" and data.startswith("name="):
             data = "none," + data
         out.append((fstype, data if fstype == "cgroup" else "", os.path.relpath(point, root)

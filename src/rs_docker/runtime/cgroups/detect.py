@@ -15,6 +15,7 @@ import os
 from types import MappingProxyType
 
 from rs_docker.errors import RuntimeFailure
+from rs_docker.linux.mountinfo import parse as parse_mountinfo
 from rs_docker.models.record import record
 
 # cgroup v1 controllers (Documentation/admin-guide/cgroup-v1/); super options
@@ -22,14 +23,6 @@ from rs_docker.models.record import record
 V1_CONTROLLERS = frozenset({
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
     "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc"})
-
-
-@record
-class MountEntry:
-    mount_point: str
-    root: str          # the path of the mounted cgroup inside its hierarchy
-    fstype: str
-    super_options: tuple[str, ...]
 
 
 @record
@@ -46,39 +39,6 @@ class Layout:
     # can fill it for every other Layout.
     v1: dict[str, Hierarchy] = MappingProxyType({})  # type: ignore[assignment]
     unified: Hierarchy | None = None
-
-
-def _unescape(field_: str) -> str:
-    """mountinfo escapes space, tab, newline and backslash as \\ooo (proc(5)).
-    Split on the backslashes rather than `re` (~5 ms to import with enum and
-    functools, on every `run`: issue 6)."""
-    if "\\" not in field_:
-        return field_
-    head, *rest = field_.split("\\")
-    out = [head]
-    for part in rest:
-        code = part[:3]
-        if len(code) == 3 and all(c in "01234567" for c in code):
-            out.append(chr(int(code, 8)) + part[3:])
-        else:
-            out.append("\\" + part)
-    return "".join(out)
-
-
-def parse_mountinfo(text: str) -> list[MountEntry]:
-    """proc(5) /proc/[pid]/mountinfo: `id parent maj:min root mountpoint opts
-    [optional...] - fstype source superopts`."""
-    entries = []
-    for line in text.splitlines():
-        left, sep, right = line.partition(" - ")
-        if not sep:
-            continue
-        fields, tail = left.split(), right.split()
-        if len(fields) < 5 or len(tail) < 3:
-            continue
-        entries.append(MountEntry(_unescape(fields[4]), _unescape(fields[3]), tail[0],
-                                  tuple(tail[2].split(","))))
-    return entries
 
 
 def _under(path: str, root: str) -> bool:
