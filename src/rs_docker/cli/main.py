@@ -1,6 +1,7 @@
-"""The click entry point: the `rs-docker` group built from cli/commands.py
-(global options, commands loaded lazily), and the one place where an
-error becomes stderr + an exit status."""
+"""The click entry point: the `rs-docker` group, built from the tables
+(options: cli/fast.py GLOBAL_FLAGS; commands, loaded lazily:
+cli/commands.py COMMANDS), and the one place where an error becomes
+stderr + an exit status."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def load(name: str, entry: Command | Group) -> click.Command:
 
 @click.pass_context
 def _configure(ctx, **params):
+    """The group's callback: the Context every command gets (pass_obj)."""
     ctx.obj = global_context(params)
 
 
