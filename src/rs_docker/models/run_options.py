@@ -20,7 +20,7 @@ from rs_docker.models.record import record
 PULL_POLICIES = ("missing", "always", "never")
 NETWORK_MODES = ("none", "host")
 
-# What each Flag.kind takes on the command line, and the type of its value.
+# The kinds of value a Flag takes (see Flag; cli/options.py maps each to click).
 KINDS = ("flag", "str", "int", "choice", "dir")
 
 
