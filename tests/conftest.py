@@ -8,6 +8,7 @@ token_registry  (session)  token-auth docker-registry: .host, .token_server (.re
                            "public/*" only
 images          (session)  the standard set pushed to `registry` (see fixtures/images.py):
                            images.busybox.ref, .manifest_digest, .config_digest, ...
+sweep_leftovers (session, autouse)  removes what killed earlier sessions left (fixtures/sweep.py)
 pusher / token_pusher (session)  fixtures.pusher.Pusher for custom and hostile images
 store_root      (function) a fresh, empty store directory
 docker_config   (function) an empty DOCKER_CONFIG dir; .write_auth(host, user, password)
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import sweep, userenv
 from tests.fixtures.images import push_standard_set
 from tests.fixtures.pusher import Pusher
 from tests.fixtures.registry import BINARY, Registry
@@ -36,10 +38,29 @@ from tests.fixtures.token_server import Account, TokenServer
 ALICE = ("alice", "secret")
 READER = ("reader", "reader")
 
+# Every process this session starts carries its mark, so that the next
+# session can tell them from another running session's (fixtures/sweep.py).
+sweep.mark_session()
+
 
 def pytest_runtest_setup(item):
     if item.get_closest_marker("root") and os.geteuid() != 0:
         pytest.skip("needs root (namespaces, mounts): run the tests as root")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sweep_leftovers(request):
+    """What killed earlier sessions left (registries, containers, users,
+    cgroups, mounts) is removed before the first test, and said so."""
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    lines = sweep.sweep()
+    if lines and reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            for line in lines:
+                reporter.write_line(f"sweep: {line}")
+    yield
+    userenv.remove_shared()
 
 
 def _need_registry_binary():

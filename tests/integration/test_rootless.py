@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import sweep, userenv
+
 pytestmark = pytest.mark.root
 
-SCRIPT = Path(sys.executable).parent / "rs-docker"
 SUB_START = {"subids": 700000}  # a range no Debian default hands out
 SUB_COUNT = 65536
 
@@ -38,7 +39,8 @@ class User:
                 "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
 
     def rsd(self, *args, timeout: float = 90) -> subprocess.CompletedProcess:
-        return subprocess.run(["runuser", "-u", self.name, "--", *self.env(), str(SCRIPT),
+        return subprocess.run(["runuser", "-u", self.name, "--", *self.env(),
+                               str(userenv.shared_script()),
                                *map(str, args)], capture_output=True, text=True,
                               timeout=timeout, cwd="/")
 
@@ -48,7 +50,8 @@ class User:
 
 
 def _make_user(name: str, subids: bool) -> User:
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh",
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--comment",
+                    sweep.USER_COMMENT + os.environ[sweep.SESSION_VAR],
                     "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name], check=True,
                    capture_output=True)
     if subids:
@@ -79,8 +82,8 @@ def throwaway_user(name: str, subids: bool):
             pytest.skip(f"{tool} not installed (packages passwd, util-linux, uidmap)")
     u = _make_user(name, subids)
     try:
-        if u.sh(f"test -x {SCRIPT}").returncode != 0:
-            pytest.skip(f"{SCRIPT} is not reachable by an unprivileged user")
+        script = userenv.shared_script()
+        assert u.sh(f"test -x {script}").returncode == 0, f"{script} unreachable by {name}"
         yield u
     finally:
         _remove_user(u)
@@ -196,7 +199,7 @@ if pid == 0:
     os.setgroups([])
     os.setresgid({user.gid}, {user.gid}, {user.gid})
     os.setresuid({user.uid}, {user.uid}, {user.uid})
-    os.execv('/usr/bin/env', {user.env()!r} + [{str(SCRIPT)!r}, 'run', '--rm',
+    os.execv('/usr/bin/env', {user.env()!r} + [{str(userenv.shared_script())!r}, 'run', '--rm',
              {pulled!r}, 'true'])
 os.close(r)
 os.read(r2, 1)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import module_rsd
-from tests.fixtures import oci
+from tests.fixtures import oci, userenv
 from tests.fixtures.images import ImageSpec, Layer, busybox_layer, push_image
 
 pytestmark = pytest.mark.root
@@ -414,7 +414,8 @@ def test_unprivileged_user_on_a_root_store(root_store, images):
     """`create` as nobody on root's store: one line and 125, no
     PermissionError traceback, nothing written."""
     before = sorted(os.listdir(root_store / "store"))
-    proc = subprocess.run([str(SCRIPT), "--root", str(root_store / "store"), "run", "--rm",
+    proc = subprocess.run([str(userenv.shared_script()), "--root", str(root_store / "store"),
+                           "run", "--rm",
                            images.busybox.ref, "true"],
                           capture_output=True, text=True, timeout=60, user=NOBODY, group=NOBODY,
                           extra_groups=[], cwd="/",
