@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rs_docker.container import jsonlog, monitor
+from rs_docker.container import exits, jsonlog
 from tests.unit.test_cgroups_backends import Tree
 
 
@@ -48,8 +48,8 @@ def tree(request, tmp_path):
 
 def test_reopened_cgroup_has_the_same_directories(tree):
     cg = tree.create()
-    info = json.loads(json.dumps(monitor.describe_cgroup(cg)))
-    again = monitor.reopen_cgroup(info)
+    info = json.loads(json.dumps(exits.describe_cgroup(cg)))
+    again = exits.reopen_cgroup(info)
     assert again.version == cg.version
     assert again.paths == cg.paths
 
@@ -60,7 +60,7 @@ def test_reopened_cgroup_reads_oom_and_removes_every_directory(tree):
         (Path(cg.paths[""]) / "memory.events").write_text("oom 1\noom_kill 1\n")
     else:
         (Path(cg.paths["memory"]) / "memory.oom_control").write_text("oom_kill 1\n")
-    again = monitor.reopen_cgroup(monitor.describe_cgroup(cg))
+    again = exits.reopen_cgroup(exits.describe_cgroup(cg))
     assert again.oom_killed() is True
     for path in set(map(Path, cg.paths.values())):  # a real cgroupfs has no files to unlink
         for f in path.iterdir():
@@ -70,7 +70,7 @@ def test_reopened_cgroup_reads_oom_and_removes_every_directory(tree):
 
 
 def test_no_cgroup_round_trips_to_none():
-    assert monitor.reopen_cgroup(monitor.describe_cgroup(None)) is None
+    assert exits.reopen_cgroup(exits.describe_cgroup(None)) is None
 
 
 def test_waiter_program_imports_little():

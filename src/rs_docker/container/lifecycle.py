@@ -18,7 +18,7 @@ import os
 import signal
 import time
 
-from rs_docker.container import procs, state
+from rs_docker.container import boot, procs, state
 from rs_docker.context import Context
 from rs_docker.errors import (
     CommandNotExecutable,
@@ -82,14 +82,12 @@ def refresh(ctx: Context, container_id: str) -> dict:
 def start(ctx: Context, container_id: str) -> dict:
     """Start a created or exited container detached, on its own rootfs and
     config; a running one is left alone. Returns the record."""
-    from rs_docker.container import monitor
-
     with state.locked(ctx, container_id):
         record = state.read(ctx, container_id)
         reconcile(record)
         if is_running(record):
             return record
-        report = monitor.launch(str(ctx.root), container_id)
+        report = boot.launch_monitor(str(ctx.root), container_id)
         if "error" not in report:
             _set_running(record, report)
             state.write(ctx, container_id, record)

@@ -6,7 +6,7 @@ pidfd of the container's PID 1 (its child, which exec keeps), the stdout
 and stderr pipes, the json-file log, the pty master if any. This program
 imports os, select, time and the C half of json; the runtime, the record
 code, dataclasses, pathlib and json are loaded only once the container has
-exited, to record the exit (monitor.finish). The start-up machinery's
+exited, to record the exit (exits.finish). The start-up machinery's
 memory is not carried through the container's whole life: RSS ~8 MiB
 instead of ~18 MiB (the floor of an idle `python -S` is ~7.7 MiB).
 
@@ -46,9 +46,9 @@ def main(argv: list[str]) -> None:
     try:
         wait_and_finish(argv)
     except BaseException as e:  # noqa: B036 - the record must not stay "running"
-        from rs_docker.container import monitor
+        from rs_docker.container import exits
 
-        monitor.record_failure(argv[0], argv[1], str(e) or type(e).__name__)
+        exits.record_failure(argv[0], argv[1], str(e) or type(e).__name__)
         raise SystemExit(125) from None
 
 
@@ -64,9 +64,9 @@ def wait_and_finish(argv: list[str]) -> None:
     for fd in (exit_fd, console):
         if fd >= 0:
             os.close(fd)
-    from rs_docker.container import monitor
+    from rs_docker.container import exits
 
-    monitor.finish(root, container_id, code, argv[7],
+    exits.finish(root, container_id, code, argv[7],
                    (writer.dropped_entries, writer.dropped_bytes))
 
 
