@@ -43,6 +43,52 @@ READER = ("reader", "reader")
 sweep.mark_session()
 
 
+# Skips this machine kind (Debian, as root, after `make deps`: CI's) is
+# expected to show; with RSD_FAIL_ON_UNEXPECTED_SKIP=1 (.ci/run) any other
+# skip fails the session, so a test cannot stop running unnoticed.
+STRICT_SKIPS_VAR = "RSD_FAIL_ON_UNEXPECTED_SKIP"
+EXPECTED_SKIPS = (
+    # /dev/fuse is root's alone (0600) on a stock Debian VM: no
+    # fuse-overlayfs for a rootless user.
+    "fuse-overlayfs, or /dev/fuse for the user, missing",
+)
+_skips: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    _note_skip(report)
+
+
+def pytest_collectreport(report):
+    _note_skip(report)   # a module skipped as a whole
+
+
+def _note_skip(report) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        _skips.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+
+def unexpected_skips() -> list[tuple[str, str]]:
+    return [(nodeid, reason) for nodeid, reason in _skips
+            if not any(reason.startswith(expected) for expected in EXPECTED_SKIPS)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get(STRICT_SKIPS_VAR) == "1" and unexpected_skips() and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if os.environ.get(STRICT_SKIPS_VAR) == "1" and unexpected_skips():
+        terminalreporter.section("unexpected skips", red=True)
+        for nodeid, reason in unexpected_skips():
+            terminalreporter.write_line(f"{nodeid}: {reason}")
+        terminalreporter.write_line(f"{len(unexpected_skips())} skips not in "
+                                    "tests/conftest.py EXPECTED_SKIPS: the session fails")
+
+
 def pytest_runtest_setup(item):
     if item.get_closest_marker("root") and os.geteuid() != 0:
         pytest.skip("needs root (namespaces, mounts): run the tests as root")
