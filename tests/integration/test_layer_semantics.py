@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -106,8 +105,6 @@ def hostile(pusher):
 
 @pytest.fixture(params=DRIVERS)
 def driver_rsd(request, rsd, store_root):
-    if request.param == "fuse-overlayfs" and not shutil.which("fuse-overlayfs"):
-        pytest.skip("fuse-overlayfs not installed (Debian package fuse-overlayfs)")
     (store_root / "rootfs-driver").write_text(request.param + "\n")
     return rsd
 
@@ -205,9 +202,7 @@ def test_rootless_opaque_root_and_overlay_xattrs(rootless_user, hostile, driver)
     u = rootless_user
     for ref in hostile.values():
         ok(u.rsd("pull", ref))
-    if driver == "fuse-overlayfs" and not (shutil.which("fuse-overlayfs")
-                                           and u.sh("test -r /dev/fuse -a -w /dev/fuse")
-                                           .returncode == 0):
+    if driver == "fuse-overlayfs" and u.sh("test -r /dev/fuse -a -w /dev/fuse").returncode != 0:
         pytest.skip("fuse-overlayfs, or /dev/fuse for the user, missing")
     (u.store / "rootfs-driver").write_text(driver + "\n")
     os.chown(u.store / "rootfs-driver", u.uid, u.gid)

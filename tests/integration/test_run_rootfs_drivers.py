@@ -6,7 +6,6 @@ file, the same file the one-time probe writes."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -17,8 +16,6 @@ DRIVERS = ["overlay", "fuse-overlayfs", "copy"]
 
 @pytest.fixture(params=DRIVERS)
 def driver_rsd(request, rsd, store_root, images):
-    if request.param == "fuse-overlayfs" and not shutil.which("fuse-overlayfs"):
-        pytest.skip("fuse-overlayfs not installed (Debian package fuse-overlayfs)")
     (store_root / "rootfs-driver").write_text(request.param + "\n")
     rsd("pull", images.multilayer.ref, check=True)
     return rsd

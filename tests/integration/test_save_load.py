@@ -9,7 +9,6 @@ import io
 import json
 import os
 import pty
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -312,7 +311,6 @@ def test_save_of_a_layer_pulled_in_another_compression(rsd, images, tmp_path, do
 
 # -- interop ------------------------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo not installed")
 def test_skopeo_reads_our_archive(rsd, images, tmp_path):
     img = images.busybox
     rsd("pull", "-q", img.ref, check=True)
