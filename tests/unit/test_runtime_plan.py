@@ -12,7 +12,7 @@ from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailu
 from rs_docker.linux import constants as C
 from rs_docker.runtime import idmap, namespaces
 from rs_docker.runtime.command import ExecError, env_dict, resolve
-from rs_docker.runtime.process import translate
+from rs_docker.runtime.handshake import translate
 from rs_docker.runtime.sync import Channel, ChildError, describe
 
 

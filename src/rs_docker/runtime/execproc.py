@@ -24,9 +24,8 @@ from rs_docker.linux import syscalls
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, security, trampoline, tty
 from rs_docker.runtime.foreground import foreground
-from rs_docker.runtime.init import Steps, child_main, install_stdio
-from rs_docker.runtime.process import (
-    _SUBREAPER,
+from rs_docker.runtime.handshake import (
+    SUBREAPER,
     Container,
     RunResult,
     receive_console,
@@ -34,6 +33,7 @@ from rs_docker.runtime.process import (
     translate,
     wait_for_exec,
 )
+from rs_docker.runtime.init import Steps, child_main, install_stdio
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
 
@@ -68,7 +68,7 @@ def start_exec(target: int, args: tuple, terminal: bool, winsize_from: int | Non
     # The subreaper is for an architecture without a trampoline only, where
     # A forks the process itself (trampoline.execute): it is then ours once
     # A exits.
-    with _SUBREAPER:
+    with SUBREAPER:
         first = os.fork()
         if first == 0:
             child_main(exec_first_child, child, *args)

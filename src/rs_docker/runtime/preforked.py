@@ -212,10 +212,13 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
     winsize_from = stdio[0] if terminal else None
     if terminal:
         stdio = (None, None, None)
-    from rs_docker.runtime import process  # the parent's side, imported by spawn already
+    # Here, not at the top: imported by spawn already, and prefork() forks
+    # before the parent needs them.
+    from rs_docker.runtime.cgroups import container_cgroup
+    from rs_docker.runtime.handshake import Handshake
 
     pid, pidfd, chan = preforked.take()
-    launch = process.Handshake(chan, None)
+    launch = Handshake(chan, None)
     launch.pidfd = pidfd
     made = []
 
@@ -228,7 +231,7 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
             # of the container exists yet, the usual start does what it did.
             raise _Fallback(str(e)) from None
         # P1 loads, plans and prepares the bundle (~0.7 ms) meanwhile.
-        cgroup = process.container_cgroup(cgroup_id, config)
+        cgroup = container_cgroup(cgroup_id, config)
         if cgroup is not None:
             made.append(cgroup)
         msg, _fd = chan.recv()

@@ -2,6 +2,8 @@
 
     cg = create_cgroup(container_id, config["linux"].get("resources"),
                        config["linux"].get("cgroupsPath"))
+    cg = container_cgroup(container_id, config)  # the same from an OCI config
+                                                 # (None: rootless, no cgroup to write)
     cg.add(pid)          # before the container process execs
     ...
     cg.oom_killed(); cg.destroy()
@@ -105,6 +107,25 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
         # which its first write would stall (warmup.py).
         warmup.warm_up()
     return cg
+
+
+def container_cgroup(container_id: str, config: dict) -> Cgroup | None:
+    """The container's cgroup from an OCI config's linux section (resources,
+    cgroupsPath), created; None for a rootless run without a cgroup it may
+    write."""
+    linux = config.get("linux") or {}
+    try:
+        return create_cgroup(container_id, linux.get("resources"), linux.get("cgroupsPath"))
+    except RuntimeFailure as e:
+        # Rootless without a delegated cgroup (cgroup v1, or v2 without a
+        # systemd user slice): run without one, as podman and rootless Docker
+        # do, unless a limit was asked for, which would silently not hold.
+        if os.geteuid() == 0:
+            raise
+        if any(v for k, v in (linux.get("resources") or {}).items() if k != "devices"):
+            raise RuntimeFailure(f"rootless: resource limits need a writable cgroup: {e}") \
+                from None
+        return None
 
 
 def open_cgroup(container_id: str, cgroups_path: str | None, root: str = DEFAULT_ROOT,
