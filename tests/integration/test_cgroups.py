@@ -93,11 +93,9 @@ def test_destroy_removes_every_directory_after_the_processes_exit():
 # ---- through the runtime -------------------------------------------------
 
 def _runtime():
-    try:
-        from rs_docker.runtime import run
-        from tests.fixtures.bundle import make_bundle
-    except ImportError as e:
-        pytest.skip(f"runtime core not merged yet: {e}")
+    from rs_docker.runtime import run
+    from tests.fixtures.bundle import make_bundle
+
     return run, make_bundle
 
 
