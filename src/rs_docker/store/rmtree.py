@@ -38,11 +38,7 @@ def rmtree(path: str | os.PathLike, *, dir_fd: int | None = None,
         if missing_ok:
             return
         raise
-    try:
-        _clear(fd)
-    finally:
-        os.close(fd)
-    os.rmdir(path, dir_fd=dir_fd)
+    _empty_and_remove(fd, path, dir_fd)
 
 
 def _open_dir(name: str | os.PathLike, dir_fd: int | None) -> int:
@@ -98,6 +94,12 @@ def _remove_at(parent_fd: int, name: str, is_dir: bool) -> None:
         # O_NOFOLLOW gives ELOOP, O_DIRECTORY ENOTDIR): unlink the name.
         os.unlink(name, dir_fd=parent_fd)
         return
+    _empty_and_remove(fd, name, parent_fd)
+
+
+def _empty_and_remove(fd: int, name: str | os.PathLike, parent_fd: int | None) -> None:
+    """Empty the directory open as `fd`, close it, then remove it (`name`
+    relative to `parent_fd`)."""
     try:
         _clear(fd)
     finally:
