@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from rs_docker.context import Context
-from rs_docker.errors import DigestMismatch, ManifestUnknown, PlatformNotFound, UnsupportedManifest
+from rs_docker.errors import (
+    DigestMismatch,
+    ManifestUnknown,
+    PlatformNotFound,
+    RegistryError,
+    UnsupportedManifest,
+)
 from rs_docker.image.local import ensure
 from rs_docker.image.pull import pull
 from rs_docker.models.digest import Digest
@@ -225,8 +232,11 @@ def test_foreign_layer_urls_are_not_fetched(ctx, pusher):
         foreign = Layer.foreign(tar, f"http://{elsewhere.host}/layer.tar.gz")
         img = push(pusher, "foreign/one", "latest", ImageSpec([busybox_layer(), foreign],
                                                               docker=True))
-        with pytest.raises(Exception, match="blob unknown"):
+        # the registry does not hold it, and the url is not tried instead
+        with pytest.raises(RegistryError, match=re.escape(
+                f"blob unknown: {foreign.digest} is not in the registry")) as e:
             pull(ctx, img.ref)
+        assert e.value.exit_code == 125
         assert elsewhere.seen == []
 
 

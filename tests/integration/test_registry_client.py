@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from rs_docker.context import Context
-from rs_docker.errors import AuthError, RegistryUnreachable
+from rs_docker.errors import AuthError, RegistryError, RegistryUnreachable
 from rs_docker.image.pull import pull
 from rs_docker.registry.auth import Token, pull_scope
 from rs_docker.registry.client import RegistryClient
@@ -135,8 +135,9 @@ def test_persistent_5xx_gives_up(ctx, registry, images):
     fail = {"/manifests/": [(500, {})] * 10}
     with FaultProxy(registry.host, fail=fail) as proxy, \
             RegistryClient(ctx, proxy.host) as client, \
-            pytest.raises(Exception, match="500"):
+            pytest.raises(RegistryError) as e:
         client.get_manifest("busybox", "latest")
+    assert str(e.value) == f"manifest {proxy.host}/busybox:latest: registry answered 500"
 
 
 def test_unreachable_registry_fails_fast(ctx):
