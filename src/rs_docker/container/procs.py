@@ -12,21 +12,20 @@ from __future__ import annotations
 import os
 import signal
 
+from rs_docker.linux import procstat
+
 
 def start_ticks(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat; None if there is no such process."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            # The command name (field 2) may hold spaces and ")": split after the last ")".
-            return int(f.read().rsplit(")", 1)[1].split()[19])
+        return procstat.start_ticks(pid)
     except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
         return None
 
 
 def is_zombie(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        return procstat.fields(pid)[0] in ("Z", "X")
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return True
 

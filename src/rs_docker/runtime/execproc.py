@@ -21,6 +21,7 @@ import os
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
+from rs_docker.linux.procstat import start_ticks
 from rs_docker.runtime import bundle as bundle_mod
 from rs_docker.runtime import cgroup_join, command, namespaces, security, trampoline, tty
 from rs_docker.runtime.foreground import foreground
@@ -29,7 +30,6 @@ from rs_docker.runtime.handshake import (
     Container,
     RunResult,
     receive_console,
-    start_ticks,
     translate,
     wait_for_exec,
 )

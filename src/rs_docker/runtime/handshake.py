@@ -20,6 +20,7 @@ import select
 
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
+from rs_docker.linux.procstat import start_ticks
 from rs_docker.runtime.reap import exit_code
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
@@ -271,9 +272,3 @@ def translate(e: ChildError) -> RuntimeFailure:
         kind = CommandNotFound if e.errno == errno.ENOENT else CommandNotExecutable
         return kind(e.message)
     return RuntimeFailure(e.message)
-
-
-def start_ticks(pid: int) -> int:
-    """Field 22 of /proc/PID/stat: start time in clock ticks after boot."""
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[19])
