@@ -44,7 +44,8 @@ def record(rs, cid) -> dict:
     return json.loads(ok(rs("inspect", cid)))[0]
 
 
-def wait_for(predicate, timeout=10.0):
+def wait_for(predicate, timeout=60.0):
+    """Polls until predicate() holds: a safety net, not a speed bound."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -73,7 +74,8 @@ def test_run_d_ps_logs_exec_stop_rm(rs, busybox):
     assert rs("exec", "web1", "nosuchcommand").returncode == 127
     start = time.monotonic()
     assert ok(rs("stop", "web1")) == "web1\n"
-    assert time.monotonic() - start < 5  # the trap honoured SIGTERM
+    # the trap honoured SIGTERM: no SIGKILL after the default 10 s
+    assert time.monotonic() - start < 10
     info = record(rs, cid)
     assert info["State"]["Status"] == "exited" and info["State"]["ExitCode"] == 0
     assert info["Name"] == "/web1" and info["Id"] == cid
@@ -106,7 +108,7 @@ def test_stop_kills_after_the_timeout_when_term_is_ignored(rs, busybox):
     start = time.monotonic()
     assert ok(rs("stop", "-t", "1", cid[:12])) == cid[:12] + "\n"
     took = time.monotonic() - start
-    assert 0.9 < took < 4, took
+    assert 0.9 < took < 10, took   # -t 1, not the default 10 s
     assert ok(rs("wait", cid)) == "137\n"
     assert "Exited (137)" in ok(rs("ps", "-a", "--filter", f"id={cid}"))
     ok(rs("rm", cid))
@@ -114,13 +116,16 @@ def test_stop_kills_after_the_timeout_when_term_is_ignored(rs, busybox):
 
 def test_stop_signal_and_kill_signal_names(rs, busybox):
     cid = run_d(rs, "--stop-signal", "USR1", busybox, "sh", "-c",
-                "trap 'exit 10' USR1; trap 'exit 11' HUP; while true; do sleep 0.1; done")
+                "trap 'exit 10' USR1; trap 'exit 11' HUP; echo trapped; "
+                "while true; do sleep 0.1; done")
     assert record(rs, cid)["Config"]["StopSignal"] == "USR1"
+    assert wait_for(lambda: rs("logs", cid).stdout == "trapped\n")   # traps installed
     ok(rs("stop", cid))
     assert ok(rs("wait", cid)) == "10\n"
     ok(rs("start", cid))
     assert ok(rs("inspect", "-f", "{{.State.Status}}", cid)) == "running\n"
-    time.sleep(0.3)  # let sh install its traps
+    # sh has installed its traps once it says so (a second time: logs append)
+    assert wait_for(lambda: rs("logs", cid).stdout == "trapped\n" * 2)
     ok(rs("kill", "-s", "1", cid))
     assert ok(rs("wait", cid)) == "11\n"
     proc = rs("kill", cid)

@@ -146,4 +146,6 @@ def test_unreachable_registry_fails_fast(ctx):
     with pytest.raises(RegistryUnreachable, match=f"cannot reach http://{host}/v2/: "
                                                   f"connection refused"):
         pull(ctx, f"{host}/busybox")
-    assert time.monotonic() - start < 3
+    # A safety net, not a speed bound: a refused connection is not retried
+    # with back-off, which would take far longer.
+    assert time.monotonic() - start < 20

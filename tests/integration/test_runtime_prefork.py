@@ -98,7 +98,7 @@ def test_a_handle_never_used_exits_on_its_own_when_closed(handle):
         t0 = time.monotonic()
         info = os.waitid(os.P_PIDFD, pidfd, os.WEXITED)
         assert (info.si_code, info.si_status) == (os.CLD_EXITED, 0)  # not killed
-        assert time.monotonic() - t0 < 5
+        assert time.monotonic() - t0 < 60   # a safety net: it exits by itself
     finally:
         os.close(pidfd)
 

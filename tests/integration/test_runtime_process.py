@@ -107,7 +107,7 @@ def test_first_child_dying_without_a_word_fails_instead_of_hanging():
     t0 = time.monotonic()
     with pytest.raises(RuntimeFailure, match="exited before starting the command"):
         start(body, ())
-    assert time.monotonic() - t0 < 10
+    assert time.monotonic() - t0 < 60   # a safety net: the failure is noticed, not waited out
     os.close(w)
     orphan = int(os.read(r, 32))
     os.close(r)
