@@ -282,7 +282,10 @@ def test_inspect_shape_and_templates(rs, busybox):
     assert proc.returncode == 1 and "No such object: nothing-here" in proc.stderr
     # the image is in use: rmi refuses without -f
     proc = rs("rmi", busybox)
-    assert proc.returncode != 0 and "is using its referenced image" in proc.stderr
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (f'rs-docker: conflict: unable to remove repository reference '
+                           f'"{busybox}" (must force) - container {cid[:12]} is using its '
+                           f'referenced image {image["Id"].removeprefix("sha256:")[:12]}\n')
     ok(rs("rm", "-f", cid))
 
 

@@ -5,6 +5,7 @@ lock files, none per blob or layer."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -37,5 +38,8 @@ def test_a_pull_leaves_no_per_blob_lock(rsd, images):
 
 def test_a_failed_pull_leaves_no_per_blob_lock(rsd, bad_layer_image):
     proc = rsd("pull", bad_layer_image.ref)
-    assert proc.returncode == 1 and "rs-docker: " in proc.stderr
+    assert proc.returncode == 1
+    assert re.fullmatch(r"rs-docker: layer sha256:[0-9a-f]{64}: uncompressed content "
+                        r"sha256:[0-9a-f]{64} does not match diff_id sha256:[0-9a-f]{64}\n",
+                        proc.stderr), proc.stderr
     assert _per_item_locks(rsd) == []
