@@ -110,8 +110,8 @@ def sweep_leftovers(request):
 
 
 def _need_registry_binary():
-    if shutil.which(BINARY) is None:
-        pytest.skip(f"{BINARY} not installed (Debian package docker-registry; `make deps`)")
+    if shutil.which(BINARY) is None:   # make deps installs it: a failure, not a skip
+        pytest.fail(f"{BINARY} not installed (Debian package docker-registry): run `make deps`")
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ def test_names_are_unique_and_conflict_in_dockers_words(ctx):
 def test_a_name_whose_container_is_gone_is_free(ctx):
     state.reserve_name(ctx, "stale", "c" * 64)  # no containers/ccc... dir
     state.reserve_name(ctx, "stale", A)
+    assert state.resolve(ctx, "stale") == A
 
 
 def test_name_rules():
