@@ -94,7 +94,7 @@ def killed_session(images, tmp_path):
 def test_a_killed_sessions_leftovers_are_swept(killed_session, registry):
     left = killed_session
     cgroups = [d for d in sweep.cgroup_dirs() if d.name == left["cid"]]
-    assert cgroups and any(sweep._procs(d) for d in cgroups)
+    assert cgroups and any(sweep.cgroup_procs(d) for d in cgroups)
     assert running(left["registry"]) and user_exists(left["user"])
     assert mounted(left["base"] / "mnt")
 
