@@ -32,7 +32,7 @@ def ctx(tmp_path) -> Context:
 def _ingest_at_barrier(root: Path, barrier) -> None:
     store = ContentStore(Context(root=root))
     with store.ingest(D, len(DATA)) as w:
-        barrier.wait(timeout=10)
+        barrier.wait(timeout=60)
         for i in range(0, len(DATA), 4096):
             w.write(DATA[i:i + 4096])
 
@@ -56,7 +56,7 @@ def test_two_processes_ingest_one_digest(ctx):
 
 def _download_once(root: Path, log: Path, barrier) -> None:
     store = ContentStore(Context(root=root))
-    barrier.wait(timeout=10)
+    barrier.wait(timeout=60)
     with store.lock(D):
         if store.has(D):
             return
@@ -124,7 +124,7 @@ def test_unpack_killed_midway_leaves_no_layer(ctx):
 
 def _put_record(root: Path, i: int, barrier) -> None:
     index = ImageIndex(Context(root=root))
-    barrier.wait(timeout=10)
+    barrier.wait(timeout=60)
     d = Digest.sha256_of(str(i).encode())
     index.put(ImageRecord(f"docker.io/library/img{i}:latest", d, d, None, [d], None,
                           "linux/amd64"))

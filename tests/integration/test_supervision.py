@@ -46,7 +46,7 @@ def ok(proc) -> str:
     return proc.stdout
 
 
-def wait_for(predicate, timeout: float = 20.0) -> bool:
+def wait_for(predicate, timeout: float = 60.0) -> bool:
     """Poll `predicate` until true or `timeout` (a bound, not a measurement)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
