@@ -7,7 +7,6 @@ import io
 import os
 import stat
 import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from rs_docker.image.decompress import DigestingReader
 from rs_docker.image.unpack import open_decompressed, unpack
 from rs_docker.models.digest import Digest
 from tests.fixtures import tarballs as T
+from tests.fixtures import userenv
 
 pytestmark = [pytest.mark.root,
               pytest.mark.skipif(os.geteuid() != 0, reason="needs root (owners, devices, xattrs)")]
@@ -190,9 +190,10 @@ def test_device_node_as_nobody_is_skipped():
         data = T.build(T.chardev("dev/null", 1, 3), T.file("etc/ok", b"x"), T.file(".wh.gone"))
         code = ("import sys; from pathlib import Path; from rs_docker.image.unpack import unpack;"
                 "print(unpack(sys.stdin.buffer, Path(sys.argv[1])))")
-        out = subprocess.run([sys.executable, "-c", code, str(dest)], input=data,
-                             user=65534, group=65534, capture_output=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+        # the clone may sit where nobody cannot enter: the install nobody can run
+        python = userenv.shared_script().parent / "python3"
+        out = subprocess.run([str(python), "-c", code, str(dest)], input=data,
+                             user=65534, group=65534, capture_output=True, cwd="/")
         assert out.returncode == 0, out.stderr.decode()
         assert not (dest / "dev" / "null").exists()
         assert (dest / "etc" / "ok").read_text() == "x"
