@@ -123,7 +123,7 @@ class Pty:
         os.write(self.master, data)
 
     def expect(self, text: str, timeout: float = 60) -> None:
-        """Read until `text` was shown (after what earlier expects consumed)."""
+        """Read until the terminal has shown `text` (anywhere in its output)."""
         deadline = time.monotonic() + timeout
         while text not in self.text():
             if time.monotonic() > deadline or not self._read(deadline):
@@ -180,6 +180,7 @@ def foreground_job(cmdline: str) -> bool:
 
 def test_run_it_is_an_interactive_shell_on_a_terminal(rs, busybox):
     term = Pty(rs, "run", "--rm", "-it", busybox, "sh")
+    term.expect("/ # ")   # the shell's prompt: it reads the terminal now
     term.type(b"tty; stty size; echo $((6*7))\r")
     term.expect("42\n")
     assert "/dev/pts/0\n33 101\n" in term.text(), term.text()
@@ -198,6 +199,7 @@ def test_exec_it_is_an_interactive_shell_on_a_terminal(rs, busybox):
     cid = run_d(rs, busybox, "sleep", "1000")
     try:
         term = Pty(rs, "exec", "-it", cid, "sh", rows=20, cols=70)
+        term.expect("/ # ")
         term.type(b"test -t 0 && test -t 1 && echo both-ttys; stty size; echo $((6*7))\r")
         term.expect("42\n")
         assert "both-ttys\n20 70\n" in term.text(), term.text()
