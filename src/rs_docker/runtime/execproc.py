@@ -23,7 +23,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks
 from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import cgroup_join, command, namespaces, security, trampoline, tty
+from rs_docker.runtime import cgroup_join, command, namespaces, security, sync, trampoline, tty
 from rs_docker.runtime.foreground import foreground
 from rs_docker.runtime.handshake import (
     SUBREAPER,
@@ -93,11 +93,11 @@ def start_exec(target: int, args: tuple, terminal: bool, winsize_from: int | Non
 def _handshake(chan: Channel, live: list[int], target: int, terminal: bool,
                winsize_from: int | None) -> Container:
     first = live[0]
-    check(chan.recv()[0], "ready")
+    check(chan.recv()[0], sync.READY)
     cgroup_join.join(target, first)
-    chan.send("go")
+    chan.send(sync.GO)
     console = receive_console(chan, winsize_from) if terminal else None
-    pid = int(check(chan.recv()[0], "pid")["pid"])
+    pid = int(check(chan.recv()[0], sync.PID)["pid"])
     live.append(pid)
     pidfd = os.pidfd_open(pid)
     start_time = start_ticks(pid)
@@ -130,15 +130,15 @@ def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) 
     # and /proc/PID/exe to itself (runc's nsexec does the same).
     run("dumpable", syscalls.set_dumpable, False)
     run("join namespaces", namespaces.join, paths)
-    run("ready", chan.send, "ready")
-    run("wait for parent", chan.expect, "go")  # in the container's cgroups from here
+    run("ready", chan.send, sync.READY)
+    run("wait for parent", chan.expect, sync.GO)  # in the container's cgroups from here
     process = config["process"]
     mode = trampoline.MODE_SPAWN
     if process.get("terminal"):
         master, slave, _path = run("open pty", tty.open_pty, "/dev/pts")
-        run("send pty", chan.send, "pty", master)
+        run("send pty", chan.send, sync.PTY, master)
         os.close(master)
-        run("wait for parent", chan.expect, "console")
+        run("wait for parent", chan.expect, sync.CONSOLE)
         run("console", tty.as_stdio, slave)
         mode = trampoline.MODE_SPAWN_TTY
     run("cwd", os.chdir, process.get("cwd") or "/")

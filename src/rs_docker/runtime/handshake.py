@@ -21,6 +21,7 @@ import select
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks
+from rs_docker.runtime import sync
 from rs_docker.runtime.reap import exit_code
 from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
@@ -165,21 +166,21 @@ class Handshake:
         poller.register(self.chan.fileno(), select.POLLIN)
         if poller.poll(0):
             msg, _fd = self.chan.recv()
-            if msg is not None and msg.get("type") == "error":
-                check(msg, "error")
+            if msg is not None and msg.get("type") == sync.ERROR:
+                check(msg, sync.ERROR)
 
     def _handshake(self, idmaps, on_pid, terminal, winsize_from, cgroup,
                    pid: int | None) -> Container:
         chan = self.chan
         if pid is None:  # through A, which reports B's PID
             msg = self._recv_from_first()
-            if msg is not None and msg.get("type") == "userns":
+            if msg is not None and msg.get("type") == sync.USERNS:
                 from rs_docker.runtime import idmap  # user namespaces only
 
                 idmap.apply(idmaps, self.first)
-                chan.send("mapped")
+                chan.send(sync.MAPPED)
                 msg = self._recv_from_first()
-            pid = int(check(msg, "pid")["pid"])
+            pid = int(check(msg, sync.PID)["pid"])
             # Open it while it waits for "go": it cannot have exited, its PID cannot be reused.
             self.pidfd = os.pidfd_open(pid)
         start_time = start_ticks(pid)
@@ -189,7 +190,7 @@ class Handshake:
         # A exits right after reporting B; B is ours from here on, and by
         # "go" its parent is us: it arms its parent-death signal then.
         self._reap_first()
-        chan.send("go")
+        chan.send(sync.GO)
         console = receive_console(chan, winsize_from) if terminal else None
         wait_for_exec(chan)
         return Container(pid, self.pidfd, console, cgroup, start_time)
@@ -241,12 +242,12 @@ def receive_console(chan: Channel, winsize_from: int | None) -> int:
     """The pty master the child sends; its window size set from
     `winsize_from` (when a terminal) before the child may run the command."""
     msg, console = chan.recv()
-    check(msg, "pty")
+    check(msg, sync.PTY)
     if winsize_from is not None:
         from rs_docker.runtime import tty
 
         tty.copy_winsize(winsize_from, console)
-    chan.send("console")
+    chan.send(sync.CONSOLE)
     return console
 
 
@@ -255,7 +256,7 @@ def wait_for_exec(chan: Channel) -> None:
     O_CLOEXEC end closed by the command's execve; raise what it reported."""
     msg, _fd = chan.recv()
     if msg is not None:
-        check(msg, "exec")
+        check(msg, sync.EXEC)
 
 
 def _poll(*fds: int) -> list:

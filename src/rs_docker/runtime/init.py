@@ -31,7 +31,7 @@ from _signal import SIGKILL
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import command, devices, mounts, namespaces, security
+from rs_docker.runtime import command, devices, mounts, namespaces, security, sync
 from rs_docker.runtime.bundle import Launch
 from rs_docker.runtime.sync import Channel
 
@@ -94,8 +94,8 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
     user_join = [(t, p) for t, p in ns.joins if t == "user"]
     if "user" in ns.new:
         run("unshare user", syscalls.unshare, C.CLONE_NEWUSER)
-        chan.send("userns")
-        run("id maps", chan.expect, "mapped")
+        chan.send(sync.USERNS)
+        run("id maps", chan.expect, sync.MAPPED)
         run("become root", _become_root, launch)
     elif user_join:
         run("join user", namespaces.join, user_join)
@@ -104,7 +104,7 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
     pid = run("fork", os.fork)
     if pid == 0:
         child_main(container_init, chan, launch, prepared)
-    chan.send("pid", pid=pid)
+    chan.send(sync.PID, pid=pid)
     chan.close()
     return 0  # done: B is reparented to the runtime, which waits for it
 
@@ -208,7 +208,7 @@ class Joined:
     def __call__(self) -> None:
         if self.done:
             return
-        self.run("wait for parent", self.chan.expect, "go")
+        self.run("wait for parent", self.chan.expect, sync.GO)
         self.done = True
         self.run("parent death signal", die_with_parent, self.chan)
         if "cgroup" in self.launch.namespaces.new:
@@ -251,10 +251,10 @@ def build_rootfs(run: Steps, chan: Channel, launch: Launch, joined: Joined) -> i
     master, slave, path = run("open pty", tty.open_pty,
                               mounts.secure_join(launch.rootfs, "/dev/pts"))
     run("console", devices.bind_console, launch.rootfs, path)
-    run("send pty", chan.send, "pty", master)
+    run("send pty", chan.send, sync.PTY, master)
     os.close(master)
     # The parent sets the window size before the command can ask for it.
-    run("wait for parent", chan.expect, "console")
+    run("wait for parent", chan.expect, sync.CONSOLE)
     return slave
 
 

@@ -45,6 +45,7 @@ import select
 from rs_docker import jsonio
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
+from rs_docker.runtime import sync
 from rs_docker.runtime.sync import Channel, check
 
 # How long close() lets an unused P1 see EOF and exit before it is killed:
@@ -160,22 +161,22 @@ def serve(chan: Channel) -> int:
     if msg is None:
         return 0  # the run did not come
     try:
-        check(msg, "bundle")
+        check(msg, sync.BUNDLE)
         given = iter(fds)
         stdio = tuple(next(given) if passed else None for passed in msg["stdio"])
         config = bundle_mod.load(msg["bundle"])
         launch = bundle_mod.plan(msg["bundle"], config)
         ns = launch.namespaces
         if not (ns.direct and "pid" in ns.new):
-            chan.send("fallback", reason="the bundle needs another process model")
+            chan.send(sync.FALLBACK, reason="the bundle needs another process model")
             return 0
         prepared = security.prepare(config)
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between steps
     except BaseException as e:  # noqa: B036 - the parent redoes the plan and reports it
-        chan.send("fallback", reason=f"{type(e).__name__}: {e}")
+        chan.send(sync.FALLBACK, reason=f"{type(e).__name__}: {e}")
         return 0
-    chan.send("ready")
+    chan.send(sync.READY)
     init.child_main(init.direct_child, chan, launch, stdio, prepared)
     return 125  # not reached
 
@@ -224,7 +225,7 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
 
     def join(pid: int):
         try:
-            chan.send("bundle", fds=tuple(fd for fd in stdio if fd is not None),
+            chan.send(sync.BUNDLE, fds=tuple(fd for fd in stdio if fd is not None),
                       bundle=os.path.abspath(bundle), stdio=[fd is not None for fd in stdio])
         except OSError as e:
             # P1 is gone (EPIPE), or a stdio fd is not open (EBADF): nothing
@@ -235,9 +236,9 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
         if cgroup is not None:
             made.append(cgroup)
         msg, _fd = chan.recv()
-        if msg is not None and msg.get("type") == "fallback":
+        if msg is not None and msg.get("type") == sync.FALLBACK:
             raise _Fallback(msg.get("reason"))
-        check(msg, "ready")
+        check(msg, sync.READY)
         if cgroup is not None:
             cgroup.add(pid)
         return cgroup

@@ -132,7 +132,7 @@ def run_in_userns(uid_maps: list, gid_maps: list, fn: Callable[[], None]) -> Non
     """Run fn() in a forked child that is root of a new user namespace with
     these maps (e.g. to remove files a container's uid 1000 made, which the
     host user cannot). Raises RuntimeFailure when fn fails."""
-    from rs_docker.runtime import idmap
+    from rs_docker.runtime import idmap, sync
     from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
 
     plan = idmap.plan({"linux": {"uidMappings": uid_maps, "gidMappings": gid_maps}},
@@ -146,12 +146,12 @@ def run_in_userns(uid_maps: list, gid_maps: list, fn: Callable[[], None]) -> Non
     child.close()
     try:
         msg, _ = parent.recv()
-        check(msg, "userns")
+        check(msg, sync.USERNS)
         idmap.apply(plan, pid)
-        parent.send("mapped")
+        parent.send(sync.MAPPED)
         msg, _ = parent.recv()
         if msg is not None:
-            check(msg, "done")
+            check(msg, sync.DONE)
     except ChildError as e:
         raise RuntimeFailure(e.message) from None
     except ChildGone:
@@ -164,16 +164,17 @@ def run_in_userns(uid_maps: list, gid_maps: list, fn: Callable[[], None]) -> Non
 def _userns_body(run, chan, plan, fn) -> int:
     from rs_docker.linux import constants as C
     from rs_docker.linux import syscalls
+    from rs_docker.runtime import sync  # loaded by run_in_userns before the fork
 
     run("unshare user", syscalls.unshare, C.CLONE_NEWUSER)
-    chan.send("userns")
-    run("id maps", chan.expect, "mapped")
+    chan.send(sync.USERNS)
+    run("id maps", chan.expect, sync.MAPPED)
     if plan.method != "self":
         run("setgroups", os.setgroups, [])
     run("become root", os.setresgid, 0, 0, 0)
     run("become root", os.setresuid, 0, 0, 0)
     run("act", fn)
-    chan.send("done")
+    chan.send(sync.DONE)
     return 0
 
 

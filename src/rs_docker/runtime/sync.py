@@ -2,19 +2,33 @@
 processes (children): one AF_UNIX SOCK_SEQPACKET socketpair.
 
 SEQPACKET keeps message boundaries and carries file descriptors (the pty
-master, SCM_RIGHTS, unix(7)), so every message is one JSON object:
+master, SCM_RIGHTS, unix(7)), so every message is one JSON object
+{"type": KIND, ...}. Every KIND is a constant below; senders and receivers
+use the constants, never the bare strings:
 
-  child -> parent  {"type": "userns"}            unshared CLONE_NEWUSER, map me
-                   {"type": "pid", "pid": N}     host PID of the container's PID 1
-                   {"type": "pty"} + fd          the pty master (terminal: true)
-                   {"type": "error", "step": "pivot_root", "errno": 22,
-                    "message": "pivot_root /x: invalid argument"}
-                   {"type": "ready"} / {"type": "fallback", "reason": "..."}
-                                                 a preforked PID 1 can run the
-                                                 bundle / cannot (preforked.py)
-  parent -> child  {"type": "mapped"}, {"type": "go"}
-                   {"type": "bundle", "bundle": path, "stdio": [bool x 3]}
-                                   + the stdio fds given (preforked.py)
+  constant  kind        direction            fields / fds: meaning
+  BUNDLE    "bundle"    parent -> P1         bundle, stdio [bool x 3] + the
+                                             stdio fds given: the run
+                                             (preforked.py)
+  READY     "ready"     P1 -> parent         P1 runs the bundle (preforked.py);
+                        exec child -> parent it joined the namespaces
+                                             (execproc.py)
+  FALLBACK  "fallback"  P1 -> parent         reason: start it the usual way
+  USERNS    "userns"    child -> parent      unshared CLONE_NEWUSER: write my
+                                             id maps
+  MAPPED    "mapped"    parent -> child      id maps written
+  PID       "pid"       child -> parent      pid: host PID of the container's
+                                             PID 1 (or of the exec'd process)
+  GO        "go"        parent -> child      in its cgroup: go on
+  PTY       "pty"       child -> parent      + the pty master (terminal: true)
+  CONSOLE   "console"   parent -> child      window size set: go on
+  DONE      "done"      child -> parent      the rootless helper's fn ran
+                                             (rootless.run_in_userns)
+  ERROR     "error"     child -> parent      step, errno, message: a step
+                                             failed, the child exits
+  EXEC      "exec"      (never sent)         what the parent waits for last:
+                                             EOF, the command exec'd; only an
+                                             ERROR may arrive instead
 
 The exec trampoline (trampoline/), which cannot write JSON, sends two
 fixed binary records instead, read here as the messages they stand for:
@@ -35,6 +49,19 @@ import os
 import sys
 
 from rs_docker import jsonio
+
+BUNDLE = "bundle"
+READY = "ready"
+FALLBACK = "fallback"
+USERNS = "userns"
+MAPPED = "mapped"
+PID = "pid"
+GO = "go"
+PTY = "pty"
+CONSOLE = "console"
+DONE = "done"
+ERROR = "error"
+EXEC = "exec"
 
 MAX_MESSAGE = 65536
 _FD_SIZE = 4  # an fd in SCM_RIGHTS is a C int (unix(7)); not `array`, which imports collections
@@ -100,7 +127,7 @@ class Channel:
     def report(self, step: str, exc: BaseException) -> None:
         """Child side: send an error message describing `exc` (best effort)."""
         try:
-            self.send("error", step=step, errno=getattr(exc, "errno", None) or 0,
+            self.send(ERROR, step=step, errno=getattr(exc, "errno", None) or 0,
                       message=describe(step, exc))
         except OSError:
             pass  # the parent is gone; nobody to tell
@@ -122,10 +149,10 @@ def trampoline_record(data: bytes) -> dict:
     """The message a binary record of the trampoline stands for."""
     tag, value = data[:4], int.from_bytes(data[4:8], sys.byteorder, signed=True)
     if tag == b"PID\0":
-        return {"type": "pid", "pid": value}
+        return {"type": PID, "pid": value}
     if tag == b"ERR\0":
         path = data[8:].decode("utf-8", "replace")
-        return {"type": "error", "step": "exec", "errno": value,
+        return {"type": ERROR, "step": "exec", "errno": value,
                 "message": f'exec: "{path}": {os.strerror(value).lower()}'}
     return {"type": "unknown record"}
 
@@ -145,7 +172,7 @@ class ChildGone(Exception):
 def check(msg: dict | None, kind: str) -> dict:
     if msg is None:
         raise ChildGone(kind)
-    if msg.get("type") == "error":
+    if msg.get("type") == ERROR:
         raise ChildError(msg.get("step", "?"), int(msg.get("errno") or 0),
                          str(msg.get("message", "unknown error")))
     if msg.get("type") != kind:
