@@ -19,7 +19,8 @@ import json
 import os
 import sys
 
-from rs_docker.runtime import mounts, namespaces
+from rs_docker.runtime import namespaces
+from rs_docker.runtime.rootfs import mounts
 
 
 def convert(config: dict, container_dir: str, bundle_dir: str) -> dict:

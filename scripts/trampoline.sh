@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Print the machine code of the exec trampoline for ARCH (default: this
-# machine's) as hex, from src/rs_docker/runtime/trampoline/ARCH.S, for the
-# CODE table in src/rs_docker/runtime/trampoline/__init__.py. Needs GNU as
+# machine's) as hex, from src/rs_docker/runtime/process/trampoline/ARCH.S, for the
+# CODE table in src/rs_docker/runtime/process/trampoline/__init__.py. Needs GNU as
 # and objcopy for that architecture (binutils, or binutils-ARCH-linux-gnu).
 set -euo pipefail
 arch=${1:-$(uname -m)}
-src="$(dirname "$0")/../src/rs_docker/runtime/trampoline/$arch.S"
+src="$(dirname "$0")/../src/rs_docker/runtime/process/trampoline/$arch.S"
 prefix=""
 [ "$arch" = "$(uname -m)" ] || prefix="$arch-linux-gnu-"
 tmp=$(mktemp -d)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rs_docker.linux import constants as C
 from rs_docker.linux.syscalls import mount, unshare
 from rs_docker.models import security as ms
-from rs_docker.runtime import security
+from rs_docker.runtime.security import steps
 
 BUSYBOX = "/bin/busybox"
 
@@ -73,18 +73,18 @@ def _child(config: dict, script: str, w: int) -> None:
     os.dup2(w, 1)
     os.dup2(w, 2)
     user = config["process"]["user"]
-    prepared = security.prepare(config)
-    security.apply_masks(config)
-    security.apply_rlimits(config)
-    security.drop_bounding(config)
-    security.keep_caps()
+    prepared = steps.prepare(config)
+    steps.apply_masks(config)
+    steps.apply_rlimits(config)
+    steps.drop_bounding(config)
+    steps.keep_caps()
     if user["uid"]:
         os.setgroups([])
         os.setresgid(user["gid"], user["gid"], user["gid"])
         os.setresuid(user["uid"], user["uid"], user["uid"])
-    security.apply_caps(config)
-    security.set_no_new_privs(config)
-    security.load_seccomp(prepared)
+    steps.apply_caps(config)
+    steps.set_no_new_privs(config)
+    steps.load_seccomp(prepared)
     os.execv(BUSYBOX, ["sh", "-c", script])
 
 

@@ -96,7 +96,7 @@ def test_destroy_removes_every_directory_after_the_processes_exit():
 # ---- through the runtime -------------------------------------------------
 
 def _runtime():
-    from rs_docker.runtime import run
+    from rs_docker.runtime.process.start import run
     from tests.fixtures.bundle import make_bundle
 
     return run, make_bundle

@@ -74,7 +74,8 @@ def test_no_proc_exe_is_the_host_interpreter_in_exec(tmp_path):
     """The exec'd process's parent (a host python) stays outside the PID
     namespace; the process itself is non-dumpable until it execs, so even a
     container process racing it cannot open its exe."""
-    from rs_docker.runtime import exec_in, spawn
+    from rs_docker.runtime.process.exec import exec_in
+    from rs_docker.runtime.process.start import spawn
     from tests.fixtures.bundle import make_bundle
 
     bundle = make_bundle(tmp_path, ["sleep", "1000"])
@@ -121,7 +122,8 @@ def test_no_host_fd_reaches_the_container(rs, images, tmp_path):
 
 
 def test_no_host_fd_or_cwd_reaches_an_exec(tmp_path):
-    from rs_docker.runtime import exec_in, spawn
+    from rs_docker.runtime.process.exec import exec_in
+    from rs_docker.runtime.process.start import spawn
     from tests.fixtures.bundle import make_bundle
 
     bundle = make_bundle(tmp_path, ["sleep", "1000"])

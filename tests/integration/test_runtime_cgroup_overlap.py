@@ -11,7 +11,8 @@ import os
 import pytest
 
 from rs_docker.errors import RuntimeFailure
-from rs_docker.runtime import cgroup_join, spawn
+from rs_docker.runtime.cgroups import join
+from rs_docker.runtime.process.start import spawn
 from tests.fixtures.bundle import make_bundle, run_captured
 from tests.fixtures.procs import children
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.root
 def cgroup_dirs(container_id: str) -> list[str]:
     """Where the runtime creates the container's cgroup (below ours)."""
     return [os.path.join(os.path.dirname(f), "rs-docker", container_id)
-            for f in cgroup_join.cgroup_procs_files(os.getpid())]
+            for f in join.cgroup_procs_files(os.getpid())]
 
 
 def test_a_failure_before_go_is_reported_and_leaves_nothing(tmp_path):

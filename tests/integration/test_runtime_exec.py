@@ -10,7 +10,8 @@ import tempfile
 import pytest
 
 from rs_docker.errors import CommandNotFound, RuntimeFailure
-from rs_docker.runtime import exec_in, spawn
+from rs_docker.runtime.process.exec import exec_in
+from rs_docker.runtime.process.start import spawn
 from tests.fixtures.bundle import make_bundle
 
 pytestmark = pytest.mark.root

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rs_docker.runtime import spawn
+from rs_docker.runtime.process.start import spawn
 from tests.fixtures.bundle import make_bundle, run_captured, template_rootfs
 
 pytestmark = pytest.mark.root

@@ -13,7 +13,9 @@ import time
 import pytest
 
 from rs_docker.errors import CommandNotFound, RuntimeFailure
-from rs_docker.runtime import cgroup_join, prefork, spawn
+from rs_docker.runtime.cgroups import join
+from rs_docker.runtime.process.preforked import prefork
+from rs_docker.runtime.process.start import spawn
 from tests.fixtures.bundle import DEFAULT_NAMESPACES, make_bundle, run_captured
 from tests.fixtures.procs import children
 from tests.integration.security_probe import docker_config
@@ -30,7 +32,7 @@ NAMESPACES = ("pid", "net", "ipc", "uts", "mnt", "cgroup")
 def cgroup_dirs(container_id: str) -> list[str]:
     """Where the runtime creates the container's cgroup (below ours)."""
     return [os.path.join(os.path.dirname(f), "rs-docker", container_id)
-            for f in cgroup_join.cgroup_procs_files(os.getpid())]
+            for f in join.cgroup_procs_files(os.getpid())]
 
 
 def ns(pid: int | str, kind: str) -> str:
@@ -181,7 +183,7 @@ def test_a_terminal_through_a_preforked_pid_1_gets_its_pty_and_window_size(tmp_p
                          process={"terminal": True})
 
     def target():
-        from rs_docker.runtime import run
+        from rs_docker.runtime.process.start import run
 
         return run(bundle, preforked=prefork())
 

@@ -16,8 +16,8 @@ import pytest
 
 from rs_docker.errors import CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
-from rs_docker.runtime import exec_in, spawn
-from rs_docker.runtime.process import start
+from rs_docker.runtime.process.exec import exec_in
+from rs_docker.runtime.process.start import spawn, start
 from tests.fixtures.bundle import make_bundle
 
 pytestmark = pytest.mark.root

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
-from rs_docker.runtime import run, spawn
+from rs_docker.runtime.process.start import run, spawn
 from tests.fixtures.bundle import DEFAULT_NAMESPACES, make_bundle, run_captured
 
 pytestmark = pytest.mark.root

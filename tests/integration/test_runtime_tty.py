@@ -29,7 +29,7 @@ def run_in_pty(bundle, rows=30, cols=100, send: bytes = b"", timeout=60,
     if pid == 0:
         code = 125
         try:
-            from rs_docker.runtime import run
+            from rs_docker.runtime.process.start import run
 
             code = (target or (lambda: run(bundle)))().exit_code
         finally:
@@ -78,7 +78,8 @@ def test_terminal_input_reaches_the_container(tmp_path):
 
 
 def test_exec_with_a_terminal(tmp_path):
-    from rs_docker.runtime import exec_in, spawn
+    from rs_docker.runtime.process.exec import exec_in
+    from rs_docker.runtime.process.start import spawn
 
     bundle = make_bundle(tmp_path, ["sleep", "1000"], process={"terminal": True})
     config = json.loads((bundle / "config.json").read_text())

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from rs_docker.runtime import seccomp_cache, security
+from rs_docker.runtime.security import seccomp_cache, steps
 from tests.fixtures.procs import in_child
 from tests.integration.security_probe import docker_config, run_probe
 
@@ -22,7 +22,7 @@ SYS_CLONE3 = 435  # x86_64 and every architecture that has clone3
 
 def cached_config(cache_dir, **kw) -> dict:
     config = docker_config(**kw)
-    config["annotations"] = {security.CACHE_DIR_ANNOTATION: str(cache_dir)}
+    config["annotations"] = {steps.CACHE_DIR_ANNOTATION: str(cache_dir)}
     return config
 
 
@@ -36,7 +36,7 @@ def syscall_errnos(config: dict) -> dict[str, int]:
     and mount through raw syscalls; the errno of each."""
     def try_calls():
         libc = ctypes.CDLL(None, use_errno=True)
-        security.load_seccomp(security.prepare(config))
+        steps.load_seccomp(steps.prepare(config))
         out = {}
         for name, call in (("clone3", lambda: libc.syscall(SYS_CLONE3, None, 0)),
                            ("mount", lambda: libc.mount(b"x", b"/nonexistent", b"tmpfs",
@@ -51,7 +51,7 @@ def syscall_errnos(config: dict) -> dict[str, int]:
 def test_a_cached_filter_confines_like_a_fresh_one(tmp_path):
     cache_dir = tmp_path / "cache"
     config = cached_config(cache_dir)
-    security.prepare(config)  # first use compiles and stores the entry
+    steps.prepare(config)  # first use compiles and stores the entry
     (name,) = entries(cache_dir)
     before = os.stat(cache_dir / name)
 
@@ -86,7 +86,7 @@ def test_a_changed_profile_gets_its_own_entry(tmp_path):
 def test_a_corrupt_entry_is_rebuilt_not_trusted(tmp_path, damage):
     cache_dir = tmp_path / "cache"
     config = cached_config(cache_dir)
-    security.prepare(config)
+    steps.prepare(config)
     (name,) = entries(cache_dir)
     path = cache_dir / name
     good = path.read_bytes()

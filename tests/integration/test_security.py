@@ -2,7 +2,7 @@
 ran. Every check is also shown to fail open on an unconfined process
 (privileged / seccomp=unconfined), so it cannot pass by accident.
 
-The first part drives rs_docker.runtime.security directly (forked child,
+The first part drives rs_docker.runtime.security.steps directly (forked child,
 fresh mount+UTS namespaces); the second runs whole containers through the
 runtime (tests/fixtures/bundle.py + rs_docker.runtime.run) when it exists.
 """
@@ -18,8 +18,8 @@ import pytest
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import capabilities
 from rs_docker.models.security import MASKED_PATHS
-from rs_docker.runtime import security
-from rs_docker.runtime.masks import open_dev_null
+from rs_docker.runtime.rootfs.masks import open_dev_null
+from rs_docker.runtime.security import steps
 from tests.fixtures.procs import in_child
 from tests.integration.security_probe import docker_config, host_has_cap, run_probe
 
@@ -157,12 +157,12 @@ def test_hooks_ignore_absent_sections():
     if pid == 0:  # pragma: no cover - child
         try:
             cfg: dict = {}
-            prepared = security.prepare(cfg)
-            for hook in (security.apply_masks, security.apply_rlimits,
-                         security.drop_bounding, security.apply_caps,
-                         security.set_no_new_privs):
+            prepared = steps.prepare(cfg)
+            for hook in (steps.apply_masks, steps.apply_rlimits,
+                         steps.drop_bounding, steps.apply_caps,
+                         steps.set_no_new_privs):
                 hook(cfg)
-            security.load_seccomp(prepared)
+            steps.load_seccomp(prepared)
             os._exit(0 if open("/proc/self/status").read().count("Seccomp:\t0") else 3)
         except BaseException:  # noqa: B036
             os._exit(4)
@@ -172,7 +172,7 @@ def test_hooks_ignore_absent_sections():
 # ---- through the runtime -------------------------------------------------
 
 def _runtime():
-    from rs_docker.runtime import run
+    from rs_docker.runtime.process.start import run
     from tests.fixtures.bundle import make_bundle
 
     return run, make_bundle
@@ -210,7 +210,7 @@ def test_container_masks_through_the_runtime(tmp_path):
 
 
 def test_a_caller_without_a_capability_passes_its_bounding_set_on(tmp_path):
-    """The parent reads its bounding set before fork for PID 1 (security.
+    """The parent reads its bounding set before fork for PID 1 (steps.
     prepare): a caller whose bounding set already lacks NET_RAW runs a
     default container fine, and the container cannot regain NET_RAW."""
     from rs_docker.linux import capabilities as lc
@@ -231,7 +231,7 @@ def test_prepare_leaves_the_bounding_set_to_a_child_entering_a_user_namespace():
     """A new or joined user namespace resets the bounding set to the full
     set (user_namespaces(7)): the parent's must not be used there."""
     config = docker_config()
-    assert security.prepare(config).bounding is not None
+    assert steps.prepare(config).bounding is not None
     config["linux"]["namespaces"] = [{"type": "mount"}, {"type": "user"}]
-    prepared = security.prepare(config)
+    prepared = steps.prepare(config)
     assert prepared.bounding is None and prepared.last_cap is not None

@@ -18,7 +18,7 @@ from rs_docker.models import security as sec
 from rs_docker.models.env import parse_env_file
 from rs_docker.models.flags import invalid_argument, quote, read_regular_file
 from rs_docker.models.run_options import RunOptions
-from rs_docker.runtime import mounts
+from rs_docker.runtime.rootfs import mounts
 
 # -- Go's %q and pflag's message ----------------------------------------------------
 

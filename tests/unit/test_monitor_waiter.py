@@ -87,6 +87,6 @@ def test_waiter_program_imports_little():
                          check=True).stdout
     loaded = set(ast.literal_eval(out))
     assert "rs_docker.container.waiter" in loaded
-    heavy = {"json", "re", "dataclasses", "pathlib", "ctypes", "rs_docker.runtime.process",
+    heavy = {"json", "re", "dataclasses", "pathlib", "ctypes", "rs_docker.runtime.process.start",
              "rs_docker.container.state", "rs_docker.container.logs", "socket"}
     assert not loaded & heavy

@@ -9,7 +9,7 @@ import pytest
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
-from rs_docker.runtime.mounts import parse_options, plan, secure_join
+from rs_docker.runtime.rootfs.mounts import parse_options, plan, secure_join
 
 
 def test_parse_options_flags_propagation_and_data():
@@ -98,7 +98,7 @@ V2 = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
 
 
 def test_cgroup_hierarchies_of_a_hybrid_and_a_v2_host():
-    from rs_docker.runtime.cgroupfs import host_hierarchies
+    from rs_docker.runtime.cgroups.mount import host_hierarchies
 
     assert host_hierarchies(HYBRID) == [("cgroup", "cpu,cpuacct", "cpu,cpuacct"),
                                         ("cgroup", "none,name=systemd", "systemd"),
@@ -114,7 +114,7 @@ def test_plan_cgroup_mount_only_with_a_cgroup_namespace():
 
 
 def test_mounts_not_nested_with_the_cgroup_one_go_before_it():
-    from rs_docker.runtime.mounts import cgroup_last
+    from rs_docker.runtime.rootfs.mounts import cgroup_last
 
     def m(dest, kind="bind"):
         return {"destination": dest, "type": kind}
@@ -130,7 +130,7 @@ def test_mounts_not_nested_with_the_cgroup_one_go_before_it():
 
 
 def test_host_links_are_the_symlinks_beside_the_hierarchies(tmp_path):
-    from rs_docker.runtime.cgroupfs import host_links
+    from rs_docker.runtime.cgroups.mount import host_links
 
     (tmp_path / "cpu,cpuacct").mkdir()
     (tmp_path / "memory").mkdir()

@@ -11,9 +11,9 @@ import pytest
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.runtime import idmap, namespaces
-from rs_docker.runtime.command import ExecError, env_dict, resolve
-from rs_docker.runtime.handshake import translate
-from rs_docker.runtime.sync import Channel, ChildError, describe
+from rs_docker.runtime.process.finalize import ExecError, env_dict, resolve
+from rs_docker.runtime.process.handshake import translate
+from rs_docker.runtime.process.sync import Channel, ChildError, describe
 
 
 def ns_config(*entries):

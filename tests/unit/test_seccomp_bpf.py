@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from rs_docker.models.security import DEFAULT_CAPS, seccomp_for
-from rs_docker.runtime import seccomp
+from rs_docker.runtime.security import seccomp
 
 AUDIT_ARCH_X86_64 = 0xC000003E
 AUDIT_ARCH_I386 = 0x40000003

@@ -3,7 +3,7 @@ anything but what we wrote is refused (and so rebuilt by the caller)."""
 
 import os
 
-from rs_docker.runtime import seccomp_cache as cache
+from rs_docker.runtime.security import seccomp_cache as cache
 
 PROFILE = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
            "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}

@@ -15,7 +15,7 @@ from rs_docker.linux import seccomp as scmp
 from rs_docker.models import seccomp_default
 from rs_docker.models.seccomp_profile import convert_profile, host_arch
 from rs_docker.models.security import DEFAULT_CAPS, resolve_caps, seccomp_for
-from rs_docker.runtime import seccomp, seccomp_cache
+from rs_docker.runtime.security import seccomp, seccomp_cache
 from tests.unit.test_seccomp_bpf import AUDIT_ARCH_X86_64, decode, run_bpf, seccomp_data
 
 IO_URING = {"io_uring_setup", "io_uring_enter", "io_uring_register"}

@@ -12,7 +12,7 @@ from rs_docker.models.security import (
     resolve_caps,
     seccomp_for,
 )
-from rs_docker.runtime.seccomp import generate
+from rs_docker.runtime.security.seccomp import generate
 
 NS_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 

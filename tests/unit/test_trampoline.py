@@ -1,4 +1,4 @@
-"""The exec trampoline (runtime/trampoline/) run for real from its sealed
+"""The exec trampoline (runtime/process/trampoline/) run for real from its sealed
 memfd, with a socketpair as its report fd, as the runtime runs it."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rs_docker.runtime import trampoline
-from rs_docker.runtime.sync import trampoline_record
+from rs_docker.runtime.process import trampoline
+from rs_docker.runtime.process.sync import trampoline_record
 
 pytestmark = pytest.mark.skipif(not trampoline.supported(),
                                 reason=f"no trampoline for {os.uname().machine}")

@@ -206,7 +206,7 @@ def main() -> None:
 
         click_main()
         return
-    from rs_docker.runtime import warm_up
+    from rs_docker.runtime.cgroups.warmup import warm_up
 
     warm_up()  # the cgroup join's kernel latency, paid while we import and plan
     _run(*parsed, preforked=_prefork(parsed[1]))
@@ -220,7 +220,7 @@ def _prefork(params: dict):
     preforked.py)."""
     if params["detach"] or os.geteuid() != 0:
         return None
-    from rs_docker.runtime import prefork
+    from rs_docker.runtime.process.preforked import prefork
 
     return prefork()
 

@@ -92,7 +92,7 @@ def _reader(ctx: Context, container_id: str, record: dict):
 def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int:
     """Run the exec to its end (or, with detach, start it and return 0);
     its exit code, Docker's encoding."""
-    from rs_docker import runtime
+    from rs_docker.runtime.process.exec import exec_in
 
     record = lifecycle.refresh(ctx, container_id)
     if not lifecycle.is_running(record):
@@ -102,20 +102,20 @@ def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int
     process = build_process(config, opts, _reader(ctx, container_id, record))
     pid = record["State"]["Pid"]
     if opts.detach:
-        return _detached(lambda: runtime.exec_in(pid, process, config, stdin=None,
-                                                 stdout=None, stderr=None,
-                                                 forward_signals=False))
+        return _detached(lambda: exec_in(pid, process, config, stdin=None,
+                                         stdout=None, stderr=None,
+                                         forward_signals=False))
     stdio = (0 if opts.interactive else None, 1, 2)
     if opts.tty or not any(fd is not None and os.isatty(fd) for fd in stdio):
-        return runtime.exec_in(pid, process, config, stdin=stdio[0], stdout=1,
-                               stderr=2).exit_code
+        return exec_in(pid, process, config, stdin=stdio[0], stdout=1,
+                       stderr=2).exit_code
     # Without -t the caller's terminal is relayed, never handed over (stdio_relay.py).
     from rs_docker.container.stdio_relay import Relay
 
     relay = Relay(stdio)
     try:
-        return runtime.exec_in(pid, process, config, stdin=relay.stdio[0],
-                               stdout=relay.stdio[1], stderr=relay.stdio[2]).exit_code
+        return exec_in(pid, process, config, stdin=relay.stdio[0],
+                       stdout=relay.stdio[1], stderr=relay.stdio[2]).exit_code
     finally:
         relay.finish()
 

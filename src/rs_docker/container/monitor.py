@@ -82,8 +82,8 @@ class Status:
 
 
 def monitor(ctx, container_id: str, status: Status) -> None:
-    from rs_docker import runtime
     from rs_docker.container import logs, procs, state, waiter
+    from rs_docker.runtime.process.start import spawn
 
     d = state.container_dir(ctx, container_id)
     record = state.read(ctx, container_id)
@@ -97,7 +97,7 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
         plan = exits.fuse_plan(d, record)
-        c = runtime.spawn(d, stdin=None, stdout=out_w, stderr=err_w, container_id=container_id)
+        c = spawn(d, stdin=None, stdout=out_w, stderr=err_w, container_id=container_id)
     except BaseException:
         exits.release_plan(plan)
         for fd in (log_fd, out_r, err_r):

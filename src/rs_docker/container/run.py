@@ -110,7 +110,7 @@ def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None =
 
 def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks,
            preforked=None) -> int:
-    from rs_docker import runtime
+    from rs_docker.runtime.process.start import run as run_bundle
 
     def on_start(pid=None, *_args, **_kwargs) -> None:
         state.set_state(ctx, created.id, Status=state.RUNNING, Pid=pid or 0,
@@ -131,8 +131,8 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
     try:
         # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
-        result = runtime.run(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                             on_start=on_start, container_id=created.id, preforked=preforked)
+        result = run_bundle(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
+                            on_start=on_start, container_id=created.id, preforked=preforked)
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise

@@ -24,7 +24,7 @@ import sys
 
 from rs_docker.container import boot
 from rs_docker.container.jsonlog import LogWriter
-from rs_docker.runtime.reap import exit_code
+from rs_docker.runtime.process.reap import exit_code
 
 MONITOR_READ = 65536
 

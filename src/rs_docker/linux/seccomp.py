@@ -19,7 +19,7 @@ _bound = False  # argtypes/restype set: on first use, not at import (issue 6)
 def _bind() -> None:
     """Declare the prototypes the filter builder calls. A `run` whose
     compiled filter is cached only asks version(): ~0.5 ms of ctypes
-    declarations saved (runtime/seccomp_cache.py)."""
+    declarations saved (runtime/security/seccomp_cache.py)."""
     global _bound, ArgCmp
     if _bound:
         return

@@ -8,7 +8,9 @@ import os
 
 from rs_docker import jsonio
 from rs_docker.errors import RuntimeFailure
-from rs_docker.runtime import cgroupfs, devices, mounts, namespaces
+from rs_docker.runtime import namespaces
+from rs_docker.runtime.cgroups import mount
+from rs_docker.runtime.rootfs import devices, mounts
 
 
 class Launch:
@@ -91,7 +93,7 @@ def plan(bundle: str, config: dict, euid: int | None = None,
                                    "cgroup" in ns.new)
     rest, go_at = mounts.cgroup_last(rest)
     if any(m.get("type") == "cgroup" for m in rest[go_at:]):
-        cgroupfs.learn_host()
+        mount.learn_host()
     return Launch(bundle=bundle, config=config, rootfs=os.path.normpath(rootfs), namespaces=ns,
                   idmap=ids, root_mount=root_mount, mounts=rest, go_at=go_at,
                   devices=devices.device_list(config))

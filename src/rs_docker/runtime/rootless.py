@@ -132,15 +132,16 @@ def run_in_userns(uid_maps: list, gid_maps: list, fn: Callable[[], None]) -> Non
     """Run fn() in a forked child that is root of a new user namespace with
     these maps (e.g. to remove files a container's uid 1000 made, which the
     host user cannot). Raises RuntimeFailure when fn fails."""
-    from rs_docker.runtime import idmap, sync
-    from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
+    from rs_docker.runtime import idmap
+    from rs_docker.runtime.process import sync
+    from rs_docker.runtime.process.sync import Channel, ChildError, ChildGone, check
 
     plan = idmap.plan({"linux": {"uidMappings": uid_maps, "gidMappings": gid_maps}},
                       os.geteuid(), os.getegid())
     parent, child = Channel.pair()
     pid = os.fork()
     if pid == 0:
-        from rs_docker.runtime.init import child_main
+        from rs_docker.runtime.process.init import child_main
 
         child_main(_userns_body, child, plan, fn)
     child.close()
@@ -164,7 +165,7 @@ def run_in_userns(uid_maps: list, gid_maps: list, fn: Callable[[], None]) -> Non
 def _userns_body(run, chan, plan, fn) -> int:
     from rs_docker.linux import constants as C
     from rs_docker.linux import syscalls
-    from rs_docker.runtime import sync  # loaded by run_in_userns before the fork
+    from rs_docker.runtime.process import sync  # loaded by run_in_userns before the fork
 
     run("unshare user", syscalls.unshare, C.CLONE_NEWUSER)
     chan.send(sync.USERNS)

@@ -11,6 +11,10 @@
     open_cgroup(container_id, cgroups_path)   # the same cgroup, later, by another
                                               # process: to destroy what is left
 
+Beside it: mount.py (the cgroup filesystem a container sees at
+/sys/fs/cgroup), join.py (put a process in the cgroups another one is in:
+`exec`), warmup.py (the cgroup-migration latency paid early).
+
 Code that touches kernel files takes the cgroup root, the mountinfo text and
 the /proc/self/cgroup text as parameters, so tests run on fake trees.
 """

@@ -16,7 +16,8 @@ import errno
 import os
 
 from rs_docker.linux import syscalls
-from rs_docker.runtime import security, trampoline
+from rs_docker.runtime.process import trampoline
+from rs_docker.runtime.security import steps
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -125,22 +126,22 @@ def finish(run, config: dict, prepared, report_fd: int, *, bounded: bool = False
     reset, re-armed)."""
     process = config["process"]
     user = process.get("user") or {}
-    run("rlimits", security.apply_rlimits, config)
+    run("rlimits", steps.apply_rlimits, config)
     if not bounded:
-        run("bounding set", security.drop_bounding, config, prepared)
-    run("keep caps", security.keep_caps)
+        run("bounding set", steps.drop_bounding, config, prepared)
+    run("keep caps", steps.keep_caps)
     run("user", switch_user, user)
     if after_user is not None:
         run("parent death signal", after_user)
-    run("capabilities", security.apply_caps, config, prepared)
-    run("no_new_privs", security.set_no_new_privs, config)
+    run("capabilities", steps.apply_caps, config, prepared)
+    run("no_new_privs", steps.set_no_new_privs, config)
     run("umask", os.umask, int(user.get("umask", 0o022)))
     env = env_dict(process.get("env"))
     path = run("exec", resolve, process["args"][0], env)
     memfd = run("trampoline", trampoline.load)
     run("signals", reset_signals)
     run("close fds", syscalls.cloexec_from, 3)
-    run("seccomp", security.load_seccomp, prepared)
+    run("seccomp", steps.load_seccomp, prepared)
     run.current = "exec"
     try:
         trampoline.execute(memfd, mode, path, process["args"], env, report_fd)

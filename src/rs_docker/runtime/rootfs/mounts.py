@@ -17,7 +17,7 @@ from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.models.record import record
 from rs_docker.models.security import proc_mount_refusal
-from rs_docker.runtime import cgroupfs  # imported before fork: in the child it is ~0.5 ms more
+from rs_docker.runtime.cgroups import mount  # imported before fork: in the child it is ~0.5 ms more
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.
 _FLAGS: dict[str, tuple[int, int]] = {
@@ -249,7 +249,7 @@ def do_mount(m: dict, target: str, userns: bool, private_tree: bool = False,
     if opts.bind or kind == "bind":
         _bind(source, target, opts, userns)
     elif kind == "cgroup":
-        cgroupfs.mount_cgroupfs(target, opts.flags, cgroupfs.known_hierarchies())
+        mount.mount_cgroupfs(target, opts.flags, mount.known_hierarchies())
     else:
         syscalls.mount(source, target, kind, opts.flags, opts.data or None)
     if opts.propagation and not (private_tree and opts.propagation & ~C.MS_REC == C.MS_PRIVATE):

@@ -25,14 +25,15 @@ import os
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import capabilities as lc
-from rs_docker.runtime import caps, masks
+from rs_docker.runtime.rootfs import masks
+from rs_docker.runtime.security import caps
 
 # Imported where needed, not here (issue 6): rlimits (the resource module,
 # ~1 ms) only for process.rlimits; seccomp_cache for a seccomp section; the
 # libseccomp bindings only on a cache miss (seccomp_cache.program_for).
 
 # config.json annotation naming a directory where compiled seccomp programs
-# are cached (runtime/seccomp_cache.py); the container layer points it into
+# are cached (runtime/security/seccomp_cache.py); the container layer points it into
 # the store root. Absent: compile on every start.
 CACHE_DIR_ANNOTATION = "io.rs-docker.cache-dir"
 
@@ -90,7 +91,7 @@ def prepare(config: dict) -> Prepared:
     (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any).
     Called before fork: also imports what the child's steps will need."""
     if _process(config).get("rlimits"):
-        from rs_docker.runtime import rlimits  # noqa: F401 - here: the child would pay ~1 ms
+        from rs_docker.runtime.security import rlimits  # noqa: F401 - here: the child would pay ~1 ms
     nnp = bool(_process(config).get("noNewPrivileges"))
     last = bounding = None
     if _process(config).get("capabilities") is not None:
@@ -104,7 +105,7 @@ def prepare(config: dict) -> Prepared:
     cache_dir = (config.get("annotations") or {}).get(CACHE_DIR_ANNOTATION)
     if not section:
         return Prepared(None, nnp, last, bounding)
-    from rs_docker.runtime import seccomp_cache
+    from rs_docker.runtime.security import seccomp_cache
 
     program = seccomp_cache.program_for(section, cache_dir)
     return Prepared(program, nnp, last, bounding)
@@ -120,7 +121,7 @@ def apply_masks(config: dict, root: str = "/") -> None:
 def apply_rlimits(config: dict) -> None:
     wanted = _process(config).get("rlimits")
     if wanted:
-        from rs_docker.runtime import rlimits
+        from rs_docker.runtime.security import rlimits
 
         rlimits.apply_rlimits(wanted)
 

@@ -1,5 +1,5 @@
 """Reaping the container's PID 1, which is the runtime's child once process
-A has exited (process.py). Its own module so that the monitor's waiting
+A has exited (start.py). Its own module so that the monitor's waiting
 program (container/waiter.py) can reap without importing the runtime."""
 
 from __future__ import annotations

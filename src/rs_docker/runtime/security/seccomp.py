@@ -1,6 +1,6 @@
 """OCI linux.seccomp -> a compiled libseccomp filter, exported as raw BPF
 (crun's libcrun_generate_seccomp). Loading it is linux/bpf.py's, without
-libseccomp; runtime/seccomp_cache.py imports this module only on a miss.
+libseccomp; runtime/security/seccomp_cache.py imports this module only on a miss.
 
 Semantics follow runc libcontainer/seccomp: unknown syscall names are skipped
 (a profile names calls of every architecture and kernel); a rule whose action

@@ -4,7 +4,7 @@ A foreground `rs-docker run` used to fork PID 1 once the container was
 created: a fork of a ~30 MB Python process, its after-fork work and
 copy-on-write faults (~1.9 ms to PID 1's first step), plus the import of
 the modules only PID 1 runs (init, mounts, devices, security,
-seccomp_cache...: ~2 ms) and the bundle's plan and security.prepare
+seccomp_cache...: ~2 ms) and the bundle's plan and steps.prepare
 (~0.7 ms), all on the critical path. prefork() forks it right after the CLI
 has parsed a plain run, while the process is still small: the child (P1)
 imports what PID 1 needs while the parent imports, finds the image and
@@ -45,8 +45,8 @@ import select
 from rs_docker import jsonio
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import sync
-from rs_docker.runtime.sync import Channel, check
+from rs_docker.runtime.process import sync
+from rs_docker.runtime.process.sync import Channel, check
 
 # How long close() lets an unused P1 see EOF and exit before it is killed:
 # it may be importing (a few ms).
@@ -155,7 +155,8 @@ def serve(chan: Channel) -> int:
     # What PID 1 and its preparation use, imported while the parent works.
     from rs_docker.linux import bpf  # noqa: F401 - seccomp: every default run has it
     from rs_docker.runtime import bundle as bundle_mod
-    from rs_docker.runtime import init, seccomp_cache, security  # noqa: F401 - seccomp_cache: too
+    from rs_docker.runtime.process import init  # noqa: F401 - seccomp_cache: too
+    from rs_docker.runtime.security import steps
 
     msg, fds = chan.recv_fds(3)
     if msg is None:
@@ -170,7 +171,7 @@ def serve(chan: Channel) -> int:
         if not (ns.direct and "pid" in ns.new):
             chan.send(sync.FALLBACK, reason="the bundle needs another process model")
             return 0
-        prepared = security.prepare(config)
+        prepared = steps.prepare(config)
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between steps
     except BaseException as e:  # noqa: B036 - the parent redoes the plan and reports it
@@ -216,7 +217,7 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
     # Here, not at the top: imported by spawn already, and prefork() forks
     # before the parent needs them.
     from rs_docker.runtime.cgroups import container_cgroup
-    from rs_docker.runtime.handshake import Handshake
+    from rs_docker.runtime.process.handshake import Handshake
 
     pid, pidfd, chan = preforked.take()
     launch = Handshake(chan, None)

@@ -30,7 +30,7 @@ def drop_bounding(bounding: list[str], have: int | None = None,
                   last: int | None = None) -> None:
     """Drop from the bounding set every capability not in `bounding`.
     have, last: this process's bounding set and cap_last_cap when the caller
-    read them before fork (security.prepare); reading them here, in the
+    read them before fork (steps.prepare); reading them here, in the
     forked child, costs ~0.3 ms (the first open/read of /proc files after
     fork), half of this step."""
     if last is None:

@@ -1,5 +1,5 @@
 # The exec trampoline, x86_64 (GNU as). Assembled to bare code by
-# scripts/trampoline.sh; runtime/trampoline/__init__.py wraps the bytes in a
+# scripts/trampoline.sh; runtime/process/trampoline/__init__.py wraps the bytes in a
 # one-segment ELF, loads it into a sealed memfd and execs it. Position
 # independent, no data section, no libc: it only makes system calls.
 #

@@ -1,6 +1,6 @@
 """The parent's side of one container start over the sync socket, shared by
 every way a PID 1 comes to be (process.start: forked through A or
-directly; preforked.start: forked early) and by `exec` (execproc.py): the
+directly; preforked.start: forked early) and by `exec` (exec.py): the
 handshake up to the command's execve, the Container it returns, and the
 subreaper flag that makes an orphaned PID 1 (or exec'd process) ours.
 
@@ -21,9 +21,9 @@ import select
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks
-from rs_docker.runtime import sync
-from rs_docker.runtime.reap import exit_code
-from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
+from rs_docker.runtime.process import sync
+from rs_docker.runtime.process.reap import exit_code
+from rs_docker.runtime.process.sync import Channel, ChildError, ChildGone, check
 
 
 class RunResult:

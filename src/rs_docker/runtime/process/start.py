@@ -17,8 +17,8 @@ import os
 from rs_docker import jsonio
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime.handshake import SUBREAPER, Container, Handshake, RunResult
-from rs_docker.runtime.sync import Channel
+from rs_docker.runtime.process.handshake import SUBREAPER, Container, Handshake, RunResult
+from rs_docker.runtime.process.sync import Channel
 
 # bundle (its plan: mounts, devices, namespaces), init, command and security
 # are imported where a fork is made here (_start_forked, start): with a
@@ -40,7 +40,7 @@ def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False
     around the fork when `new_pid` (unshare(2) CLONE_NEWPID applies to the
     caller's next children only), which saves A: a fork of this Python
     process and its steps, ~1.5 ms of every run."""
-    from rs_docker.runtime import init
+    from rs_docker.runtime.process import init
 
     parent, child = Channel.pair()
     if direct:
@@ -83,7 +83,7 @@ def _fork_in_new_pid_ns(body, chan: Channel, args: tuple) -> int:
     """os.fork() with the child as PID 1 of a new PID namespace; our own
     pid_ns_for_children is set back to our PID namespace right after (setns
     on /proc/self/ns/pid, which names the namespace we are in)."""
-    from rs_docker.runtime import init
+    from rs_docker.runtime.process import init
 
     own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -113,7 +113,7 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
         c = None
         config = None
         if preforked is not None:
-            from rs_docker.runtime import preforked as preforked_mod
+            from rs_docker.runtime.process import preforked as preforked_mod
 
             config = preforked_mod.read_config(bundle)
         if config is not None:
@@ -158,11 +158,12 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
         return cgroup
 
     from rs_docker.runtime import bundle as bundle_mod
-    from rs_docker.runtime import init, security
+    from rs_docker.runtime.process import init
+    from rs_docker.runtime.security import steps
 
     try:
         launch = bundle_mod.plan(bundle, config)
-        prepared = security.prepare(config)
+        prepared = steps.prepare(config)
         stdio = (None, None, None) if launch.terminal else stdio
         if launch.terminal:
             from rs_docker.runtime import tty  # noqa: F401 - here, not between fork and exec
@@ -186,7 +187,7 @@ def run(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_sign
         return spawn(bundle, stdin=stdin, stdout=stdout, stderr=stderr, on_start=on_start,
                      state_dir=state_dir, container_id=container_id, preforked=preforked)
 
-    from rs_docker.runtime.foreground import foreground
+    from rs_docker.runtime.process.foreground import foreground
 
     return foreground(launch, forward_signals, stdin, stdout)
 

@@ -9,7 +9,7 @@ does every step: the console, cwd, rlimits, capabilities, user,
 no_new_privs, seccomp. Then it execs the trampoline (trampoline/), which
 clone()s the exec'd process as our child (CLONE_PARENT) in the
 container's PID namespace, reports its PID and exits; the child execs the
-command. No fork of the host's Python is ever inside the container's PID
+finalize. No fork of the host's Python is ever inside the container's PID
 namespace, where a container process could open its /proc/PID/exe
 (CVE-2019-5736).
 """
@@ -23,9 +23,11 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks
 from rs_docker.runtime import bundle as bundle_mod
-from rs_docker.runtime import cgroup_join, command, namespaces, security, sync, trampoline, tty
-from rs_docker.runtime.foreground import foreground
-from rs_docker.runtime.handshake import (
+from rs_docker.runtime import namespaces, tty
+from rs_docker.runtime.cgroups import join
+from rs_docker.runtime.process import finalize, sync, trampoline
+from rs_docker.runtime.process.foreground import foreground
+from rs_docker.runtime.process.handshake import (
     SUBREAPER,
     Container,
     RunResult,
@@ -33,8 +35,9 @@ from rs_docker.runtime.handshake import (
     translate,
     wait_for_exec,
 )
-from rs_docker.runtime.init import Steps, child_main, install_stdio
-from rs_docker.runtime.sync import Channel, ChildError, ChildGone, check
+from rs_docker.runtime.process.init import Steps, child_main, install_stdio
+from rs_docker.runtime.process.sync import Channel, ChildError, ChildGone, check
+from rs_docker.runtime.security import steps
 
 
 def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=2,
@@ -50,7 +53,7 @@ def exec_in(pid: int, process: dict, config: dict, *, stdin=0, stdout=1, stderr=
         paths = namespaces.paths_of(pid, types)
     except (ProcessLookupError, FileNotFoundError):
         raise RuntimeFailure(f"container process {pid} is not running") from None
-    prepared = security.prepare(merged)
+    prepared = steps.prepare(merged)
     terminal = bool(process.get("terminal"))
     stdio = (None, None, None) if terminal else (stdin, stdout, stderr)
 
@@ -94,7 +97,7 @@ def _handshake(chan: Channel, live: list[int], target: int, terminal: bool,
                winsize_from: int | None) -> Container:
     first = live[0]
     check(chan.recv()[0], sync.READY)
-    cgroup_join.join(target, first)
+    join.join(target, first)
     chan.send(sync.GO)
     console = receive_console(chan, winsize_from) if terminal else None
     pid = int(check(chan.recv()[0], sync.PID)["pid"])
@@ -123,7 +126,7 @@ def _abort(live: list[int]) -> None:
 def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) -> int:
     """Process A, in the host's PID namespace to its end (module doc)."""
     run("stdio", install_stdio, stdio, chan.fileno())
-    run("signals", command.reset_signals)
+    run("signals", finalize.reset_signals)
     run("setsid", os.setsid)
     # Nothing in the container can see A (another PID namespace); still, a
     # process that joined a container's namespaces keeps its memory, fds
@@ -142,5 +145,5 @@ def exec_first_child(run: Steps, chan: Channel, paths, stdio, config, prepared) 
         run("console", tty.as_stdio, slave)
         mode = trampoline.MODE_SPAWN_TTY
     run("cwd", os.chdir, process.get("cwd") or "/")
-    command.finish(run, config, prepared, chan.fileno(), mode=mode)
+    finalize.finish(run, config, prepared, chan.fileno(), mode=mode)
     return 125

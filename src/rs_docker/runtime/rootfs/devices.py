@@ -14,7 +14,7 @@ import stat
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.constants import MS_BIND
-from rs_docker.runtime.mounts import secure_join
+from rs_docker.runtime.rootfs.mounts import secure_join
 
 # path, type, major, minor: the devices every container has.
 DEFAULT_DEVICES = (

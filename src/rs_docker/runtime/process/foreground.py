@@ -1,6 +1,6 @@
 """A started container in the foreground: signals to the runtime forwarded to
 its PID 1, its pty relayed with the caller's terminal raw, its exit waited
-for. Shared by `run` (process.run) and `exec` (execproc)."""
+for. Shared by `run` (start.run) and `exec` (exec.exec_in)."""
 
 from __future__ import annotations
 

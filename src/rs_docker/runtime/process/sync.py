@@ -12,7 +12,7 @@ use the constants, never the bare strings:
                                              (preforked.py)
   READY     "ready"     P1 -> parent         P1 runs the bundle (preforked.py);
                         exec child -> parent it joined the namespaces
-                                             (execproc.py)
+                                             (exec.py)
   FALLBACK  "fallback"  P1 -> parent         reason: start it the usual way
   USERNS    "userns"    child -> parent      unshared CLONE_NEWUSER: write my
                                              id maps

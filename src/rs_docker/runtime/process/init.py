@@ -5,12 +5,12 @@ namespace to join:
   runtime (parent) --fork--> A: stdio, setsid, user namespace (the parent
   writes the id maps), joins, unshare of the other namespaces, fork B,
   report B's host PID and exit: the runtime is a child subreaper, so B is
-  reparented to it and it waits for B itself (process.py).
+  reparented to it and it waits for B itself (start.py).
   A --fork--> B: PID 1 of the new PID namespace: hostname, loopback, the
   bounding set and the mounts that do not need the cgroup while the parent
   moves it into the container's cgroup; then waits for the parent's "go" (it
   is in the cgroup by then), creates the cgroup namespace, mounts the cgroup
-  filesystem and the rest, pivot_root, then command.finish() execs.
+  filesystem and the rest, pivot_root, then finalize.finish() execs.
 Without either (a root run), the runtime forks B itself, its own
 pid_ns_for_children switched to the new PID namespace around the fork
 (crun does the same with clone flags): direct_child does A's steps, then
@@ -31,9 +31,12 @@ from _signal import SIGKILL
 
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.runtime import command, devices, mounts, namespaces, security, sync
+from rs_docker.runtime import namespaces
 from rs_docker.runtime.bundle import Launch
-from rs_docker.runtime.sync import Channel
+from rs_docker.runtime.process import finalize, sync
+from rs_docker.runtime.process.sync import Channel
+from rs_docker.runtime.rootfs import devices, mounts
+from rs_docker.runtime.security import steps
 
 # Imported where needed (issue 6): tty with process.terminal, idmap with a
 # new user namespace.
@@ -66,7 +69,7 @@ def child_main(body, chan: Channel, *args) -> None:
         code = body(run, chan, *args)
     except BaseException as e:  # noqa: B036 - nothing may unwind into the parent's code
         chan.report(run.current, e)
-        if isinstance(e, command.ExecError):
+        if isinstance(e, finalize.ExecError):
             code = 127 if e.errno == errno.ENOENT else 126
     finally:
         os._exit(code)
@@ -88,7 +91,7 @@ def install_stdio(stdio: tuple[int | None, int | None, int | None], keep: int) -
 def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> int:
     """Process A. Returns the exit code for child_main."""
     run("stdio", install_stdio, stdio, chan.fileno())
-    run("signals", command.reset_signals)
+    run("signals", finalize.reset_signals)
     run("setsid", os.setsid)
     ns = launch.namespaces
     user_join = [(t, p) for t, p in ns.joins if t == "user"]
@@ -110,12 +113,12 @@ def first_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> i
 
 
 def direct_child(run: Steps, chan: Channel, launch: Launch, stdio, prepared) -> int:
-    """The container's PID 1 forked by the runtime itself (process.start
+    """The container's PID 1 forked by the runtime itself (start.start
     with direct=True: no user namespace to create or join, no PID namespace
     to join, and the runtime's pid_ns_for_children already the new PID
     namespace): A's steps, then B's, in one process."""
     run("stdio", install_stdio, stdio, chan.fileno())
-    run("signals", command.reset_signals)
+    run("signals", finalize.reset_signals)
     run("join namespaces", namespaces.join, list(launch.namespaces.joins))
     run("unshare", syscalls.unshare, launch.namespaces.unshare_flags & ~C.CLONE_NEWPID)
     return container_init(run, chan, launch, prepared)
@@ -157,7 +160,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         # place): the bounding set only limits what exec and capset may
         # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
         # then overlap with the join instead of delaying the exec.
-        run("bounding set", security.drop_bounding, config, prepared)
+        run("bounding set", steps.drop_bounding, config, prepared)
         slave = build_rootfs(run, chan, launch, joined)
     except BaseException as e:  # noqa: B036 - reported like child_main does
         if joined.done:
@@ -168,7 +171,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
     if (config.get("root") or {}).get("readonly"):
         run("readonly root", mounts.readonly_root)
     run("sysctl", write_sysctls, (config.get("linux") or {}).get("sysctl") or {})
-    run("masked paths", security.apply_masks, config)
+    run("masked paths", steps.apply_masks, config)
     run("cwd", os.chdir, process.get("cwd") or "/")
     if process.get("oomScoreAdj") is not None:
         run("oom_score_adj", _write, "/proc/self/oom_score_adj", str(process["oomScoreAdj"]))
@@ -178,7 +181,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
         uid = int((process.get("user") or {}).get("uid", 0))
         run("console", _own_console, slave, uid)
         run("console", tty.make_controlling, slave)
-    command.finish(run, config, prepared, chan.fileno(), bounded=True,
+    finalize.finish(run, config, prepared, chan.fileno(), bounded=True,
                    after_user=lambda: die_with_parent(chan))
     return EXIT_FAILED  # not reached: finish execs or raises
 

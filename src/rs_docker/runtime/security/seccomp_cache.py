@@ -91,7 +91,7 @@ def libseccomp_identity(ld_cache: str = "/etc/ld.so.cache") -> str:
 
 
 def _compile(section: dict) -> bytes:
-    from rs_docker.runtime import seccomp
+    from rs_docker.runtime.security import seccomp
 
     return seccomp.compile_bpf(section)
 
@@ -143,7 +143,7 @@ def write(cache_dir: str, entry: str, program: bytes) -> None:
     one: rename(2)). No fsync: a torn entry after a crash fails decode()."""
     os.makedirs(cache_dir, mode=0o700, exist_ok=True)
     final = path(cache_dir, entry)
-    # Not the PID alone: a preforked PID 1 (runtime/preforked.py) prepares
+    # Not the PID alone: a preforked PID 1 (runtime/process/preforked.py) prepares
     # its own filter, and is PID 1 (of its namespace) in every run.
     tmp = f"{final}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
