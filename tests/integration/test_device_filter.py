@@ -147,11 +147,11 @@ def test_without_root_a_refused_program_is_skipped(nobodys_dir):
 
 def test_a_program_the_verifier_refuses_fails_with_its_complaint():
     """`exit` with r0 never written: the error carries the verifier's reason."""
-    from rs_docker.linux import bpf_syscall
+    from rs_docker.linux import ebpf
     from rs_docker.runtime.cgroups.device_filter import encode
 
     with pytest.raises(OSError) as err:
-        bpf_syscall.prog_load(encode([(0x95, 0, 0, 0, 0)]))
+        ebpf.prog_load(encode([(0x95, 0, 0, 0, 0)]))
     assert err.value.errno == errno.EACCES
     message = err.value.strerror
     assert message.startswith("bpf BPF_PROG_LOAD: permission denied: R0 ")  # "R0 !read_ok"

@@ -46,10 +46,10 @@ class V2:
         program = device_filter.program(self.devices)
         if program is None:
             return  # every device allowed (--privileged)
-        from rs_docker.linux import bpf_syscall
+        from rs_docker.linux import ebpf
 
         try:
-            bpf_syscall.attach_device_filter(program, self.path, "rs_docker_dev")
+            ebpf.attach_device_filter(program, self.path, "rs_docker_dev")
         except OSError as e:
             if _privileged():
                 raise RuntimeFailure(f"cgroups: device filter: {e.strerror}") from None

@@ -153,7 +153,7 @@ def serve(chan: Channel) -> int:
     """P1's life: import what PID 1 runs, wait for the bundle, then become
     the container's PID 1 (init.child_main: does not return) or exit."""
     # What PID 1 and its preparation use, imported while the parent works.
-    from rs_docker.linux import bpf  # noqa: F401 - seccomp: every default run has it
+    from rs_docker.linux import seccomp_bpf  # noqa: F401 - seccomp: every default run has it
     from rs_docker.runtime import bundle as bundle_mod
     from rs_docker.runtime.process import init  # noqa: F401 - seccomp_cache: too
     from rs_docker.runtime.security import steps

@@ -1,5 +1,5 @@
 """OCI linux.seccomp -> a compiled libseccomp filter, exported as raw BPF
-(crun's libcrun_generate_seccomp). Loading it is linux/bpf.py's, without
+(crun's libcrun_generate_seccomp). Loading it is linux/seccomp_bpf.py's, without
 libseccomp; runtime/security/seccomp_cache.py imports this module only on a miss.
 
 Semantics follow runc libcontainer/seccomp: unknown syscall names are skipped

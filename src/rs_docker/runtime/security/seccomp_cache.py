@@ -20,7 +20,7 @@ import os
 import stat
 
 from rs_docker import jsonio
-from rs_docker.linux import bpf
+from rs_docker.linux import seccomp_bpf
 
 try:
     # The builtin module: `import hashlib` loads OpenSSL's libcrypto, 3-7 ms
@@ -126,7 +126,7 @@ def decode(data: bytes) -> bytes | None:
     if not data.startswith(HEADER) or len(data) < start:
         return None
     try:
-        bpf.check_program(program)
+        seccomp_bpf.check_program(program)
     except ValueError:
         return None
     if sha256(program).digest() != data[len(HEADER):start]:

@@ -172,10 +172,10 @@ def _load(prepared: Prepared) -> None:
     global _loaded_in
     if prepared.filter is None or _loaded_in == os.getpid():
         return
-    from rs_docker.linux import bpf
+    from rs_docker.linux import seccomp_bpf
 
     try:
-        bpf.load(prepared.filter)
+        seccomp_bpf.load(prepared.filter)
     except (OSError, ValueError) as e:
         raise RuntimeFailure(f"seccomp: {getattr(e, 'strerror', None) or e}") from None
     prepared.filter = None

@@ -1,6 +1,6 @@
 """bpf(2) through ctypes: load an eBPF program and attach it to a cgroup
 (the device filter of cgroup v2, runtime/cgroups/device_filter.py). Not
-the seccomp loader (bpf.py): that one installs classic BPF through prctl.
+the seccomp loader (seccomp_bpf.py): that one installs classic BPF through prctl.
 
 bpf(int cmd, union bpf_attr *attr, unsigned int size) has no glibc
 wrapper: it goes through syscall(2) by number. The kernel reads `size`

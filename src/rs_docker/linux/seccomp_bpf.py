@@ -1,4 +1,5 @@
-"""Install a raw classic-BPF seccomp program, without libseccomp.
+"""Install a raw classic-BPF seccomp program, without libseccomp (not eBPF
+and bpf(2): those are ebpf.py's, for the cgroup v2 device filter).
 
 A program is an array of struct sock_filter (8 bytes each: u16 code, u8 jt,
 u8 jf, u32 k; linux/filter.h), handed to the kernel in a struct sock_fprog
