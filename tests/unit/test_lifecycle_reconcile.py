@@ -4,7 +4,7 @@ start time), so a dead monitor or a reused PID cannot keep it "Up"."""
 import os
 import subprocess
 
-from rs_docker.container import lifecycle, procs
+from rs_docker.container import lifecycle, recorded_pid
 
 
 def running(pid, ticks, monitor=None, monitor_ticks=None) -> dict:
@@ -23,14 +23,14 @@ def dead_pid() -> int:
 
 def test_live_monitor_keeps_running():
     me = os.getpid()
-    rec = running(me, procs.start_ticks(me), me, procs.start_ticks(me))
+    rec = running(me, recorded_pid.start_ticks(me), me, recorded_pid.start_ticks(me))
     assert lifecycle.reconcile(rec) is False and rec["State"]["Status"] == "running"
 
 
 def test_dead_monitor_kills_the_orphan_and_records_137():
     orphan = subprocess.Popen(["sleep", "100"])
     try:
-        rec = running(orphan.pid, procs.start_ticks(orphan.pid), dead_pid(), 1)
+        rec = running(orphan.pid, recorded_pid.start_ticks(orphan.pid), dead_pid(), 1)
         assert lifecycle.reconcile(rec) is True
         assert orphan.wait(timeout=5) == -9
         st = rec["State"]
@@ -43,7 +43,7 @@ def test_dead_monitor_kills_the_orphan_and_records_137():
 
 def test_a_reused_pid_is_not_the_container():
     me = os.getpid()
-    rec = running(me, procs.start_ticks(me) + 1)  # same number, other start time
+    rec = running(me, recorded_pid.start_ticks(me) + 1)  # same number, other start time
     assert lifecycle.reconcile(rec) is True
     assert rec["State"]["Status"] == "exited" and rec["State"]["ExitCode"] == 255
 
@@ -55,9 +55,9 @@ def test_not_running_records_are_left_alone():
 
 def test_wait_gone_and_send_refuse_a_stale_start_time():
     child = subprocess.Popen(["sleep", "100"])
-    ticks = procs.start_ticks(child.pid)
-    assert procs.send(child.pid, ticks + 1, 9) is False
-    assert procs.wait_gone(child.pid, ticks, 0.05) is False
-    assert procs.send(child.pid, ticks, 9) is True
+    ticks = recorded_pid.start_ticks(child.pid)
+    assert recorded_pid.send(child.pid, ticks + 1, 9) is False
+    assert recorded_pid.wait_gone(child.pid, ticks, 0.05) is False
+    assert recorded_pid.send(child.pid, ticks, 9) is True
     child.wait()
-    assert procs.alive(child.pid, ticks) is False
+    assert recorded_pid.alive(child.pid, ticks) is False

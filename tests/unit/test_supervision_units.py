@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from rs_docker.container import jsonlog, lifecycle, procs
+from rs_docker.container import jsonlog, lifecycle, recorded_pid
 from rs_docker.runtime.cgroups import open_cgroup
 from tests.unit.test_cgroups_backends import OWN, Tree, _mountinfo
 
@@ -81,7 +81,7 @@ def test_a_dead_monitor_records_137_even_when_pid_1_already_died_with_it():
     gone.wait()
     rec = {"State": {"Status": "running", "Running": True, "Pid": gone.pid, "ExitCode": 0},
            "RsDocker": {"PidStartTime": 1, "MonitorPid": gone.pid, "MonitorStartTime": 1}}
-    assert procs.alive(gone.pid, 1) is False
+    assert recorded_pid.alive(gone.pid, 1) is False
     assert lifecycle.reconcile(rec) is True
     st = rec["State"]
     assert (st["Status"], st["ExitCode"], st["Error"]) == ("exited", 137, lifecycle.MONITOR_DIED)

@@ -4,7 +4,7 @@ kill, rm, wait, restart, prune — and keeping records honest.
 Every change takes the container's lock (state.locked). Nothing here holds
 a lock while waiting for a container to exit: the monitor needs that lock
 to record the exit. A record that says "running" is checked against the
-processes it names (PID plus start time, procs.py): when the monitor is
+processes it names (PID plus start time, recorded_pid.py): when the monitor is
 gone, no one can collect the container's output or exit status any more;
 its PID 1 has died with it (PR_SET_PDEATHSIG), or is killed here, and the
 container is recorded as exited (ExitCode 137). Removal destroys the
@@ -18,7 +18,7 @@ import os
 import signal
 import time
 
-from rs_docker.container import boot, procs, state
+from rs_docker.container import boot, recorded_pid, state
 from rs_docker.context import Context
 from rs_docker.errors import (
     CommandNotExecutable,
@@ -51,15 +51,15 @@ def reconcile(record: dict) -> bool:
         return False
     x = extra(record)
     monitor = x.get("MonitorPid")
-    if monitor and procs.alive(monitor, x.get("MonitorStartTime")):
+    if monitor and recorded_pid.alive(monitor, x.get("MonitorStartTime")):
         return False
-    if not monitor and procs.alive(st.get("Pid"), x.get("PidStartTime")):
+    if not monitor and recorded_pid.alive(st.get("Pid"), x.get("PidStartTime")):
         return False
     if monitor:
         # The monitor died without recording an exit: its PID 1 died with it
         # (PR_SET_PDEATHSIG SIGKILL, runtime/init.py), or is an orphan that
         # nothing reads or reaps: killed here. Either way SIGKILL ended it.
-        procs.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
+        recorded_pid.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
         code, error = 137, MONITOR_DIED
     else:
         code, error = st.get("ExitCode") or 255, st.get("Error", "")
@@ -120,7 +120,7 @@ def kill(ctx: Context, container_id: str, sig: int = signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (Docker: only if it is running)."""
     record = refresh(ctx, container_id)
     st = record["State"]
-    if not is_running(record) or not procs.send(st["Pid"], extra(record).get("PidStartTime"),
+    if not is_running(record) or not recorded_pid.send(st["Pid"], extra(record).get("PidStartTime"),
                                                 sig):
         raise Conflict(f"cannot kill container: {container_id}: container "
                        f"{container_id} is not running")
@@ -144,19 +144,19 @@ def stop(ctx: Context, container_id: str, timeout: int | None = None,
     if timeout is None:
         timeout = config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT
     pid, ticks = record["State"]["Pid"], extra(record).get("PidStartTime")
-    procs.send(pid, ticks, sig)
+    recorded_pid.send(pid, ticks, sig)
     if not _wait_exit(ctx, container_id, record, None if timeout < 0 else timeout):
-        procs.send(pid, ticks, signal.SIGKILL)
+        recorded_pid.send(pid, ticks, signal.SIGKILL)
         _wait_exit(ctx, container_id, record, None)
 
 
 def _wait_exit(ctx: Context, container_id: str, record: dict, timeout: float | None) -> bool:
     """Wait for PID 1 to exit (False on timeout), then for the monitor to
     record it."""
-    if not procs.wait_gone(record["State"]["Pid"], extra(record).get("PidStartTime"), timeout):
+    if not recorded_pid.wait_gone(record["State"]["Pid"], extra(record).get("PidStartTime"), timeout):
         return False
     x = extra(record)
-    procs.wait_gone(x.get("MonitorPid"), x.get("MonitorStartTime"), MONITOR_GRACE)
+    recorded_pid.wait_gone(x.get("MonitorPid"), x.get("MonitorStartTime"), MONITOR_GRACE)
     try:
         refresh(ctx, container_id)
     except ContainerNotFound:
@@ -169,7 +169,7 @@ def wait(ctx: Context, container_id: str) -> int:
     record = refresh(ctx, container_id)
     while is_running(record):
         x = extra(record)
-        procs.wait_gone(record["State"]["Pid"], x.get("PidStartTime"), 1.0)
+        recorded_pid.wait_gone(record["State"]["Pid"], x.get("PidStartTime"), 1.0)
         record = _poll_record(ctx, container_id, record)
     return int(record["State"].get("ExitCode") or 0)
 
@@ -186,7 +186,7 @@ def _poll_record(ctx: Context, container_id: str, last: dict) -> dict:
             return last
         if not is_running(record):
             return record
-        if procs.alive(record["State"]["Pid"], extra(record).get("PidStartTime")):
+        if recorded_pid.alive(record["State"]["Pid"], extra(record).get("PidStartTime")):
             return record
         time.sleep(0.01)
     return record

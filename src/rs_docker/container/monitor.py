@@ -82,7 +82,7 @@ class Status:
 
 
 def monitor(ctx, container_id: str, status: Status) -> None:
-    from rs_docker.container import logs, procs, state, waiter
+    from rs_docker.container import logs, recorded_pid, state, waiter
     from rs_docker.runtime.process.start import spawn
 
     d = state.container_dir(ctx, container_id)
@@ -109,7 +109,7 @@ def monitor(ctx, container_id: str, status: Status) -> None:
     cgroup = getattr(c, "_cgroup", None)
     me = os.getpid()
     status.send({"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
-                 "monitor_ticks": procs.start_ticks(me),
+                 "monitor_ticks": recorded_pid.start_ticks(me),
                  "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}})
     console = -1 if c.console is None else c.console
     args = [str(ctx.root), container_id, str(c.exit_fd), str(out_r), str(err_r), str(log_fd),
