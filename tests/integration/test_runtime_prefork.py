@@ -1,4 +1,4 @@
-"""A container's PID 1 forked early (runtime.prefork(), what a foreground
+"""A container's PID 1 forked early (process.preforked.prefork(), what a foreground
 `rs-docker run` as root does): the same output, exit codes, isolation and
 errors as one forked at the start; a bundle it cannot run falls back to the
 usual start; a handle never used leaves no process; our own children go to

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.root
 
 def run_in_pty(bundle, rows=30, cols=100, send: bytes = b"", timeout=60,
                target=None) -> tuple[int, str]:
-    """Run runtime.run(bundle) (or target()) in a child whose stdio is a pty
+    """Run start.run(bundle) (or target()) in a child whose stdio is a pty
     we hold the master of, as a user's terminal would be; returns (exit
     code, output)."""
     pid, master = pty.fork()

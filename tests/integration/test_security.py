@@ -4,7 +4,7 @@ ran. Every check is also shown to fail open on an unconfined process
 
 The first part drives rs_docker.runtime.security.steps directly (forked child,
 fresh mount+UTS namespaces); the second runs whole containers through the
-runtime (tests/fixtures/bundle.py + rs_docker.runtime.run) when it exists.
+runtime (tests/fixtures/bundle.py + rs_docker.runtime.process.start.run) when it exists.
 """
 
 from __future__ import annotations

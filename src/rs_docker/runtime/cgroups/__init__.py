@@ -107,7 +107,7 @@ def create_cgroup(container_id: str, resources: dict | None, cgroups_path: str |
         _cleanup(cg)
         raise
     if os.path.normpath(root) == DEFAULT_ROOT:
-        # Unless runtime.warm_up() started it long before: after the mkdirs,
+        # Unless warmup.warm_up() started it long before: after the mkdirs,
         # which its first write would stall (warmup.py).
         warmup.warm_up()
     return cg

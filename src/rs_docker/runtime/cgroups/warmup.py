@@ -11,7 +11,7 @@ container's PID 1 can only be joined to its cgroup once it exists, late in
 a start, so the join used to pay the grace period while PID 1 waited.
 
 A keeper thread, started as soon as a run is known to come (cli/fast.py, via
-runtime.warm_up) and otherwise once the container's cgroup directories
+warmup.warm_up) and otherwise once the container's cgroup directories
 exist, writes "0" ("the writing process", cgroups(7)) to this process's own
 cgroup.procs: a move to where it already is, which changes nothing. Its
 first write pays the grace period while Python imports and plans; it writes

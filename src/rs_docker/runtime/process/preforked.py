@@ -11,7 +11,7 @@ imports what PID 1 needs while the parent imports, finds the image and
 creates the container on the other core, then waits on the sync socket.
 
     prefork() -> Preforked | None   None where it does not apply (not root)
-    runtime.run / spawn(..., preforked=handle)   hand the bundle to P1
+    start.run / spawn(..., preforked=handle)   hand the bundle to P1
     handle.close()                  the run never came: P1 exits
 
 P1 is forked with our pid_ns_for_children switched to a new PID namespace

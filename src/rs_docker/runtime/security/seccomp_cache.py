@@ -5,7 +5,7 @@ Entry: <dir>/<key>.bpf where key = sha256 of (FORMAT, machine, the
 libseccomp in use (libseccomp_identity: the linker cache's identity, else
 its version),
 canonical JSON of linux.seccomp): a changed profile, a libseccomp
-upgrade or a change of how runtime/seccomp.py resolves a profile (bump
+upgrade or a change of how runtime/security/seccomp.py resolves a profile (bump
 FORMAT) gives a new entry. The file is HEADER + sha256(program) + program,
 the raw BPF that seccomp_export_bpf(3) gives and the kernel takes.
 
@@ -54,7 +54,7 @@ def canonical_json(value) -> str:
 def program_for(section: dict, cache_dir: str | None) -> bytes:
     """The raw BPF of an OCI linux.seccomp section, through the cache in
     `cache_dir` when given. A hit needs only libseccomp_identity(), not
-    libseccomp itself; building the filter (runtime/seccomp.py: the libseccomp
+    libseccomp itself; building the filter (runtime/security/seccomp.py: the libseccomp
     bindings, ~1 ms to import, ~4 ms to compile Docker's profile) is for a
     miss. A cache that cannot be written only costs the next run a compile."""
     if cache_dir is None:
