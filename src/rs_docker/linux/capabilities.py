@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 
 from rs_docker.linux.syscalls import call, libc
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 _CAP_VERSION_3 = 0x20080522  # linux/capability.h
 

@@ -8,7 +8,7 @@ the lone "-". Paths escape space, tab, newline and backslash as \\ooo.
 
 from __future__ import annotations
 
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 
 @record

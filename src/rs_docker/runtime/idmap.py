@@ -12,7 +12,7 @@ newuidmap(1)/newgidmap(1), which check /etc/subuid and /etc/subgid.
 from __future__ import annotations
 
 from rs_docker.errors import RuntimeFailure
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 Mapping = tuple[int, int, int]  # (containerID, hostID, size)
 

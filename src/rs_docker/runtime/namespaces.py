@@ -16,7 +16,7 @@ import os
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 # setns order for joining a running container: user first (capabilities
 # there), pid last (it only applies to children, so the caller forks after).

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux.mountinfo import parse as parse_mountinfo
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 # cgroup v1 controllers (Documentation/admin-guide/cgroup-v1/); super options
 # that are not controllers (rw, relatime, name=..., xattr...) are ignored.

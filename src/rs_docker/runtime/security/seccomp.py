@@ -15,7 +15,7 @@ import errno
 
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import seccomp as scmp
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 _SIMPLE = {"SCMP_ACT_KILL": scmp.ACT_KILL_THREAD, "SCMP_ACT_KILL_THREAD": scmp.ACT_KILL_THREAD,
            "SCMP_ACT_KILL_PROCESS": scmp.ACT_KILL_PROCESS, "SCMP_ACT_TRAP": scmp.ACT_TRAP,
