@@ -14,7 +14,7 @@ in the named module.
 
 from __future__ import annotations
 
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 
 @record

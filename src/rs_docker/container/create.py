@@ -21,11 +21,11 @@ from rs_docker.container import rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
 from rs_docker.models import spec
-from rs_docker.models.record import record
 from rs_docker.models.users import resolve_user
 from rs_docker.network import NetworkMode, network_mode
 from rs_docker.network import files as netfiles
 from rs_docker.store import atomic
+from rs_docker.values import record
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:

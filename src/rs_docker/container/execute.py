@@ -12,15 +12,15 @@ absolute symlink would lead out of the container), -t.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from rs_docker.container import lifecycle, state
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
 from rs_docker.store import atomic
+from rs_docker.values import record
 
 
-@dataclass(frozen=True)
+@record
 class ExecOptions:
     args: tuple[str, ...]
     env: tuple[str, ...] = ()      # KEY=VALUE, already resolved against the caller's env

@@ -14,9 +14,9 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from rs_docker.container.jsonlog import MAX_LINE, LogWriter, encode, rfc3339_nano  # noqa: F401
+from rs_docker.values import record
 
 
 def log_path(container_dir, container_id: str):
@@ -24,7 +24,7 @@ def log_path(container_dir, container_id: str):
 
 # -- reading --------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class Entry:
     stream: str
     time: str

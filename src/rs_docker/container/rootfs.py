@@ -21,8 +21,8 @@ import os
 from rs_docker.container.layerfs import LayerStack, visible_layers
 from rs_docker.context import Context
 from rs_docker.errors import StoreError
-from rs_docker.models.record import record
 from rs_docker.store import atomic
+from rs_docker.values import record
 
 DRIVERS = ("overlay", "fuse-overlayfs", "copy")
 DRIVER_FILE = "rootfs-driver"

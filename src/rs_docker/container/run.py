@@ -13,8 +13,8 @@ from rs_docker.container import create, rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import RsDockerError, UsageError
 from rs_docker.image import local
-from rs_docker.models.record import record
 from rs_docker.models.run_options import NETWORK_MODES
+from rs_docker.values import record
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:

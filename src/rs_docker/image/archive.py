@@ -25,8 +25,9 @@ import json
 import os
 import tarfile
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
+from rs_docker import values
 from rs_docker.errors import (
     DigestMismatch,
     InvalidReference,
@@ -49,7 +50,8 @@ MTIME = 0
 COPY_BUFSIZE = 1 << 20
 
 
-class SavedImage(NamedTuple):
+@values.record  # `record` names the index entries below
+class SavedImage:
     """One image of the archive: its manifest and the tags it is saved under."""
 
     image_id: Digest                  # the config digest

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from rs_docker import values
 from rs_docker.errors import Conflict, StoreError
 from rs_docker.image.local import find
 from rs_docker.models import image_config
@@ -22,7 +22,7 @@ from rs_docker.models.manifest import MAX_MANIFEST_SIZE
 from rs_docker.models.reference import parse
 
 
-@dataclass(frozen=True)
+@values.record  # `record` names the index entries below
 class ImageSummary:
     """One row of `images`: a reference of an image (an untagged image pulled
     by digest has tag None)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from rs_docker import jsonio
 from rs_docker.errors import DigestMismatch, InvalidArchive, InvalidReference, UnsupportedManifest
@@ -39,20 +39,23 @@ from rs_docker.models import image_config, platform
 from rs_docker.models import manifest as manifests
 from rs_docker.models.digest import Digest
 from rs_docker.models.reference import parse
+from rs_docker.values import record
 
 # An image loaded without a name still needs a record (the index is keyed by
 # reference) to be found by ID: it is kept as <this>@<manifest digest>.
 UNTAGGED_REPOSITORY = "localhost/untagged"
 
 
-class LoadedImage(NamedTuple):
+@record
+class LoadedImage:
     """What `load` reports: a reference (full form) or None when untagged."""
 
     reference: str | None
     image_id: Digest
 
 
-class _Image(NamedTuple):
+@record
+class _Image:
     """One image of the archive, checked, ready to commit."""
 
     manifest_digest: Digest

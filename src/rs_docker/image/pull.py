@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 from rs_docker.errors import (
     DigestMismatch,
@@ -26,12 +25,13 @@ from rs_docker.image.streams import ChunkPipe, HashingReader
 from rs_docker.models import image_config, manifest, platform
 from rs_docker.models.digest import Digest
 from rs_docker.models.reference import Reference, parse
+from rs_docker.values import record
 
 # Docker's default --max-concurrent-downloads.
 MAX_CONCURRENT_DOWNLOADS = 3
 
 
-@dataclass(frozen=True)
+@record
 class Progress:
     """One progress event. `id` is a layer's short digest (12 hex), or the
     tag/digest for image-wide events; statuses are Docker's words."""
@@ -49,7 +49,7 @@ def _noop(_: Progress) -> None:
     pass
 
 
-@dataclass(frozen=True)
+@record
 class Resolved:
     """What a reference points at on the registry, checked and parsed."""
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from typing import NamedTuple
 
+from rs_docker import values
 from rs_docker.errors import DigestMismatch, ImageNotFound, StoreError, UnsupportedManifest
 from rs_docker.image.pull import Progress, ProgressFn
 from rs_docker.models import manifest
@@ -24,7 +24,8 @@ from rs_docker.models.reference import Reference, parse
 MAX_CONCURRENT_UPLOADS = 5
 
 
-class PushResult(NamedTuple):
+@values.record  # `record` names the index entries below
+class PushResult:
     """What `docker push` prints last: `<tag>: digest: <digest> size: <size>`."""
 
     reference: str                   # full: 127.0.0.1:5000/team/app:1.0

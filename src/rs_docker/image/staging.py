@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import tarfile
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from rs_docker.errors import DigestMismatch, InvalidArchive
 from rs_docker.image.strict_tar import strict_tarinfo
 from rs_docker.models.digest import Digest
+from rs_docker.values import record
 
 # The JSON documents of an archive (and manifests and configs) are capped
 # like manifests: 4 MiB (containerd, the distribution registry).
@@ -36,7 +37,8 @@ CHUNK = 1 << 20
 JSON_FILES = frozenset({"index.json", "manifest.json", "oci-layout", "repositories"})
 
 
-class Staged(NamedTuple):
+@record
+class Staged:
     """One regular file of the archive, copied into the staging directory."""
 
     path: Path

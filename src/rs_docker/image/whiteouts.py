@@ -24,9 +24,8 @@ whiteout), so only the unpacker writes them, from the whiteouts above.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rs_docker.errors import UnsafeLayerEntry
+from rs_docker.values import record
 
 PREFIX = ".wh."
 META_PREFIX = ".wh..wh."
@@ -51,7 +50,7 @@ RESERVED_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.", "user.fuseoverla
                            "user.rsdocker.")
 
 
-@dataclass(frozen=True)
+@record
 class Whiteout:
     """What a whiteout entry asks for: `opaque` (the parent dir), or the
     deletion of `target`, a name in the entry's directory."""

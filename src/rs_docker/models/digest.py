@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rs_docker.errors import DigestMismatch
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 # Hex digits per algorithm. Checked by hand, not with a regular expression:
 # `import re` (enum, functools, sre compile) costs ~2-3 ms of every `run`
@@ -21,10 +21,7 @@ def is_hex(text: str) -> bool:
 @record
 class Digest:
     """An `algorithm:hex` digest. Only sha256 and sha512 are accepted, and the
-    hex part is checked, so a Digest is safe to use as a file name.
-
-    A NamedTuple (immutable, ordered, hashable like the frozen dataclass it
-    was) because `run` imports it and a dataclass costs ~0.3 ms to define."""
+    hex part is checked, so a Digest is safe to use as a file name."""
 
     algorithm: str
     hex: str

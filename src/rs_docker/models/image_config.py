@@ -10,7 +10,7 @@ from __future__ import annotations
 from rs_docker import jsonio
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 # Configs are capped like manifests (models.manifest.MAX_MANIFEST_SIZE, the
 # 4 MiB of containerd and the distribution registry); kept here so that `run`,
@@ -21,8 +21,7 @@ MAX_CONFIG_SIZE = 4 * 1024 * 1024
 @record
 class ImageConfig:
     """The parts of an image config rs-docker uses; `raw` keeps the whole object
-    (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...).
-    A NamedTuple: cheaper to define than a dataclass on `run`'s import path."""
+    (for `image inspect`) and `config` the runtime defaults (Env, Cmd, ...)."""
 
     architecture: str
     os: str

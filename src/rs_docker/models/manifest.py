@@ -9,11 +9,10 @@ descriptor.md; Docker "Image Manifest V2, Schema 2".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from rs_docker import jsonio
 from rs_docker.errors import UnsupportedManifest
 from rs_docker.models.digest import Digest
+from rs_docker.values import default_factory, record
 
 # Manifests and configs larger than this are refused: containerd and the
 # distribution registry both cap manifests at 4 MiB.
@@ -49,7 +48,7 @@ LAYER_TYPES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Descriptor:
     """A pointer to content: media type, digest, size (descriptor.md).
     `urls` of foreign layers are kept for inspection but never fetched."""
@@ -59,7 +58,7 @@ class Descriptor:
     size: int
     platform: dict | None = None
     urls: tuple[str, ...] = ()
-    annotations: dict = field(default_factory=dict)
+    annotations: dict = default_factory(dict)
 
     @property
     def compression(self) -> str:
@@ -71,23 +70,23 @@ class Descriptor:
                 f"unsupported layer media type {self.media_type!r} ({self.digest})") from None
 
 
-@dataclass(frozen=True)
+@record
 class Manifest:
     """An image manifest: one config and the layers, base first."""
 
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
-    annotations: dict = field(default_factory=dict)
+    annotations: dict = default_factory(dict)
 
 
-@dataclass(frozen=True)
+@record
 class Index:
     """An index / manifest list: one manifest per platform."""
 
     media_type: str
     manifests: tuple[Descriptor, ...]
-    annotations: dict = field(default_factory=dict)
+    annotations: dict = default_factory(dict)
 
 
 def parse(data: bytes, content_type: str | None = None) -> Manifest | Index:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 
 from rs_docker.errors import UsageError
-from rs_docker.models.record import record
 from rs_docker.models.security import proc_mount_refusal
+from rs_docker.values import record
 
 _PROPAGATION = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 _TMPFS_DEFAULTS = ("noexec", "nosuid", "nodev")

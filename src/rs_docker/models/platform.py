@@ -9,10 +9,10 @@ arm/v7, armel -> arm/v6, i386 -> 386; a bare `arm` means arm/v7.
 from __future__ import annotations
 
 import platform as _pyplatform
-from dataclasses import dataclass
 
 from rs_docker.errors import PlatformNotFound, UsageError
 from rs_docker.models.manifest import Descriptor
+from rs_docker.values import record
 
 _ARCH_ALIASES = {
     "x86_64": ("amd64", None), "x86-64": ("amd64", None), "amd64": ("amd64", None),
@@ -25,7 +25,7 @@ _ARM_COMPAT = {"v8": ("v8", "v7", "v6", "v5"), "v7": ("v7", "v6", "v5"), "v6": (
                "v5": ("v5",)}
 
 
-@dataclass(frozen=True)
+@record
 class Platform:
     os: str
     architecture: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rs_docker.errors import InvalidReference
 from rs_docker.models.digest import Digest
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DOMAIN = "index.docker.io"
@@ -42,8 +42,7 @@ _MAX_NAME = 255
 
 @record
 class Reference:
-    """A normalized reference: domain, path, and a tag and/or a digest.
-    (A NamedTuple rather than a dataclass: cheaper to define on `run`'s path.)"""
+    """A normalized reference: domain, path, and a tag and/or a digest."""
 
     domain: str
     path: str

@@ -14,7 +14,7 @@ import posixpath
 from rs_docker.errors import UnsupportedManifest, UsageError
 from rs_docker.models import security
 from rs_docker.models.env import container_env
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
 if TYPE_CHECKING:

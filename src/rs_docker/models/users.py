@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from rs_docker.errors import UsageError
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 MAX_ID = 2**31 - 1  # moby/sys/user: ids must be within [0, MaxInt32]
 

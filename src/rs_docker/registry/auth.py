@@ -7,22 +7,22 @@ from __future__ import annotations
 import base64
 import re
 import time
-from dataclasses import dataclass, field
 
 from rs_docker.errors import AuthError
+from rs_docker.values import default_factory, record
 
 
-@dataclass(frozen=True)
+@record
 class Challenge:
     scheme: str                      # lowercased: "bearer", "basic"
-    params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = default_factory(dict)
 
     @property
     def realm(self) -> str | None:
         return self.params.get("realm")
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     username: str
     password: str
@@ -102,7 +102,7 @@ def token_params(challenge: Challenge, scope: str) -> dict[str, str]:
     return params
 
 
-@dataclass(frozen=True)
+@record
 class Token:
     value: str
     expires_at: float                # time.monotonic() deadline

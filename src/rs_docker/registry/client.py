@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from rs_docker.errors import AuthError, DigestMismatch, ManifestUnknown, RegistryError
@@ -41,13 +40,14 @@ from rs_docker.registry.transport import (
     base_url,
     safe_url,
 )
+from rs_docker.values import record
 
 # A broken blob download is resumed (Range request) this many times.
 BLOB_RESUMES = 5
 _UNSET = object()
 
 
-@dataclass(frozen=True)
+@record
 class FetchedManifest:
     data: bytes
     content_type: str | None

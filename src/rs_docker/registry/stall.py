@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rs_docker.errors import RegistryError
+from rs_docker.values import record
 
 
 class TransferStalled(RegistryError):
     """A registry transfer made no real progress for a whole window."""
 
 
-@dataclass(frozen=True)
+@record
 class StallLimit:
     """The minimum progress a transfer must make: `min_rate` bytes/s averaged
     over `seconds` (also the longest silence tolerated). `min_rate` 0 keeps

@@ -11,12 +11,12 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from rs_docker.context import PULL_MIN_RATE, PULL_STALL_SECONDS
 from rs_docker.errors import RegistryError, RegistryUnreachable
 from rs_docker.registry.stall import StallLimit
+from rs_docker.values import record
 
 USER_AGENT = "rs-docker/0.1"
 # A dead host fails fast. The read timeout (no byte at all: waiting for the
@@ -34,7 +34,7 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 30.0
 
 
-@dataclass(frozen=True)
+@record
 class RetryPolicy:
     """How often and how patiently to retry: connection errors, 5xx and 429."""
 

@@ -13,18 +13,16 @@ from rs_docker import jsonio
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, DigestMismatch, InvalidReference, StoreError
 from rs_docker.models.digest import Digest, is_hex
-from rs_docker.models.record import record
 from rs_docker.models.reference import parse
 from rs_docker.store.atomic import write_atomic
+from rs_docker.values import record
 
 FORMAT_VERSION = 1
 
 
 @record
 class ImageRecord:
-    """One tagged (or digest-pinned) image in the local store. A NamedTuple,
-    not a dataclass: `run` loads this module, and a dataclass definition
-    costs ~0.3 ms at import (it generates and compiles its methods)."""
+    """One tagged (or digest-pinned) image in the local store."""
 
     reference: str                 # full normalized: docker.io/library/ubuntu:latest
     manifest: Digest               # the platform manifest
