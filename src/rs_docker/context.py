@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from rs_docker.values import record
+
 SYSTEM_ROOT = "/var/lib/rs-docker"
 STORE_MODE = 0o700  # the store root's mode (store.modes), checked by every command
 
@@ -99,55 +101,31 @@ def _env_setting(name: str, default, parse, want: str):
     return value
 
 
+@record
 class Context:
-    """Where the store lives, who we are, and how to reach registries.
+    """Where the store lives, who we are, and how to reach registries: a
+    value (rs_docker.values). `root` and `docker_config` are kept as str
+    (a PathLike is converted); `docker_config` defaults to Docker's client
+    config (default_docker_config)."""
 
-    Immutable and compared by value. A plain class with __slots__ rather than
-    a dataclass: importing dataclasses (and inspect) cost ~10 ms on every
-    `rs-docker run` (issue 6)."""
+    # The defaults are __new__'s.
+    root: str
+    rootless: bool
+    debug: bool
+    docker_config: str
+    insecure_registries: frozenset[str]
+    pull_stall_seconds: float
+    pull_min_rate: int
 
-    __slots__ = ("root", "rootless", "debug", "docker_config", "insecure_registries",
-                 "pull_stall_seconds", "pull_min_rate")
-
-    def __init__(self, root: str | os.PathLike, rootless: bool = False, debug: bool = False,
-                 docker_config: str | os.PathLike | None = None,
-                 insecure_registries: frozenset[str] = frozenset(),
-                 pull_stall_seconds: float = PULL_STALL_SECONDS,
-                 pull_min_rate: int = PULL_MIN_RATE) -> None:
-        # object.__setattr__: our own __setattr__ refuses, to stay frozen.
-        _set = object.__setattr__
-        _set(self, "root", os.fspath(root))
-        _set(self, "rootless", rootless)
-        _set(self, "debug", debug)
-        _set(self, "docker_config",
-             default_docker_config() if docker_config is None else os.fspath(docker_config))
-        _set(self, "insecure_registries", insecure_registries)
-        _set(self, "pull_stall_seconds", pull_stall_seconds)
-        _set(self, "pull_min_rate", pull_min_rate)
-
-    def __setattr__(self, name: str, value) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: Context is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: Context is immutable")
-
-    def __reduce__(self):  # pickle/copy rebuild through __init__, not setattr
-        return (Context, self._fields())
-
-    def _fields(self) -> tuple:
-        return tuple(getattr(self, f) for f in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self.__slots__)
-        return f"Context({args})"
+    def __new__(cls, root: str | os.PathLike, rootless: bool = False, debug: bool = False,
+                docker_config: str | os.PathLike | None = None,
+                insecure_registries: frozenset[str] = frozenset(),
+                pull_stall_seconds: float = PULL_STALL_SECONDS,
+                pull_min_rate: int = PULL_MIN_RATE) -> Context:
+        if docker_config is None:
+            docker_config = default_docker_config()
+        return tuple.__new__(cls, (os.fspath(root), rootless, debug, os.fspath(docker_config),
+                                   insecure_registries, pull_stall_seconds, pull_min_rate))
 
     @classmethod
     def from_env(cls, root: str | os.PathLike | None = None, debug: bool = False,

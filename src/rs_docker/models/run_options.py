@@ -8,14 +8,12 @@ container/...).
 
 Values stay close to what the user typed (strings for sizes and mount
 specs); models.spec and models.mounts turn them into the OCI config. Both
-classes are records (models/record.py), not dataclasses: this module is
-imported by every `run` before it forks, see
-tests/integration/test_run_imports.py.
+classes are records (rs_docker.values).
 """
 
 from __future__ import annotations
 
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 PULL_POLICIES = ("missing", "always", "never")
 NETWORK_MODES = ("none", "host")
@@ -55,18 +53,14 @@ class Flag:
         None, False or nothing)."""
         return self.default is not None and self.default is not False and self.default != ()
 
-
-def _new_flag(cls, names, dest, kind="str", multiple=False, default=None, help="",
-              metavar=None, choices=None, envvar=None, in_options=True):
-    return tuple.__new__(cls, (names, dest, kind, multiple, default, help, metavar, choices,
-                               envvar, in_options))
-
-
-# The record's generic __new__ binds keyword arguments in Python, one field
-# at a time, and every run builds the tables below: Flag gets a signature
-# the interpreter binds. tests/unit/test_run_fast_parse.py keeps it in step
-# with the fields.
-Flag.__new__ = _new_flag
+    # Every run builds the tables below, mostly by keyword: a signature the
+    # interpreter binds rather than the record's generic binder (see
+    # rs_docker.values). tests/unit/test_run_fast_parse.py keeps it in step
+    # with the fields.
+    def __new__(cls, names, dest, kind="str", multiple=False, default=None, help="",
+                metavar=None, choices=None, envvar=None, in_options=True):
+        return tuple.__new__(cls, (names, dest, kind, multiple, default, help, metavar,
+                                   choices, envvar, in_options))
 
 
 # Docker's names and meanings. The network default is "none" (only `lo`)
