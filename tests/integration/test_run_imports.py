@@ -13,7 +13,7 @@ pytestmark = pytest.mark.root
 # dataclasses pulls in inspect: ~10-14 ms together; click and requests are
 # kept off by cli/fast.py and the lazy registry imports; typing (~3 ms, plus
 # ~40 us a NamedTuple field) and collections (~1.5 ms, plus an eval a class)
-# by models.record, platform (~1.6 ms) by os.uname. pathlib (which imports
+# by rs_docker.values' @record, platform (~1.6 ms) by os.uname. pathlib (which imports
 # re, urllib.parse, ipaddress, fnmatch, warnings: ~8 ms) by str paths; json
 # (imports re: ~6 ms) by jsonio; re (enum, functools: ~5 ms), datetime,
 # contextlib, threading, signal (its enums: _signal has the same calls),

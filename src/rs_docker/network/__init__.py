@@ -13,7 +13,7 @@ the host's /etc/hosts and resolv.conf and, with no -h, the host's hostname).
 from __future__ import annotations
 
 from rs_docker.errors import UsageError
-from rs_docker.models.record import record
+from rs_docker.values import record
 
 DEFAULT_MODE = "none"
 
