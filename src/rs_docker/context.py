@@ -5,7 +5,8 @@ builds a Context (from flags and the environment) and passes it down; tests
 build their own.
 
 Paths are plain strings (os.path), not pathlib: pathlib imports re,
-urllib.parse and ipaddress, ~8 ms of every `rs-docker run` (issue 6).
+urllib.parse and ipaddress, kept off the run path (docs/ARCHITECTURE.md,
+Start-up rules).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ messages, through the stdlib's own C codec without the `json` package.
 
 `import json` imports `re` (json.decoder and json.encoder compile regular
 expressions at import), and `re` imports `enum`, `functools` and
-`collections`: ~6 ms of every `rs-docker run` (issue 6). `_json` is the C
+`collections`, all kept off the run path (docs/ARCHITECTURE.md, Start-up
+rules). `_json` is the C
 accelerator json itself uses (json/scanner.py `c_make_scanner`,
 json/encoder.py `c_make_encoder`): driven here with json's defaults it
 reads and writes exactly what json.loads / json.dumps(separators=...) do.

@@ -8,8 +8,9 @@ import sys
 
 from rs_docker.errors import EXIT_TOOL, RsDockerError
 
-# Importing typing costs ~3 ms of every `rs-docker run` (issue 6); type
-# checkers read this block (mypy and ruff treat any name TYPE_CHECKING so).
+# Not typing's TYPE_CHECKING: typing stays off the run path
+# (docs/ARCHITECTURE.md, Start-up rules); type checkers read this block
+# (mypy and ruff treat any name TYPE_CHECKING so).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn

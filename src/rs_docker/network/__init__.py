@@ -1,9 +1,10 @@
 """Networking of containers. Here, the modes: what `--network` means for
 the namespaces and the files of a container (the files themselves:
 network.files). The modes live in the package itself, not in a module of
-their own, because every `run` needs them (a module costs ~0.1 ms to
-import, issue 6). Bridge networking is not built yet: the default is "none"
-(a private network namespace with only `lo`), where Docker's is "bridge".
+their own, because every `run` needs them: one module fewer to import on
+the run path (docs/ARCHITECTURE.md, Start-up rules). Bridge networking is
+not built yet: the default is "none" (a private network namespace with
+only `lo`), where Docker's is "bridge".
 
 Sources: moby daemon/oci_linux.go WithNamespaces (host mode shares the
 host's network namespace), daemon/container_operations.go (host mode copies

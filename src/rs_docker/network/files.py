@@ -39,7 +39,7 @@ def hosts_file(hostname: str, address: str | None = None) -> str:
 def _is_loopback(text: str) -> bool:
     address = text.split("%")[0]
     # A plain dotted quad (no leading zeros: ipaddress refuses those) is
-    # decided here: importing ipaddress costs ~1 ms of every `run` (issue 6).
+    # decided here: ipaddress stays off the run path (docs/ARCHITECTURE.md).
     parts = address.split(".")
     if len(parts) == 4 and all(p.isdigit() and p.isascii() and len(p) <= 3
                                and (p == "0" or p[0] != "0") and int(p) <= 255

@@ -156,8 +156,8 @@ def _new_dir(path: str) -> int:
 class _TempEntry:
     """`with` block of one temp entry: created, flocked and yielded as
     (path, fd) on entry; removed (unless renamed away) and closed on exit,
-    whatever the block raised. A class rather than @contextmanager, because
-    `import contextlib` costs ~1 ms of every `run` (issue 6)."""
+    whatever the block raised. A class rather than @contextmanager: contextlib
+    stays off the run path (docs/ARCHITECTURE.md, Start-up rules)."""
 
     def __init__(self, tmp_dir: str | os.PathLike, prefix: str, create):
         self._args = (tmp_dir, prefix, create)

@@ -18,7 +18,7 @@ from rs_docker.store.atomic import fsync_dir, store_error, temp_file, write_all
 
 # `run` only reads a config blob: store.locks is imported where blobs are
 # locked, not here.
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -154,8 +154,8 @@ class ContentStore:
 class _Ingest:
     """The `with` block of ContentStore.ingest: a temp file under tmp/ and its
     BlobWriter; on a clean exit verify, then commit; the temp file is removed
-    whatever happens. A class rather than @contextmanager: `import
-    contextlib` costs ~1 ms of every `run` (issue 6)."""
+    whatever happens. A class rather than @contextmanager: contextlib stays
+    off the run path (docs/ARCHITECTURE.md, Start-up rules)."""
 
     def __init__(self, store: ContentStore, expected: Digest, size: int | None):
         self._store, self._expected, self._size = store, expected, size
@@ -186,11 +186,11 @@ def _digest_of(data: bytes, algorithm: str) -> Digest:
 def _whole_hash(algorithm: str):
     """The hash constructor for data hashed whole (configs and manifests,
     at most 4 MiB): CPython's builtin sha2 module, because `import hashlib`
-    loads OpenSSL's libcrypto (~3-4 ms measured on this VM), which `run`
-    would pay to check one small image config. Streamed layers keep
+    loads OpenSSL's libcrypto, which `run` would pay to check one small
+    image config (docs/ARCHITECTURE.md, Start-up rules). Streamed layers keep
     hashlib (Digest.hasher), faster on large data."""
     # CPython 3.11 names the modules _sha256/_sha512, 3.12+ _sha2. The 3.11
-    # names go first: a failed import searches all of sys.path (~1 ms).
+    # names go first: a failed import searches all of sys.path.
     builtin = None
     for name in ("_sha512" if algorithm == "sha512" else "_sha256", "_sha2"):
         try:

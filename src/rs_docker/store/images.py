@@ -80,8 +80,8 @@ class ImageIndex:
         except OSError as e:
             raise StoreError(f"read {path}: {e.strerror.lower()}") from e
         try:
-            # jsonio, not json: `run` reads the index on every start and
-            # `import json` costs ~6 ms (it imports re); the file's indent=1
+            # jsonio, not json: `run` reads the index on every start and json
+            # (which imports re) stays off the run path; the file's indent=1
             # layout is plain JSON whitespace to it.
             data = jsonio.loads(text)
             return {ref: ImageRecord.from_json(rec) for ref, rec in data["images"].items()}

@@ -22,7 +22,7 @@ from rs_docker.store.atomic import fsync_dir, store_error, temp_dir
 
 # `run` only asks for layer paths: store.locks and store.rmtree are
 # imported where layers are locked or deleted, not here.
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -113,8 +113,8 @@ class LayerStore:
 class _Create:
     """The `with` block of LayerStore.create: a locked temp dir, renamed into
     layers/ on a clean exit, removed in any case unless renamed. A class
-    rather than @contextmanager: `import contextlib` costs ~1 ms of every
-    `run` (issue 6)."""
+    rather than @contextmanager: contextlib stays off the run path
+    (docs/ARCHITECTURE.md, Start-up rules)."""
 
     def __init__(self, layers: LayerStore, chain_id: Digest):
         self._layers, self._chain_id = layers, chain_id

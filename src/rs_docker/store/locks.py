@@ -44,8 +44,8 @@ def file_lock(path: str | os.PathLike, shared: bool = False,
 
 
 class FileLock:
-    """What file_lock returns. A class rather than @contextmanager: `import
-    contextlib` costs ~1 ms of every `run` (issue 6)."""
+    """What file_lock returns. A class rather than @contextmanager: contextlib
+    stays off the run path (docs/ARCHITECTURE.md, Start-up rules)."""
 
     def __init__(self, path: str | os.PathLike, shared: bool = False,
                  transient: bool = False):

@@ -5,8 +5,8 @@ The same walk as shutil.rmtree's fd-based implementation (_rmtree_safe_fd,
 the one its docs call "not vulnerable to symlink attacks"): every entry is
 opened or unlinked relative to its parent's fd with O_NOFOLLOW, so a symlink
 planted in a container's upper dir is removed, not followed. It is our own
-because importing shutil costs ~2 ms (it loads bz2, lzma and fnmatch), paid
-by every `run --rm`.
+because shutil (which loads bz2, lzma and fnmatch) stays off the path of
+`run --rm` (docs/ARCHITECTURE.md, Start-up rules).
 
 Directories we own but may not list or change (overlayfs leaves work/work
 mode 000, a rootless unpack keeps a layer's 0555 dirs) are made 0700 on the
