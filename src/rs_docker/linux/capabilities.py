@@ -27,8 +27,8 @@ SYS_capget = 125  # x86_64 syscall numbers (asm/unistd_64.h)
 SYS_capset = 126
 
 # Looked up at import, in the runtime before fork: ctypes resolves a libc
-# function on its first use (dlsym over every loaded library), which in the
-# container's PID 1, between fork and exec, cost ~0.1 ms for each of these two.
+# function on its first use (dlsym over every loaded library), work that
+# would otherwise fall in the container's PID 1, between fork and exec.
 _capget, _capset = libc.capget, libc.capset
 
 
@@ -42,7 +42,7 @@ class _Data(ctypes.Structure):
 
 
 # The array type made once at import (before fork): ctypes builds a new
-# type on first use, ~0.1 ms in the container's PID 1 otherwise.
+# type on first use, in the container's PID 1 otherwise.
 _Data2 = _Data * 2
 
 
@@ -85,7 +85,7 @@ def bounding_has(cap: int) -> bool:
 
 def bounding_set(status: str = "/proc/self/status") -> int:
     """This thread's bounding set as a mask (CapBnd, proc(5)): one read
-    instead of a PR_CAPBSET_READ per capability (~0.1 ms of every start)."""
+    instead of a PR_CAPBSET_READ per capability, on every start."""
     with open(status) as f:
         for line in f:
             if line.startswith("CapBnd:"):

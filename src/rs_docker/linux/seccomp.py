@@ -13,13 +13,13 @@ import os
 import sys
 
 _lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
-_bound = False  # argtypes/restype set: on first use, not at import (issue 6)
+_bound = False  # argtypes/restype set: on first use, not at import (see _bind)
 
 
 def _bind() -> None:
     """Declare the prototypes the filter builder calls. A `run` whose
-    compiled filter is cached only asks version(): ~0.5 ms of ctypes
-    declarations saved (runtime/security/seccomp_cache.py)."""
+    compiled filter is cached only asks version(), so it makes none of
+    these ctypes declarations (runtime/security/seccomp_cache.py)."""
     global _bound, ArgCmp
     if _bound:
         return

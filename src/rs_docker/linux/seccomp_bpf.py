@@ -27,7 +27,7 @@ class _SockFprog(ctypes.Structure):
     """struct sock_fprog { unsigned short len; struct sock_filter *filter; }.
     `filter` as c_char_p: set from the program's bytes it points at their
     buffer (kept alive by the structure), no copy; create_string_buffer
-    would make a new c_char array type per program size, ~0.1 ms in the
+    would make a new c_char array type per program size, in the
     container's PID 1 between fork and exec."""
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 

@@ -6,8 +6,8 @@ from rs_docker.errors import DigestMismatch
 from rs_docker.values import record
 
 # Hex digits per algorithm. Checked by hand, not with a regular expression:
-# `import re` (enum, functools, sre compile) costs ~2-3 ms of every `run`
-# (issue 6). tests/unit/test_reference.py keeps the regexes
+# re (enum, functools, sre compile) stays off the run path
+# (docs/ARCHITECTURE.md, Start-up rules). tests/unit/test_reference.py keeps the regexes
 # ^[a-f0-9]{64}$ / ^[a-f0-9]{128}$ (matched whole) as the oracle.
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 HEX_DIGITS = frozenset("0123456789abcdef")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from rs_docker.errors import UsageError
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 

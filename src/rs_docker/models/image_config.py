@@ -79,7 +79,7 @@ def parse(data: bytes) -> ImageConfig:
 
 def _loads(data: bytes):
     """json.loads(data). `run` parses a config on every start, so through
-    jsonio (`import json` imports re: ~6 ms); what jsonio refuses goes to
+    jsonio (json imports re, kept off the run path); what jsonio refuses goes to
     json, which also takes a UTF-8 BOM, UTF-16/32 and lone surrogates. A
     config is image content: nesting past jsonio.MAX_DEPTH is refused."""
     try:

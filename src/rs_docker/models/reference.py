@@ -21,8 +21,8 @@ DEFAULT_TAG = "latest"
 DOCKER_HUB_REGISTRY = "registry-1.docker.io"
 
 # distribution/reference's grammar (reference/regexp.go), checked by hand:
-# `import re` and compiling these patterns cost ~3 ms of every `run` (issue
-# 6). tests/unit/test_reference.py keeps the regular expressions as the
+# re and compiling these patterns stay off the run path (docs/ARCHITECTURE.md,
+# Start-up rules). tests/unit/test_reference.py keeps the regular expressions as the
 # oracle, each matched against the whole string:
 #   path component  [a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*
 #   domain          (?:P(?:\.P)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?

@@ -23,7 +23,7 @@ ENOSYS = 38
 CLONE_NS_FLAGS = 0x7E020000
 
 # Allowed for every container. Names libseccomp does not know are skipped
-# (runtime/seccomp.py), so calls of newer kernels wait for a newer libseccomp.
+# (runtime/security/seccomp.py), so calls of newer kernels wait for a newer libseccomp.
 ALLOWED = """
 accept accept4 access adjtimex alarm bind brk cachestat capget capset chdir chmod chown chown32
 clock_adjtime clock_adjtime64 clock_getres clock_getres_time64 clock_gettime clock_gettime64

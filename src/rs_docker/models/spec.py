@@ -16,7 +16,7 @@ from rs_docker.models import security
 from rs_docker.models.env import container_env
 from rs_docker.values import record
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from rs_docker.models.run_options import RunOptions
     from rs_docker.models.users import ExecUser
