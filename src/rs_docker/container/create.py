@@ -6,10 +6,11 @@ Nothing is mounted here: the runtime mounts the overlay in the container's
 own mount namespace. Paths of the image (/etc/passwd, the workdir) are
 read and created through container.layerfs, never through the host's view.
 
-On every `run`'s path: paths are strings (pathlib imports re, urllib.parse
-and ipaddress, ~8 ms), config.json is written by rs_docker.jsonio (json
-imports re, ~6 ms), and what only some runs need (-v/--mount parsing, the
-random names, rootless) is imported where it is used (issue 6).
+On every `run`'s path, so kept to what a run needs (docs/ARCHITECTURE.md,
+Start-up rules): paths are strings (pathlib imports re, urllib.parse and
+ipaddress), config.json is written by rs_docker.jsonio (json imports re),
+and what only some runs need (-v/--mount parsing, the random names,
+rootless) is imported where it is used.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rs_docker.network import files as netfiles
 from rs_docker.store import atomic
 from rs_docker.values import record
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -185,7 +186,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
         init_binary=init_binary() if opts.init else None,
         namespaces=tuple(mode.namespaces()), cgroups_path=f"/rs-docker/{cid}")
     config = spec.build_spec(defaults, opts, inputs)
-    # Where the runtime caches compiled seccomp programs (runtime/security.py).
+    # Where the runtime caches compiled seccomp programs (runtime/security/steps.py).
     config.setdefault("annotations", {})["io.rs-docker.cache-dir"] = \
         os.path.join(ctx.root, "cache", "seccomp-bpf")
     if ctx.rootless:

@@ -1,6 +1,6 @@
-"""`exec`: another process in a running container, through runtime.exec_in
-(which joins every namespace of the container, PID included, and its
-cgroup, and keeps its root, capabilities, seccomp and no_new_privs).
+"""`exec`: another process in a running container, through
+runtime.process.exec.exec_in (which joins every namespace of the container,
+PID included, and its cgroup, and keeps its root, capabilities, seccomp and no_new_privs).
 
 The process is the container's config.json process with Docker's exec
 overrides (daemon/exec.go): the arguments, -e added to the container's

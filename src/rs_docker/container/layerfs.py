@@ -26,7 +26,7 @@ import stat
 
 from rs_docker.errors import RsDockerError
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -86,8 +86,8 @@ class LayerStack:
     def __init__(self, layers: Sequence[str | os.PathLike]):
         if not layers:
             raise ValueError("a LayerStack needs at least one layer")
-        # Plain strings: pathlib imports re, urllib.parse and ipaddress (~8 ms
-        # of every `run`, issue 6), and each lookup here is a join.
+        # Plain strings: pathlib imports re, urllib.parse and ipaddress, kept
+        # off the run path (docs/ARCHITECTURE.md), and each lookup is a join.
         self.layers = [os.fspath(p) for p in layers]
         self._opaque = opaque_xattr()
 
@@ -203,7 +203,7 @@ class LayerStack:
             if not stat.S_ISREG(st.st_mode):
                 return None
             # Asked for its size, not `limit`: os.read allocates what it is
-            # asked for (1 MiB: an mmap, mremap and munmap, ~10 us a file).
+            # asked for (1 MiB: an mmap, mremap and munmap for every file).
             return os.read(fd, min(limit, st.st_size or limit))
         finally:
             os.close(fd)

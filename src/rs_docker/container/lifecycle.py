@@ -32,7 +32,7 @@ from rs_docker.store import atomic
 DEFAULT_STOP_TIMEOUT = 10   # seconds, Docker's default for `stop`
 MONITOR_GRACE = 15          # seconds for a monitor to record an exit it has seen
 MONITOR_DIED = "container monitor died"
-MNT_DETACH = 2              # umount(2): detach now, clean up when no longer busy
+MNT_DETACH = 2              # umount(2): detach now, unmount once not busy
 
 
 def extra(record: dict) -> dict:
@@ -57,7 +57,7 @@ def reconcile(record: dict) -> bool:
         return False
     if monitor:
         # The monitor died without recording an exit: its PID 1 died with it
-        # (PR_SET_PDEATHSIG SIGKILL, runtime/init.py), or is an orphan that
+        # (PR_SET_PDEATHSIG SIGKILL, runtime/process/init.py), or is an orphan that
         # nothing reads or reaps: killed here. Either way SIGKILL ended it.
         recorded_pid.send(st.get("Pid"), x.get("PidStartTime"), signal.SIGKILL)
         code, error = 137, MONITOR_DIED

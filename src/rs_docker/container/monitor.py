@@ -5,7 +5,7 @@ as daemon(3) and conmon do, so the monitor is no session leader and never
 gets a controlling terminal) and execs a fresh `python -S` that imports
 only this module, the runtime and the record code — not click, rich or
 requests — to keep its memory small. The monitor starts the container with
-runtime.spawn (the container's PID 1 is its child), reports how the start
+runtime.process.start.spawn (the container's PID 1 is its child), reports how the start
 went over a pipe, then execs the leaner waiter.py, which copies the
 container's stdout/stderr into the json-file log until it exits, reaps it,
 and calls exits.finish(): records the exit (ExitCode, FinishedAt,
@@ -17,7 +17,7 @@ reports {"pid", "ticks", "monitor_pid", "monitor_ticks", "cgroups"} or
 "exited" (which needs the lock) always lands after it.
 
 No container runs unsupervised: PID 1 dies with its monitor
-(PR_SET_PDEATHSIG, runtime/init.py), and a record whose monitor is gone
+(PR_SET_PDEATHSIG, runtime/process/init.py), and a record whose monitor is gone
 reads Exited (137) (lifecycle.reconcile). So the monitor must not die of
 what it can foresee: the signals in IGNORED, a full store (log entries the
 filesystem refuses are dropped and counted, jsonlog.py; the exit record is
@@ -33,7 +33,7 @@ import signal
 
 from rs_docker.container import exits
 
-# The container dies with its monitor (PR_SET_PDEATHSIG, runtime/init.py), so
+# The container dies with its monitor (PR_SET_PDEATHSIG, runtime/process/init.py), so
 # the monitor must not die of what it can foresee. Ignored: the terminal's
 # and job control's signals (it has no terminal, but a launcher's session may
 # hang up: SIGHUP), SIGPIPE (a write to a closed pipe is EPIPE, an error

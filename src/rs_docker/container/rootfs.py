@@ -10,8 +10,8 @@ starts, else a private copy of the merged layers (slow: proportional to the
 image size). Which one works is probed once per store and remembered in
 <root>/rootfs-driver (write "copy" there to force the copy).
 
-Paths are plain strings: pathlib imports re, urllib.parse and ipaddress
-(~8 ms of every `run`, issue 6).
+Paths are plain strings: pathlib imports re, urllib.parse and ipaddress,
+kept off the run path (docs/ARCHITECTURE.md, Start-up rules).
 """
 
 from __future__ import annotations
@@ -54,9 +54,8 @@ class RootfsPlan:
     # `run --rm` (podman does the same since 3.2): overlayfs's "volatile"
     # skips the sync of the upper filesystem when the overlay is unmounted.
     # Without it, the end of every container syncs the whole host
-    # filesystem (~0.5 ms, measured on ext4), and the blocks that sync
-    # allocates to the container dir's files make their removal ~90 us per
-    # file (~0.8 ms per `run --rm`). Such an upper dir cannot be mounted
+    # filesystem, and the blocks that sync allocates to the container dir's
+    # files make each file's removal slower. Such an upper dir cannot be mounted
     # again (overlayfs refuses a work dir holding work/incompat/volatile),
     # which a container removed at its end never needs.
     volatile: bool = False
@@ -192,7 +191,7 @@ def _overlay_works(tmp_dir: str, rootless: bool = False) -> bool:
     """Rootless, the mount is tried where the runtime will do it: as root of
     a new user and mount namespace (unshare(1) -r), with userxattr. As root,
     mount(2) itself: mount(8) would cost the first `run` of every store the
-    subprocess import (~10 ms, issue 6)."""
+    subprocess import, kept off the run path (docs/ARCHITECTURE.md)."""
     os.makedirs(tmp_dir, exist_ok=True)
     base = os.path.join(os.path.realpath(tmp_dir), f"probe-overlay-{os.getpid()}")
     dirs = [os.path.join(base, n) for n in ("lower", "upper", "work", "merged")]

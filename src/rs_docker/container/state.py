@@ -5,12 +5,12 @@ gives a container run without --name.
 
 Every change to a record goes through `update()`, which holds an flock on
 the directory containers/<id> itself (the record is replaced atomically, so
-it cannot carry the lock; a lock file there cost every `run` an inode made
-after the fork, ~0.1 ms, and its removal). Names are reserved under one store-wide lock so that two
-`run --name x` cannot both win.
+it cannot carry the lock; a lock file there would cost every `run` an
+inode made after the fork, and its removal). Names are reserved under one
+store-wide lock so that two `run --name x` cannot both win.
 
 This module is on every `run`'s path, so it imports neither re, datetime,
-contextlib, json nor pathlib (together ~10 ms of start-up, issue 6): ids
+contextlib, json nor pathlib (docs/ARCHITECTURE.md, Start-up rules): ids
 and names are checked by hand, times come from time.time_ns(), records go
 through rs_docker.jsonio, paths are strings.
 """
@@ -27,7 +27,7 @@ from rs_docker.errors import Conflict, ContainerNotFound, StoreError, UsageError
 from rs_docker.models.digest import is_hex
 from rs_docker.store.atomic import read_file, read_json, replace_file
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -157,8 +157,8 @@ def list_ids(ctx: Context) -> list[str]:
 
 # Docker-style random names, adjective_surname, as moby's pkg/namesgenerator
 # makes them (a shorter list of the same kind). Here rather than in a module
-# of their own: every `run` without --name needs them (a module costs ~0.1 ms
-# to import, issue 6).
+# of their own: every `run` without --name needs them, and each module is
+# one more import on the run path.
 NAME_LEFT = (
     "admiring adoring affectionate agitated amazing angry awesome beautiful blissful bold "
     "boring brave busy charming clever compassionate competent condescending confident "
