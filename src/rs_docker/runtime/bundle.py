@@ -14,8 +14,9 @@ from rs_docker.runtime.rootfs import devices, mounts
 
 
 class Launch:
-    """What the init processes need, decided before fork(). A plain class:
-    a frozen dataclass costs ~0.7 ms to define on every `run`'s start."""
+    """What the init processes need, decided before fork(). A plain class,
+    not a dataclass: dataclasses stays off the run path (docs/ARCHITECTURE.md,
+    Start-up rules)."""
 
     __slots__ = ("bundle", "config", "rootfs", "namespaces", "idmap", "root_mount", "mounts",
                  "go_at", "devices")

@@ -27,7 +27,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.runtime.cgroups import detect as _detect
 from rs_docker.runtime.cgroups import warmup
 
-# Paths are str (pathlib costs ~8 ms of every run: issue 6). The v1 and v2
+# Paths are str: pathlib stays off the run path (docs/ARCHITECTURE.md). The v1 and v2
 # backends are imported for the layout the host has, the limit writers
 # (resources.py) only when there are limits.
 

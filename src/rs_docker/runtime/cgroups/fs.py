@@ -1,6 +1,7 @@
 """File operations on a cgroup tree, each failure a one-line RuntimeFailure
 naming the file. Paths are str (os.path, not pathlib: pathlib imports re,
-urllib.parse, ipaddress and fnmatch, ~8 ms of every run: issue 6); a
+urllib.parse, ipaddress and fnmatch, kept off the run path:
+docs/ARCHITECTURE.md, Start-up rules); a
 os.PathLike works too."""
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ _known_links: list[tuple[str, str]] | None = None
 def learn_host() -> None:
     """Read the host's hierarchies and the links beside them now, in the
     runtime before fork: the container's PID 1 inherits them and does not
-    read and parse mountinfo (~0.2 ms) nor list HOST_ROOT (a listdir and an
-    lstat per entry, ~0.1 ms) after its cgroup join, between fork and exec.
+    read and parse mountinfo nor list HOST_ROOT (a listdir and an lstat per
+    entry) after its cgroup join, between fork and exec.
     Its mount namespace is a copy of ours: what is under HOST_ROOT is the same."""
     global _known, _known_links
     with open("/proc/self/mountinfo") as f:

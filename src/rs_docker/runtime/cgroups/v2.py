@@ -38,9 +38,7 @@ class V2:
         canSkipEBPFError): bpf(2) needs CAP_SYS_ADMIN (or CAP_BPF) in the
         initial user namespace, and such a run cannot mknod nor reach the
         host's devices anyway. Imported here, so that only a v2 host's runs
-        pay for it: ~0.25 ms of imports, 0.03 ms to generate Docker's rules,
-        ~0.1 ms to load and attach (medians measured on this host's cgroup2
-        mount)."""
+        pay for its imports."""
         from rs_docker.runtime.cgroups import device_filter
 
         program = device_filter.program(self.devices)

@@ -28,7 +28,8 @@ from rs_docker.runtime.process.sync import Channel, ChildError, ChildGone, check
 
 class RunResult:
     """How a container ended. A plain immutable class rather than a frozen
-    dataclass: building one of those costs ~0.5 ms of every `run`'s start."""
+    dataclass: dataclasses stays off the run path (docs/ARCHITECTURE.md,
+    Start-up rules)."""
 
     __slots__ = ("exit_code", "oom_killed", "pid")
     exit_code: int     # Docker's encoding: exit N -> N, killed by signal S -> 128+S

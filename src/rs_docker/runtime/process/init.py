@@ -38,8 +38,8 @@ from rs_docker.runtime.process.sync import Channel
 from rs_docker.runtime.rootfs import devices, mounts
 from rs_docker.runtime.security import steps
 
-# Imported where needed (issue 6): tty with process.terminal, idmap with a
-# new user namespace.
+# Imported where needed, not here (docs/ARCHITECTURE.md, Start-up rules):
+# tty with process.terminal, idmap with a new user namespace.
 
 EXIT_FAILED = 125
 
@@ -148,7 +148,7 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
     joined = Joined(run, chan, launch)
     try:
         # Up to "go" the parent is moving us into the container's cgroup
-        # (its first cgroup.procs write waits ~9 ms for an RCU grace period):
+        # (its first cgroup.procs write may wait for an RCU grace period):
         # work that does not depend on the cgroup overlaps with it.
         if config.get("hostname"):
             run("sethostname", syscalls.sethostname, config["hostname"])
@@ -158,8 +158,8 @@ def container_init(run: Steps, chan: Channel, launch: Launch, prepared) -> int:
             run("loopback", syscalls.interface_up, "lo")
         # Before the mounts rather than just before the user switch (runc's
         # place): the bounding set only limits what exec and capset may
-        # grant, nothing the mounts use, and its ~26 prctl calls (~0.25 ms)
-        # then overlap with the join instead of delaying the exec.
+        # grant, nothing the mounts use, and its prctl calls (one per
+        # capability) then overlap with the join instead of delaying the exec.
         run("bounding set", steps.drop_bounding, config, prepared)
         slave = build_rootfs(run, chan, launch, joined)
     except BaseException as e:  # noqa: B036 - reported like child_main does

@@ -16,7 +16,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.models.security import proc_mount_refusal
-from rs_docker.runtime.cgroups import mount  # imported before fork: in the child it is ~0.5 ms more
+from rs_docker.runtime.cgroups import mount  # before fork: never imported between fork and exec
 from rs_docker.values import record
 
 # mount(8) option -> (flags to clear, flags to set); runc libcontainer/specconv.

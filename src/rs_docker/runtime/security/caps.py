@@ -30,9 +30,9 @@ def drop_bounding(bounding: list[str], have: int | None = None,
                   last: int | None = None) -> None:
     """Drop from the bounding set every capability not in `bounding`.
     have, last: this process's bounding set and cap_last_cap when the caller
-    read them before fork (steps.prepare); reading them here, in the
-    forked child, costs ~0.3 ms (the first open/read of /proc files after
-    fork), half of this step."""
+    read them before fork (steps.prepare): read here, in the forked child,
+    they would be its first open/read of /proc files after fork, about
+    half of this step's cost."""
     if last is None:
         last = lc.last_cap()
     keep = mask_of(bounding, last)

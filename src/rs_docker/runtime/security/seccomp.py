@@ -91,10 +91,12 @@ def compile_program(program: Program, optimize: int = 2) -> scmp.Filter:
     The syscall dispatch is a binary tree (SCMP_FLTATR_CTL_OPTIMIZE 2), not
     libseccomp's default linear list: the same rules, but the kernel's
     load, which runs the filter once per syscall number to build its action
-    cache (kernel/seccomp.c seccomp_cache_prepare), drops from ~0.9 ms to
-    ~0.25 ms for Docker's profile (983 -> 1227 instructions), in every
-    container start between fork and exec; each filtered syscall in the
-    container then takes O(log n) comparisons instead of O(n)."""
+    cache (kernel/seccomp.c seccomp_cache_prepare), is several times
+    shorter for Docker's profile although the program is longer (983 ->
+    1227 instructions), and it happens in every container start between
+    fork and exec (docs/ARCHITECTURE.md, Start-up rules); each filtered
+    syscall in the container then takes O(log n) comparisons instead of
+    O(n)."""
     flt = scmp.Filter(program.default_action)
     try:
         flt.set_nnp(False)

@@ -1,5 +1,6 @@
 """A cache of compiled seccomp programs, so that `run` does not build the
-same libseccomp filter (~4 ms for Docker's profile) on every start.
+same libseccomp filter on every start (what compiling Docker's profile
+costs: docs/ARCHITECTURE.md, Start-up rules).
 
 Entry: <dir>/<key>.bpf where key = sha256 of (FORMAT, machine, the
 libseccomp in use (libseccomp_identity: the linker cache's identity, else
@@ -47,15 +48,15 @@ def key(section: dict, libseccomp_version: str, machine: str | None = None) -> s
 
 def canonical_json(value) -> str:
     """json.dumps(value, sort_keys=True, separators=(",", ":")), through
-    jsonio (the C encoder's sort_keys: ~0.03 ms for Docker's profile)."""
+    jsonio (the C encoder's sort_keys): json stays off the run path."""
     return jsonio.dumps(value, sort_keys=True)
 
 
 def program_for(section: dict, cache_dir: str | None) -> bytes:
     """The raw BPF of an OCI linux.seccomp section, through the cache in
     `cache_dir` when given. A hit needs only libseccomp_identity(), not
-    libseccomp itself; building the filter (runtime/security/seccomp.py: the libseccomp
-    bindings, ~1 ms to import, ~4 ms to compile Docker's profile) is for a
+    libseccomp itself; building the filter (runtime/security/seccomp.py:
+    importing the libseccomp bindings and compiling the profile) is for a
     miss. A cache that cannot be written only costs the next run a compile."""
     if cache_dir is None:
         return _compile(section)
@@ -72,7 +73,7 @@ def program_for(section: dict, cache_dir: str | None) -> bytes:
 
 def libseccomp_identity(ld_cache: str = "/etc/ld.so.cache") -> str:
     """What tells one libseccomp build from another, for the key, without
-    loading it (~0.3 ms of every run): the dynamic linker's cache, which
+    loading it (ctypes' dlopen on every run): the dynamic linker's cache, which
     ldconfig(8) rewrites whenever a library is installed or upgraded
     (package managers run it), as device, inode, size and mtime. A change
     of any library only costs one compile. With LD_LIBRARY_PATH set (the

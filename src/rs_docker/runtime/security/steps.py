@@ -12,7 +12,7 @@
 Each takes the whole OCI config and does nothing when its section is absent.
 
 Seccomp without no_new_privs (Docker's default) needs CAP_SYS_ADMIN at load
-time (seccomp(2)), which the container no longer has after apply_caps. So,
+time (seccomp(2)), which the container lacks after apply_caps. So,
 like runc (libcontainer/standard_init_linux.go: "Without NoNewPrivileges
 seccomp is a privileged operation"), apply_caps loads the filter itself just
 before the final capset in that case, and load_seccomp does only the
@@ -28,9 +28,10 @@ from rs_docker.linux import capabilities as lc
 from rs_docker.runtime.rootfs import masks
 from rs_docker.runtime.security import caps
 
-# Imported where needed, not here (issue 6): rlimits (the resource module,
-# ~1 ms) only for process.rlimits; seccomp_cache for a seccomp section; the
-# libseccomp bindings only on a cache miss (seccomp_cache.program_for).
+# Imported where needed, not here (docs/ARCHITECTURE.md, Start-up rules):
+# rlimits (the resource module) only for process.rlimits; seccomp_cache for
+# a seccomp section; the libseccomp bindings only on a cache miss
+# (seccomp_cache.program_for).
 
 # config.json annotation naming a directory where compiled seccomp programs
 # are cached (runtime/security/seccomp_cache.py); the container layer points it into
@@ -47,12 +48,12 @@ class Prepared:
     """The compiled filter as raw BPF (None: unconfined) and when to load it.
     Plain bytes: nothing of libseccomp is needed in the child to load it.
     Mutable (_load clears `filter` once loaded), so a slotted class, not a
-    NamedTuple; not a dataclass, whose import costs ~10 ms a run (issue 6).
+    NamedTuple; not a dataclass: dataclasses stays off the run path.
 
     last_cap (cap_last_cap) and bounding (this process's bounding set, None
     when the child will enter a user namespace, which resets it to the full
-    set) are read by the parent: the child's first open() of a /proc file
-    costs ~0.25 ms after fork, the parent's ~0.01 ms."""
+    set) are read by the parent: a forked child's first open() of a /proc
+    file is many times slower than the parent's."""
 
     __slots__ = ("filter", "no_new_privs", "last_cap", "bounding")
 
@@ -91,7 +92,7 @@ def prepare(config: dict) -> Prepared:
     (from the cache named by the CACHE_DIR_ANNOTATION annotation, if any).
     Called before fork: also imports what the child's steps will need."""
     if _process(config).get("rlimits"):
-        from rs_docker.runtime.security import rlimits  # noqa: F401 - here: the child would pay ~1 ms
+        from rs_docker.runtime.security import rlimits  # noqa: F401 - before fork, not in the child
     nnp = bool(_process(config).get("noNewPrivileges"))
     last = bounding = None
     if _process(config).get("capabilities") is not None:
