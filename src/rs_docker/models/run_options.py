@@ -7,7 +7,7 @@ entry. Adding a flag is one entry here plus its effect (models.spec,
 container/...).
 
 Values stay close to what the user typed (strings for sizes and mount
-specs); models.spec and models.mounts turn them into the OCI config. Both
+specs); models.spec and models.mount_flags turn them into the OCI config. Both
 classes are records (rs_docker.values).
 """
 

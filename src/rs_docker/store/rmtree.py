@@ -12,7 +12,8 @@ Directories we own but may not list or change (overlayfs leaves work/work
 mode 000, a rootless unpack keeps a layer's 0555 dirs) are made 0700 on the
 way; root never needs it (CAP_DAC_OVERRIDE). Files of ids we are not
 (a rootless container's subuids) still raise PermissionError: the caller
-retries inside a user namespace (runtime.rootless.remove_tree).
+retries inside a user namespace (container.create.remove_dir, through
+runtime.rootless.run_in_userns).
 """
 
 from __future__ import annotations
