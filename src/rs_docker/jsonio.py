@@ -6,9 +6,10 @@ expressions at import), and `re` imports `enum`, `functools` and
 `collections`, all kept off the run path (docs/ARCHITECTURE.md, Start-up
 rules). `_json` is the C
 accelerator json itself uses (json/scanner.py `c_make_scanner`,
-json/encoder.py `c_make_encoder`): driven here with json's defaults it
-reads and writes exactly what json.loads / json.dumps(separators=...) do.
-Without it (an interpreter that lacks it) the `json` package is used.
+json/encoder.py `c_make_encoder`), taken from rs_docker.cpython (which
+falls back to json's pure-Python scanner and encoder): driven here with
+json's defaults it reads and writes exactly what json.loads /
+json.dumps(separators=...) do.
 
 Pretty-printed output (`inspect`, `--format json`) stays with `json`:
 the C encoder does not indent.
@@ -24,10 +25,7 @@ meets the same limit.
 
 from __future__ import annotations
 
-try:
-    import _json
-except ImportError:  # pragma: no cover - every CPython has it
-    _json = None
+from rs_docker import cpython as _json
 
 _WHITESPACE = " \t\n\r"
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
@@ -49,7 +47,7 @@ def _default(o):
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
-_scan = _json.make_scanner(_ScanContext()) if _json is not None else None
+_scan = _json.make_scanner(_ScanContext())
 
 # Deeper than any manifest, index, image config or archive manifest nests
 # (they stop at 5 or 6 levels), and far below the recursion limit (1000).
@@ -90,10 +88,6 @@ def loads_any(data: bytes, max_depth: int | None = None):
 
 
 def _loads(text: str):
-    if _json is None:  # pragma: no cover
-        import json
-
-        return json.loads(text)
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan(text, start)
@@ -125,10 +119,6 @@ def dumps(value, compact: bool = True, sort_keys: bool = False) -> str:
     """json.dumps(value, sort_keys=...) with separators (",", ":") (compact)
     or json's default (", ", ": "); ASCII output, circular references refused."""
     sep = (",", ":") if compact else (", ", ": ")
-    if _json is None:  # pragma: no cover
-        import json
-
-        return json.dumps(value, separators=sep, sort_keys=sort_keys)
     if isinstance(value, str):
         return _json.encode_basestring_ascii(value)
     # A fresh markers dict each time, as json does: the encoder leaves ids

@@ -50,7 +50,7 @@ collections is itself a cost on that path, and namedtuple compiles a
 
 from __future__ import annotations
 
-from _collections import _tuplegetter
+from rs_docker.cpython import tuplegetter as _tuplegetter
 
 _tuple_new = tuple.__new__
 

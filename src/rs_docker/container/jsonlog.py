@@ -20,7 +20,8 @@ from __future__ import annotations
 import errno
 import os
 import time
-from _json import encode_basestring  # what json.dumps(ensure_ascii=False) uses for str
+
+from rs_docker.cpython import encode_basestring
 
 MAX_LINE = 16 * 1024
 # Write errors that mean "no room, or the device failed", not a bug of ours:

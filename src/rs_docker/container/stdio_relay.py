@@ -20,14 +20,13 @@ wrote before has been read. Streams that are not terminals (files, pipes,
 
 from __future__ import annotations
 
-# _signal and _thread, not signal.py and threading.py: see runtime/process.py.
-import _signal
-import _thread
 import fcntl
 import os
 import select
 import termios
 
+from rs_docker.cpython import signal as _signal
+from rs_docker.cpython import thread as _thread
 from rs_docker.runtime.tty import write_all
 
 _CHUNK = 65536

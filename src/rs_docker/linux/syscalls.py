@@ -9,13 +9,13 @@ import fewer on the run path for 20 lines.)
 
 from __future__ import annotations
 
-import _socket  # not socket.py: ~2.5 ms of enum conversions on every run
 import ctypes
 import errno
 import fcntl
 import os
 import struct
 
+from rs_docker.cpython import socket as _socket
 from rs_docker.linux import constants as C
 
 libc = ctypes.CDLL(None, use_errno=True)

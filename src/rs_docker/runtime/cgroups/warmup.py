@@ -29,11 +29,11 @@ if it cannot find or write the file, the join pays the grace period.
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
 import time
 
+from rs_docker.cpython import thread as _thread
 from rs_docker.errors import RsDockerError
 from rs_docker.runtime.cgroups import detect as _detect
 

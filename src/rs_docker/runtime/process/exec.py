@@ -16,9 +16,9 @@ namespace, where a container process could open its /proc/PID/exe
 
 from __future__ import annotations
 
-import _signal
 import os
 
+from rs_docker.cpython import signal as _signal
 from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks

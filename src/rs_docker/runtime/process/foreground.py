@@ -4,8 +4,7 @@ for. Shared by `run` (start.run) and `exec` (exec.exec_in)."""
 
 from __future__ import annotations
 
-# _signal, not signal.py: its wrappers build enums (~3 ms of every run).
-import _signal
+from rs_docker.cpython import signal as _signal
 
 
 def foreground(launch, forward_signals: bool, stdin, stdout):

@@ -9,15 +9,12 @@ See sync.py for the protocol and init.py for the children's side.
 
 from __future__ import annotations
 
-# _signal, _thread, not signal.py, threading.py: the wrappers build enums
-# (enum, functools...) and threading's machinery; the C modules have the
-# same functions with plain int constants.
-import _signal
-import _thread
 import errno
 import os
 import select
 
+from rs_docker.cpython import signal as _signal
+from rs_docker.cpython import thread as _thread
 from rs_docker.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from rs_docker.linux import syscalls
 from rs_docker.linux.procstat import start_ticks

@@ -27,8 +27,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from _signal import SIGKILL
 
+from rs_docker.cpython import signal as _signal
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.runtime import namespaces
@@ -194,7 +194,7 @@ def die_with_parent(chan: Channel) -> None:
     our parent (A is gone by "go"), and again after the user switch, which
     clears it (commit_creds). A supervisor that died before we armed it has
     closed its end of the sync socket: then we stop here."""
-    syscalls.set_pdeathsig(SIGKILL)
+    syscalls.set_pdeathsig(_signal.SIGKILL)
     if chan.hung_up():
         raise OSError(errno.ESRCH, "supervisor: the runtime exited before the container started")
 

@@ -38,11 +38,11 @@ holding cgroup_mutex (cgroups/warmup.py), and waits with it.
 
 from __future__ import annotations
 
-import _signal
 import os
 import select
 
 from rs_docker import jsonio
+from rs_docker.cpython import signal as _signal
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.runtime.process import sync

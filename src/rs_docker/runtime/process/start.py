@@ -8,13 +8,10 @@ See init.py for the children's side and sync.py for the protocol.
 
 from __future__ import annotations
 
-# _signal, not signal.py: the wrappers build enums (enum, functools...:
-# ~3 ms of every run); the C module has the same functions with plain int
-# constants.
-import _signal
 import os
 
 from rs_docker import jsonio
+from rs_docker.cpython import signal as _signal
 from rs_docker.linux import constants as C
 from rs_docker.linux import syscalls
 from rs_docker.runtime.process.handshake import SUBREAPER, Container, Handshake, RunResult

@@ -44,11 +44,11 @@ container command is running (runc does the same with its exec fifo). No excepti
 
 from __future__ import annotations
 
-import _socket  # socket.py would add ~2.5 ms per run (enum conversions, selectors)
 import os
 import sys
 
 from rs_docker import jsonio
+from rs_docker.cpython import socket as _socket
 
 BUNDLE = "bundle"
 READY = "ready"

@@ -21,17 +21,8 @@ import os
 import stat
 
 from rs_docker import jsonio
+from rs_docker.cpython import sha256
 from rs_docker.linux import seccomp_bpf
-
-try:
-    # The builtin module: `import hashlib` loads OpenSSL's libcrypto, 3-7 ms
-    # of every `run` on this VM, for one small digest.
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - Python 3.12+ names it _sha2
-    try:
-        from _sha2 import sha256
-    except ImportError:
-        from hashlib import sha256
 
 FORMAT = "rs-docker-seccomp-2"  # bump when generate()/compile_program() semantics change
 HEADER = b"RSBPF1\n\0"
