@@ -1,5 +1,6 @@
-"""A container's PID 1 forked early (process.preforked.prefork(), what a foreground
-`rs-docker run` as root does): the same output, exit codes, isolation and
+"""A container's PID 1 forked early (process.preforked.prefork() through the
+start-up slot, runtime/startup.StartUp, what a foreground `rs-docker run` as
+root does): the same output, exit codes, isolation and
 errors as one forked at the start; a bundle it cannot run falls back to the
 usual start; a handle never used leaves no process; our own children go to
 our PID namespace again."""
@@ -16,6 +17,7 @@ from rs_docker.errors import CommandNotFound, RuntimeFailure
 from rs_docker.runtime.cgroups import join
 from rs_docker.runtime.process.preforked import prefork
 from rs_docker.runtime.process.start import spawn
+from rs_docker.runtime.startup import StartUp
 from tests.fixtures.bundle import DEFAULT_NAMESPACES, make_bundle, run_captured
 from tests.fixtures.procs import children
 from tests.integration.security_probe import docker_config
@@ -50,12 +52,25 @@ def handle():
     assert children() == before
 
 
-def test_a_preforked_pid_1_runs_the_container_as_one_forked_at_start_does(tmp_path, handle):
+@pytest.fixture
+def slot():
+    """A start-up slot holding a preforked PID 1; left after the test, and
+    nothing stays."""
+    before = children()
+    with StartUp() as s:
+        assert s.preforked_pid is not None
+        yield s
+    assert children() == before
+
+
+def test_a_preforked_pid_1_runs_the_container_as_one_forked_at_start_does(tmp_path, slot):
     bundle = make_bundle(tmp_path, ["sh", "-c", PROBE], **docker_config())
     usual, usual_out, usual_err = run_captured(bundle)
-    result, out, err = run_captured(bundle, preforked=handle)
+    pid1 = slot.preforked_pid
+    result, out, err = run_captured(bundle, startup=slot)
     assert (result.exit_code, out, err) == (usual.exit_code, usual_out, usual_err) == (5, out, "")
-    assert result.pid == handle.pid  # it was the preforked process that ran
+    assert result.pid == pid1  # it was the preforked process that ran
+    assert slot.preforked_pid is None  # used
     lines = out.splitlines()
     assert lines[0] == "1"
     status = dict(line.split(":\t") for line in lines[1:8])
@@ -65,12 +80,13 @@ def test_a_preforked_pid_1_runs_the_container_as_one_forked_at_start_does(tmp_pa
     assert lines[-1] == "0"  # masked: /dev/null bound over it
 
 
-def test_a_preforked_pid_1_has_its_own_namespaces_and_joins_its_cgroup(tmp_path, handle):
+def test_a_preforked_pid_1_has_its_own_namespaces_and_joins_its_cgroup(tmp_path, slot):
     ours = {kind: ns("self", kind) for kind in NAMESPACES}
+    pid1 = slot.preforked_pid
     c = spawn(make_bundle(tmp_path, ["sleep", "1000"]), stdin=None, stdout=None, stderr=None,
-              preforked=handle, container_id="prefork-cgroup-test")
+              startup=slot, container_id="prefork-cgroup-test")
     try:
-        assert c.pid == handle.pid
+        assert c.pid == pid1
         for kind in NAMESPACES:
             assert ns(c.pid, kind) != ours[kind], kind
         with open(f"/proc/{c.pid}/status") as f:
@@ -114,48 +130,50 @@ def test_close_reaps_an_unused_handle_and_is_idempotent():
     assert children() == before
 
 
-def test_a_bundle_without_a_new_pid_namespace_falls_back_to_the_usual_start(tmp_path, handle):
+def test_a_bundle_without_a_new_pid_namespace_falls_back_to_the_usual_start(tmp_path, slot):
     namespaces = [{"type": t} for t in DEFAULT_NAMESPACES if t != "pid"]
     bundle = make_bundle(tmp_path, ["sh", "-c", "echo $$"], linux={"namespaces": namespaces})
-    result, out, err = run_captured(bundle, preforked=handle)
+    pid1 = slot.preforked_pid
+    result, out, err = run_captured(bundle, startup=slot)
     assert result.exit_code == 0, err
     assert out.strip() != "1"  # the host's PID namespace, as asked
-    assert result.pid != handle.pid
-    assert handle.pid not in children()
+    assert result.pid != pid1
+    assert pid1 not in children()
 
 
-def test_a_bundle_that_does_not_plan_fails_as_it_does_without_prefork(tmp_path, handle):
+def test_a_bundle_that_does_not_plan_fails_as_it_does_without_prefork(tmp_path, slot):
     namespaces = [{"type": t} for t in DEFAULT_NAMESPACES if t != "uts"]
     bundle = make_bundle(tmp_path, ["true"], hostname="box", linux={"namespaces": namespaces})
     with pytest.raises(RuntimeFailure) as usual:
         run_captured(bundle)
     with pytest.raises(RuntimeFailure) as preforked:
-        run_captured(bundle, preforked=handle)
+        run_captured(bundle, startup=slot)
     assert str(preforked.value) == str(usual.value) == "config: hostname needs a uts namespace"
 
 
-def test_a_preforked_pid_1_that_died_before_the_run_is_replaced(tmp_path, handle):
-    os.kill(handle.pid, signal.SIGKILL)
+def test_a_preforked_pid_1_that_died_before_the_run_is_replaced(tmp_path, slot):
+    pid1 = slot.preforked_pid
+    os.kill(pid1, signal.SIGKILL)
     result, out, _ = run_captured(make_bundle(tmp_path, ["sh", "-c", "echo $$"]),
-                                  preforked=handle)
+                                  startup=slot)
     assert (result.exit_code, out) == (0, "1\n")
-    assert result.pid != handle.pid
+    assert result.pid != pid1
 
 
-def test_command_not_found_through_a_preforked_pid_1_is_127(tmp_path, handle):
+def test_command_not_found_through_a_preforked_pid_1_is_127(tmp_path, slot):
     with pytest.raises(CommandNotFound) as e:
-        run_captured(make_bundle(tmp_path, ["nosuchcommand"]), preforked=handle)
+        run_captured(make_bundle(tmp_path, ["nosuchcommand"]), startup=slot)
     assert e.value.exit_code == 127
     assert str(e.value) == 'exec: "nosuchcommand": executable file not found in $PATH'
 
 
-def test_a_failing_mount_through_a_preforked_pid_1_is_125_and_leaves_nothing(tmp_path, handle):
+def test_a_failing_mount_through_a_preforked_pid_1_is_125_and_leaves_nothing(tmp_path, slot):
     bundle = make_bundle(tmp_path, ["true"], mounts=[
         {"destination": "/data", "type": "bind", "source": str(tmp_path / "missing"),
          "options": ["rbind"]}])
     with pytest.raises(RuntimeFailure, match=r"^mount .*missing on .*/rootfs/data: no such file") \
             as e:
-        spawn(bundle, stdin=None, stdout=None, stderr=None, preforked=handle,
+        spawn(bundle, stdin=None, stdout=None, stderr=None, startup=slot,
               container_id="prefork-mount-test")
     assert e.value.exit_code == 125
     assert not [d for d in cgroup_dirs("prefork-mount-test") if os.path.exists(d)]
@@ -185,7 +203,8 @@ def test_a_terminal_through_a_preforked_pid_1_gets_its_pty_and_window_size(tmp_p
     def target():
         from rs_docker.runtime.process.start import run
 
-        return run(bundle, preforked=prefork())
+        with StartUp() as startup:
+            return run(bundle, startup=startup)
 
     code, out = run_in_pty(bundle, rows=33, cols=77, target=target)
     assert code == 3, out
@@ -193,20 +212,24 @@ def test_a_terminal_through_a_preforked_pid_1_gets_its_pty_and_window_size(tmp_p
 
 
 def test_concurrent_preforked_runs_each_get_their_own_pid_1(tmp_path):
+    import contextlib
     import threading
 
     before = children()
     bundles = [make_bundle(tmp_path, ["sh", "-c", f"echo $$ {i}"]) for i in range(5)]
     outs: dict = {}
 
-    def one(i):
-        result, out, _ = run_captured(bundles[i], preforked=prefork())
+    def one(i, slot):
+        result, out, _ = run_captured(bundles[i], startup=slot)
         outs[i] = (result.exit_code, out)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    # Entered and left in turn (nested): each restores what it found.
+    with contextlib.ExitStack() as stack:
+        slots = [stack.enter_context(StartUp()) for _ in range(5)]
+        threads = [threading.Thread(target=one, args=(i, slots[i])) for i in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
     assert outs == {i: (0, f"1 {i}\n") for i in range(5)}
     assert children() == before

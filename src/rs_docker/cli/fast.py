@@ -17,7 +17,6 @@ entry point with the untouched argv, so the user sees click's own message.
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
 import sys
@@ -194,62 +193,45 @@ def parse(argv: list[str]) -> tuple[dict, dict] | None:
 
 
 def main() -> None:
-    # A start-up allocates objects by the ten thousand (module imports) and
-    # frees few: the collector's passes over them cost ~4 ms of every
-    # `run`. run_exec turns it back on once the container has started.
-    gc.disable()
     argv = sys.argv[1:]
     parsed = None if "_RS_DOCKER_COMPLETE" in os.environ else parse(argv)
     if parsed is None:
-        gc.enable()
         from rs_docker.cli.main import main as click_main
 
         click_main()
         return
-    from rs_docker.runtime.cgroups.warmup import warm_up
+    from rs_docker.runtime.startup import StartUp
 
-    warm_up()  # the cgroup join's kernel latency, paid while we import and plan
-    _run(*parsed, preforked=_prefork(parsed[1]))
-
-
-def _prefork(params: dict):
-    """The container's PID 1, forked now (runtime/preforked.py): a foreground
-    run as root (no user namespace first; run has no --pid/--userns flags,
-    so PID 1 gets a new PID namespace). It imports what PID 1 needs while
-    we import, find the image and create the container (~2 ms a run, see
-    preforked.py)."""
-    if params["detach"] or os.geteuid() != 0:
-        return None
-    from rs_docker.runtime.process.preforked import prefork
-
-    return prefork()
-
-
-def _run(global_params: dict, params: dict, preforked=None) -> None:
-    try:
-        from rs_docker.cli.run_exec import execute
-        from rs_docker.errors import RsDockerError
-
-        debug = global_params["debug"]
-        try:
-            ctx = global_context(global_params)
-            code = execute(ctx, params, preforked)
-        except RsDockerError as e:
-            from rs_docker.cli.errors_out import report  # only on the error path
-
-            report(e, "run", debug)
-        except KeyboardInterrupt:
-            sys.exit(130)
-        except BrokenPipeError:
-            sys.exit(0)
-        except OSError as e:
-            from rs_docker.cli.errors_out import report_os_error
-
-            report_os_error(e, "run", debug)
-    finally:
-        if preforked is not None:
-            preforked.close()  # unused (an error before the start): it exits; a no-op if used
+    # The one owner of a run's start-up slot: its tricks (the collector off,
+    # the cgroup warm-up, PID 1 forked now) begin here and are undone when
+    # the block ends. A detached container is started by its monitor: no
+    # PID 1 to fork here.
+    with StartUp(prefork=not parsed[1]["detach"]) as startup:
+        code = _run(*parsed, startup)
     _exit(code)
+
+
+def _run(global_params: dict, params: dict, startup) -> int:
+    """The run's exit status; an error is reported and exits (SystemExit)."""
+    from rs_docker.cli.run_exec import execute
+    from rs_docker.errors import RsDockerError
+
+    debug = global_params["debug"]
+    try:
+        ctx = global_context(global_params)
+        return execute(ctx, params, startup)
+    except RsDockerError as e:
+        from rs_docker.cli.errors_out import report  # only on the error path
+
+        report(e, "run", debug)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except OSError as e:
+        from rs_docker.cli.errors_out import report_os_error
+
+        report_os_error(e, "run", debug)
 
 
 def _exit(code: int) -> None:

@@ -5,7 +5,6 @@ means."""
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
@@ -66,14 +65,17 @@ def _echo_err(text: str) -> None:
 
 class _PullProgress:
     """Pull progress on stderr (Docker prints `run`'s pull there), the
-    renderer imported only if a pull happens, and closed when it ends."""
+    renderer imported only if a pull happens, and closed when it ends. A
+    pull is long: the start-up slot, if any, is done() at its first event."""
 
-    def __init__(self):
+    def __init__(self, startup=None):
         self.renderer = None
+        self.startup = startup
 
     def __call__(self, event) -> None:
         if self.renderer is None:
-            gc.enable()  # cli/fast.py turned it off for the start-up; a pull is long
+            if self.startup is not None:
+                self.startup.done()
             from rs_docker.cli.progress import renderer
 
             self.renderer = renderer(stream=sys.stderr)
@@ -84,29 +86,17 @@ class _PullProgress:
             self.renderer.close()
 
 
-def _started(_container_id: str) -> None:
-    """The container runs: the start-up is over, and a foreground run may
-    now last for hours, so the garbage collector cli/fast.py turned off for
-    the start-up comes back (the objects of the start-up frozen out of its
-    passes)."""
-    gc.freeze()
-    gc.enable()
-
-
-def execute(ctx, params: dict, preforked=None) -> int:
+def execute(ctx, params: dict, startup=None) -> int:
     """Run the container the parameters describe; its exit status (0 once a
-    detached container is started and its id printed). preforked: a
-    runtime.prefork() handle for a foreground run's PID 1 (the caller
-    closes it should we raise before the run takes it)."""
+    detached container is started and its id printed). startup: the
+    caller's start-up slot (runtime/startup.StartUp), which the caller
+    leaves; a foreground run hands it to the runtime."""
     from rs_docker.container.run import RunCallbacks, run_container
 
     opts = build_options(params)
-    if opts.detach and preforked is not None:
-        preforked.close()  # the monitor starts a detached container
-        preforked = None
-    pull_progress = _PullProgress()
+    pull_progress = _PullProgress(startup)
     callbacks = RunCallbacks(notice=_echo_err, pull_progress=pull_progress,
-                             pull_done=pull_progress.close, started=_started)
+                             pull_done=pull_progress.close)
     if ctx.debug:
         callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
     sys.stdout.flush()
@@ -115,4 +105,4 @@ def execute(ctx, params: dict, preforked=None) -> int:
 
         print(run_detached(ctx, opts, callbacks), flush=True)
         return 0
-    return run_container(ctx, opts, callbacks, preforked=preforked)
+    return run_container(ctx, opts, callbacks, startup=startup)

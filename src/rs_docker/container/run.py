@@ -74,23 +74,19 @@ def _image(ctx: Context, record) -> create.Image:
 
 
 def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None,
-                  preforked=None) -> int:
+                  startup=None) -> int:
     """Run the container to its end; its exit code (Docker's: N, or 128+signal).
-    preforked: a runtime.prefork() handle to become its PID 1; used or
-    closed here, whatever happens."""
+    startup: the caller's start-up slot (runtime/startup.StartUp), handed
+    to the runtime; the caller leaves it."""
     cb = progress or RunCallbacks()
+    check_options(opts)
+    image = find_image(ctx, opts, cb)
+    created = create.create_container(ctx, opts, image, cb.debug)
     try:
-        check_options(opts)
-        image = find_image(ctx, opts, cb)
-        created = create.create_container(ctx, opts, image, cb.debug)
-        try:
-            return _start(ctx, created, opts, cb, preforked)
-        finally:
-            if opts.remove:
-                remove(ctx, created)
+        return _start(ctx, created, opts, cb, startup)
     finally:
-        if preforked is not None:
-            preforked.close()  # a no-op once the runtime took it
+        if opts.remove:
+            remove(ctx, created)
 
 
 def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
@@ -109,7 +105,7 @@ def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None =
 
 
 def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallbacks,
-           preforked=None) -> int:
+           startup=None) -> int:
     from rs_docker.runtime.process.start import run as run_bundle
 
     def on_start(pid=None, *_args, **_kwargs) -> None:
@@ -132,7 +128,7 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
         result = run_bundle(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                            on_start=on_start, container_id=created.id, preforked=preforked)
+                            on_start=on_start, container_id=created.id, startup=startup)
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise

@@ -15,7 +15,7 @@ Its rooms, each with its own docstring:
                 filesystem inside it (mount.py), joining one (join.py), the
                 warm-up
     bundle.py (load and plan a bundle), namespaces.py, idmap.py,
-    rootless.py, tty.py
+    rootless.py, tty.py, startup.py (the start-up slot)
 
 The public API, each imported from the module that defines it (this
 package's __init__ imports nothing, so importing one submodule costs only
@@ -23,19 +23,19 @@ that submodule):
 
     process.start.run(bundle, *, stdin=0, stdout=1, stderr=2, on_start=None,
         forward_signals=True, state_dir=None, container_id=None,
-        preforked=None) -> RunResult
+        startup=None) -> RunResult
     process.start.spawn(bundle, *, stdin=0, stdout=1, stderr=2, on_start=None,
-          state_dir=None, container_id=None, preforked=None)
+          state_dir=None, container_id=None, startup=None)
           -> Container  (.pid, .wait(), .kill(sig), .console)
     process.exec.exec_in(pid, process, config, *, stdin=0, stdout=1, stderr=2,
             forward_signals=True) -> RunResult
-    cgroups.warmup.warm_up() -> None   a container start follows: begin
-                         paying the kernel's cgroup-migration latency now
-    process.preforked.prefork() -> Preforked | None   fork the next
-                         container's PID 1 now, while the caller still
-                         imports and creates the container; run/spawn(...,
-                         preforked=it) hand it the bundle, an unused one is
-                         close()d
+    startup.StartUp(prefork=True)   the start-up slot, a context manager:
+                         entering it turns the collector off, starts the
+                         cgroup warm-up (cgroups.warmup) and forks the next
+                         container's PID 1 (process.preforked) while the
+                         caller still imports and creates the container;
+                         run/spawn(..., startup=it) use it; leaving it undoes
+                         all of it
     (Container and RunResult live in process.handshake.)
 
 Mount conventions: a config.mounts entry whose destination is "/" is the

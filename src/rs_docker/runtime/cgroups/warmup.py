@@ -10,9 +10,9 @@ every later writer), and a write in that window does not wait at all. The
 container's PID 1 can only be joined to its cgroup once it exists, late in
 a start, so the join used to pay the grace period while PID 1 waited.
 
-A keeper thread, started as soon as a run is known to come (cli/fast.py, via
-warmup.warm_up) and otherwise once the container's cgroup directories
-exist, writes "0" ("the writing process", cgroups(7)) to this process's own
+A keeper thread, started as soon as a run is known to come (warm_up, from
+the start-up slot: runtime/startup.py) and otherwise once the container's
+cgroup directories exist, writes "0" ("the writing process", cgroups(7)) to this process's own
 cgroup.procs: a move to where it already is, which changes nothing. Its
 first write pays the grace period while Python imports and plans; it writes
 again every PERIOD, so the kernel never goes back to GP_IDLE, until the join
@@ -30,7 +30,6 @@ if it cannot find or write the file, the join pays the grace period.
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from rs_docker.cpython import thread as _thread
@@ -91,14 +90,14 @@ class Keeper:
 
 
 _keeper: Keeper | None = None
-# While the keeper runs, the interpreter's switch interval is 0.5 ms
-# instead of 5: the thread needs the GIL to start and after each wait, and
-# the main thread, importing, would otherwise keep it up to 5 ms, long
-# enough for the first write to come late (and stall the cgroup mkdirs
-# behind its grace period) or for a gap between writes to let the kernel
-# go idle. stop() restores the caller's interval.
+# The switch interval the owner of a start-up sets while the keeper runs
+# (runtime/startup.py), instead of the default 5 ms: the thread needs the
+# GIL to start and after each wait, and the main thread, importing, would
+# otherwise keep it up to 5 ms, long enough for the first write to come late
+# (and stall the cgroup mkdirs behind its grace period) or for a gap between
+# writes to let the kernel go idle. This module never sets it itself: the
+# interval is the whole interpreter's.
 SWITCH = 0.0005
-_interval: float | None = None
 
 
 def own_procs(mountinfo: str | None = None, proc_cgroup: str | None = None) -> str | None:
@@ -123,23 +122,18 @@ def own_procs(mountinfo: str | None = None, proc_cgroup: str | None = None) -> s
         return None
 
 
-def warm_up() -> None:
+def warm_up() -> Keeper | None:
     """Start the keeper unless it runs; only as root (a rootless run joins
-    no cgroup of its own on v1, and may not write its own cgroup.procs)."""
+    no cgroup of its own on v1, and may not write its own cgroup.procs).
+    The keeper started, or None."""
     global _keeper
     if os.geteuid() != 0 or (_keeper is not None and not _keeper.wait(0)):
-        return
-    global _interval
-    _interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH)
+        return None
     _keeper = Keeper(own_procs)
+    return _keeper
 
 
 def stop() -> None:
     """The join is done: let the keeper end."""
     if _keeper is not None:
         _keeper.stop()
-    global _interval
-    if _interval is not None:
-        sys.setswitchinterval(_interval)
-        _interval = None

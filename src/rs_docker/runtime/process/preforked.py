@@ -11,8 +11,12 @@ imports what PID 1 needs while the parent imports, finds the image and
 creates the container on the other core, then waits on the sync socket.
 
     prefork() -> Preforked | None   None where it does not apply (not root)
-    start.run / spawn(..., preforked=handle)   hand the bundle to P1
+    start(handle, bundle, ...)      hand the bundle to P1 (the parent's side)
     handle.close()                  the run never came: P1 exits
+
+Only the start-up slot (runtime/startup.StartUp) holds a handle: it
+preforks on entering, hands the bundle over when process.start.spawn asks
+it to, and closes an unused one on leaving.
 
 P1 is forked with our pid_ns_for_children switched to a new PID namespace
 (as process._fork_in_new_pid_ns), so it is PID 1 there, our child. It holds
@@ -182,7 +186,7 @@ def serve(chan: Channel) -> int:
     return 125  # not reached
 
 
-# ---- the parent's side of a run through P1 (process.spawn) --------------
+# ---- the parent's side of a run through P1 (StartUp.start) --------------
 
 def read_config(bundle: str) -> dict | None:
     """config.json as the parent of a preforked PID 1 needs it (its cgroup

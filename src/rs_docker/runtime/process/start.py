@@ -1,7 +1,8 @@
-"""The parent side: fork the init processes (or hand the bundle to a
-preforked PID 1: preforked.py), answer their requests over the sync socket
-(id maps, cgroup, "go", the pty: handshake.py), then wait and report
-(foreground.py: signals forwarded, the pty relayed).
+"""The parent side: fork the init processes (or hand the bundle to the
+start-up slot's preforked PID 1: runtime/startup.py, preforked.py), answer
+their requests over the sync socket (id maps, cgroup, "go", the pty:
+handshake.py), then wait and report (foreground.py: signals forwarded, the
+pty relayed).
 
 See init.py for the children's side and sync.py for the protocol.
 """
@@ -98,33 +99,22 @@ def _fork_in_new_pid_ns(body, chan: Channel, args: tuple) -> int:
 
 def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
           state_dir: str | None = None, container_id: str | None = None,
-          preforked=None) -> Container:
+          startup=None) -> Container:
     """Start the container of `bundle` and return once its command runs.
     stdin/stdout/stderr: fds given to the container (None: /dev/null);
     ignored with process.terminal, where the Container's `console` is the
-    pty master to relay. preforked: a preforked.Preforked to become PID 1
-    (used or closed here, whatever happens)."""
-    try:
-        cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
-                                    f"{os.urandom(4).hex()}"
-        c = None
-        config = None
-        if preforked is not None:
-            from rs_docker.runtime.process import preforked as preforked_mod
+    pty master to relay. startup: the caller's start-up slot
+    (runtime/startup.StartUp): its preforked PID 1 runs the bundle if it
+    can, and it is told done() once the command runs."""
+    cgroup_id = container_id or f"{os.path.basename(os.path.abspath(bundle))}-" \
+                                f"{os.urandom(4).hex()}"
+    stdio = (stdin, stdout, stderr)
+    c = startup.start(bundle, cgroup_id, stdio) if startup is not None else None
+    if c is None:
+        from rs_docker.runtime import bundle as bundle_mod
 
-            config = preforked_mod.read_config(bundle)
-        if config is not None:
-            c = preforked_mod.start(preforked, bundle, config, cgroup_id, (stdin, stdout, stderr))
-        if c is None:
-            from rs_docker.runtime import bundle as bundle_mod
-
-            if preforked is not None:
-                preforked.close()  # before a fork: no child of ours holds its socket
-            config = bundle_mod.load(bundle)
-            c = _start_forked(bundle, config, cgroup_id, (stdin, stdout, stderr))
-    finally:
-        if preforked is not None:
-            preforked.close()  # a no-op once taken
+        config = bundle_mod.load(bundle)
+        c = _start_forked(bundle, config, cgroup_id, stdio)
     try:
         if state_dir is not None:
             write_state(state_dir, c.pid, c.start_time)
@@ -134,6 +124,8 @@ def spawn(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None,
         c.kill(_signal.SIGKILL)
         c.wait()
         raise
+    if startup is not None:
+        startup.done()
     return c
 
 
@@ -178,11 +170,11 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
 
 def run(bundle: str, *, stdin=0, stdout=1, stderr=2, on_start=None, forward_signals=True,
         state_dir: str | None = None, container_id: str | None = None,
-        preforked=None) -> RunResult:
+        startup=None) -> RunResult:
     """Run the container of `bundle` in the foreground; see runtime/__init__."""
     def launch():
         return spawn(bundle, stdin=stdin, stdout=stdout, stderr=stderr, on_start=on_start,
-                     state_dir=state_dir, container_id=container_id, preforked=preforked)
+                     state_dir=state_dir, container_id=container_id, startup=startup)
 
     from rs_docker.runtime.process.foreground import foreground
 
