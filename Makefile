@@ -10,7 +10,7 @@ APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 li
                 python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils \
                 binutils-aarch64-linux-gnu
 
-.PHONY: all deps venv test unit integration demo lint bench clean
+.PHONY: all deps venv test test-pythons unit integration demo lint bench clean
 
 all: test
 
@@ -34,6 +34,10 @@ venv: $(BIN)/rs-docker
 test: deps venv
 	$(BIN)/pytest -q tests
 
+# The unit suite on every newer CPython the machine has (pyproject: >= 3.11).
+test-pythons: venv
+	bash scripts/test-pythons.sh
+
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
@@ -50,4 +54,4 @@ bench: deps venv
 	bash bench/run
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info
+	rm -rf $(VENV) .venv-py*/ build src/*.egg-info

@@ -332,7 +332,9 @@ def nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-@pytest.mark.parametrize("depth", [1000, 100_000])
+# Deep enough for every CPython: 3.12+ decode 1000 levels where 3.11 hit its
+# recursion limit; documents from outside are bounded by max_depth anyway.
+@pytest.mark.parametrize("depth", [100_000])
 def test_jsonio_turns_recursion_into_value_error(depth):
     with pytest.raises(jsonio.TooDeep, match="nested too deeply"):
         jsonio.loads(nested(depth))
