@@ -1,7 +1,8 @@
 """The console script's entry point: `rs-docker run` without importing click.
 
-click, and what it imports (inspect, typing, gettext, ...), costs ~25 ms
-of a ~130 ms `rs-docker run --rm IMAGE true` (issue 6). This module parses
+click, and what it imports (inspect, typing, gettext, ...), is the
+largest import a run could make, kept off the run path
+(docs/ARCHITECTURE.md, Start-up rules). This module parses
 only the plain shape of a run, [global options] run [run options] IMAGE
 [COMMAND ARGS...], against the flag tables click's commands are built
 from (cli/commands.py GLOBAL_FLAGS, models.run_options.RUN_FLAGS), the
@@ -236,8 +237,9 @@ def _run(global_params: dict, params: dict, startup) -> int:
 
 def _exit(code: int) -> None:
     """Exit without the interpreter's teardown (every module and object
-    freed one by one: ~7 ms after a run). Nothing is left to do but flush:
-    the run's files are closed, its records written, its children reaped."""
+    freed one by one, work a finished run has no use for). Nothing is left
+    to do but flush: the run's files are closed, its records written, its
+    children reaped."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()

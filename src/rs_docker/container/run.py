@@ -16,7 +16,7 @@ from rs_docker.image import local
 from rs_docker.models.run_options import NETWORK_MODES
 from rs_docker.values import record
 
-TYPE_CHECKING = False  # typing's own constant costs its import (~3 ms)
+TYPE_CHECKING = False  # not typing's: typing stays off the run path (docs/ARCHITECTURE.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -125,7 +125,7 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         relay = Relay(stdio)
         stdio = relay.stdio
     try:
-        # No state_dir yet: runtime.write_state reads /proc/<pid>/stat and
+        # No state_dir yet: process.start.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
         result = run_bundle(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
                             on_start=on_start, container_id=created.id, startup=startup)

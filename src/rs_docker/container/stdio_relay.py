@@ -14,7 +14,7 @@ wrote before has been read. Streams that are not terminals (files, pipes,
 /dev/null) are given to the container as they are.
 
     relay = Relay((stdin, stdout, stderr))   # None: not given (/dev/null)
-    runtime.run(..., stdin=relay.stdio[0], ...)   # the container's ends
+    process.start.run(..., stdin=relay.stdio[0], ...)  # the container's ends
     relay.finish()                           # once the process has exited
 """
 

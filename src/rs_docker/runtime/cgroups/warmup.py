@@ -3,22 +3,23 @@
 Every write to a cgroup.procs file takes cgroup_threadgroup_rwsem for
 writing (kernel/cgroup/cgroup.c cgroup_procs_write_start ->
 cgroup_attach_lock). The first writer after a quiet period waits for an RCU
-grace period (kernel/rcu/sync.c rcu_sync_enter, from GP_IDLE): ~9-15 ms on
-this 2-core VM. Once a writer is done, the semaphore stays in its writer
-mode for at least one more grace period (GP_EXIT, re-armed as GP_REPLAY by
-every later writer), and a write in that window does not wait at all. The
-container's PID 1 can only be joined to its cgroup once it exists, late in
-a start, so the join used to pay the grace period while PID 1 waited.
+grace period (kernel/rcu/sync.c rcu_sync_enter, from GP_IDLE): several
+milliseconds (docs/ARCHITECTURE.md, Start-up rules). Once a writer is
+done, the semaphore stays in its writer mode for at least one more grace
+period (GP_EXIT, re-armed as GP_REPLAY by every later writer), and a write
+in that window does not wait at all. The container's PID 1 can only be
+joined to its cgroup once it exists, late in a start, so without a keeper
+the join pays the grace period while PID 1 waits.
 
 A keeper thread, started as soon as a run is known to come (warm_up, from
 the start-up slot: runtime/startup.py) and otherwise once the container's
-cgroup directories exist, writes "0" ("the writing process", cgroups(7)) to this process's own
-cgroup.procs: a move to where it already is, which changes nothing. Its
-first write pays the grace period while Python imports and plans; it writes
-again every PERIOD, so the kernel never goes back to GP_IDLE, until the join
-stops it. Measured (21 runs each, a cgroup v1 hybrid host): the join of
-PID 1 7.5 -> 0.65 ms median. While a write waits for its grace period it
-holds cgroup_mutex, so a mkdir in a cgroup hierarchy waits too: hence
+cgroup directories exist, writes "0" ("the writing process", cgroups(7))
+to this process's own cgroup.procs: a move to where it already is, which
+changes nothing. Its first write pays the grace period while Python
+imports and plans; it writes again every PERIOD, so the kernel never goes
+back to GP_IDLE, until the join stops it (the figures: docs/ARCHITECTURE.md,
+the tricks table). While a write waits for its grace period it holds
+cgroup_mutex, so a mkdir in a cgroup hierarchy waits too: hence
 create_cgroup() starts its late keeper only after its mkdirs.
 
 The thread only runs os.write() and a timed lock wait: it holds nothing a
@@ -91,12 +92,12 @@ class Keeper:
 
 _keeper: Keeper | None = None
 # The switch interval the owner of a start-up sets while the keeper runs
-# (runtime/startup.py), instead of the default 5 ms: the thread needs the
-# GIL to start and after each wait, and the main thread, importing, would
-# otherwise keep it up to 5 ms, long enough for the first write to come late
-# (and stall the cgroup mkdirs behind its grace period) or for a gap between
-# writes to let the kernel go idle. This module never sets it itself: the
-# interval is the whole interpreter's.
+# (runtime/startup.py), a tenth of CPython's default (0.005 s): the thread
+# needs the GIL to start and after each wait, and the main thread,
+# importing, would otherwise keep it a whole default interval, long enough
+# for the first write to come late (and stall the cgroup mkdirs behind its
+# grace period) or for a gap between writes to let the kernel go idle.
+# This module never sets it itself: the interval is the whole interpreter's.
 SWITCH = 0.0005
 
 

@@ -1,11 +1,11 @@
 """Fork the container's PID 1 early, before the caller knows the bundle.
 
-A foreground `rs-docker run` used to fork PID 1 once the container was
+Otherwise a foreground `rs-docker run` forks PID 1 once the container is
 created: a fork of a ~30 MB Python process, its after-fork work and
-copy-on-write faults (~1.9 ms to PID 1's first step), plus the import of
-the modules only PID 1 runs (init, mounts, devices, security,
-seccomp_cache...: ~2 ms) and the bundle's plan and steps.prepare
-(~0.7 ms), all on the critical path. prefork() forks it right after the CLI
+copy-on-write faults, plus the import of the modules only PID 1 runs
+(init, mounts, devices, security, seccomp_cache...) and the bundle's plan
+and steps.prepare, all on the critical path (figures: docs/ARCHITECTURE.md,
+Start-up rules). prefork() forks it right after the CLI
 has parsed a plain run, while the process is still small: the child (P1)
 imports what PID 1 needs while the parent imports, finds the image and
 creates the container on the other core, then waits on the sync socket.
@@ -19,10 +19,10 @@ preforks on entering, hands the bundle over when process.start.spawn asks
 it to, and closes an unused one on leaving.
 
 P1 is forked with our pid_ns_for_children switched to a new PID namespace
-(as process._fork_in_new_pid_ns), so it is PID 1 there, our child. It holds
+(as start._fork_in_new_pid_ns), so it is PID 1 there, our child. It holds
 nothing of the parent's later state: it only has what existed at the fork,
 and once told the bundle its first step (install_stdio) closes every fd but
-the sync socket, as today's PID 1 does. It gets one message (sync.py):
+the sync socket, as a PID 1 forked later does. It gets one message (sync.py):
 {"type": "bundle", "bundle": path, "stdio": [3 x bool]} with the stdio fds
 given (SCM_RIGHTS; false: /dev/null). It loads and plans the bundle and
 prepares its security itself, in parallel with the parent's cgroup
@@ -32,12 +32,10 @@ join) or its preparation fails, answers "fallback" and exits: the parent
 then starts the container the usual way, and reports any error from its
 own plan. At EOF (no run: an error, a failed pull) P1 exits quietly.
 
-Measured (hyperfine, `run --rm --network none busybox true`, 6 interleaved
-rounds of 60 runs against the previous commit): median ~30.1 -> ~27.9 ms;
-the parent imports 96 modules instead of 108. Less than the ~4 ms taken off
-the parent: the container's cgroup mkdir now often comes while the warm-up
-keeper's first cgroup.procs write still waits for its RCU grace period
-holding cgroup_mutex (cgroups/warmup.py), and waits with it.
+A run gains less than what P1 takes off the parent: the container's
+cgroup mkdir often comes while the warm-up keeper's first cgroup.procs
+write still waits for its RCU grace period holding cgroup_mutex
+(cgroups/warmup.py), and waits with it.
 """
 
 from __future__ import annotations
@@ -236,7 +234,7 @@ def start(preforked: Preforked, bundle: str, config: dict, cgroup_id: str,
             # P1 is gone (EPIPE), or a stdio fd is not open (EBADF): nothing
             # of the container exists yet, the usual start does what it did.
             raise _Fallback(str(e)) from None
-        # P1 loads, plans and prepares the bundle (~0.7 ms) meanwhile.
+        # P1 loads, plans and prepares the bundle meanwhile.
         cgroup = container_cgroup(cgroup_id, config)
         if cgroup is not None:
             made.append(cgroup)

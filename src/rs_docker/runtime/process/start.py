@@ -20,8 +20,8 @@ from rs_docker.runtime.process.sync import Channel
 
 # bundle (its plan: mounts, devices, namespaces), init, command and security
 # are imported where a fork is made here (_start_forked, start): with a
-# preforked PID 1 (preforked.py) only it imports them, in parallel with us
-# (~2 ms of modules off a run's critical path).
+# preforked PID 1 (preforked.py) only it imports them, in parallel with us,
+# off a run's critical path.
 
 
 def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False,
@@ -37,7 +37,7 @@ def start(body, args: tuple, *, idmaps=None, on_pid=None, terminal: bool = False
     ourselves, our pid_ns_for_children switched to a new PID namespace
     around the fork when `new_pid` (unshare(2) CLONE_NEWPID applies to the
     caller's next children only), which saves A: a fork of this Python
-    process and its steps, ~1.5 ms of every run."""
+    process and its steps, on every run."""
     from rs_docker.runtime.process import init
 
     parent, child = Channel.pair()
@@ -135,7 +135,7 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
     made = []
 
     def join(pid: int):
-        """The cgroup, made once PID 1 exists: its directories (~1 ms, a
+        """The cgroup, made once PID 1 exists: its directories (a
         mkdir per v1 hierarchy) are created while PID 1 does its first
         mounts, which need no cgroup, instead of before the fork."""
         from rs_docker.runtime.cgroups import container_cgroup
