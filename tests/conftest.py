@@ -214,6 +214,16 @@ def module_rsd(tmp_path_factory, name: str, *refs: str) -> Rsd:
     return runner
 
 
+def module_rsd_removing(tmp_path_factory, name: str, *refs: str):
+    """module_rsd for a module fixture to `yield from`: every container the
+    module's tests left is removed at its end."""
+    runner = module_rsd(tmp_path_factory, name, *refs)
+    yield runner
+    ids = runner("ps", "-aq", "--no-trunc").stdout.split()
+    if ids:
+        runner("rm", "-f", *ids)
+
+
 @pytest.fixture
 def rsd(store_root, docker_config):
     return Rsd(store_root, docker_config)

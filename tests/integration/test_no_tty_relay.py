@@ -17,18 +17,14 @@ import time
 
 import pytest
 
-from tests.conftest import module_rsd
+from tests.conftest import module_rsd_removing
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
-    runner = module_rsd(tmp_path_factory, "no_tty_relay", images.busybox.ref)
-    yield runner
-    ids = runner("ps", "-aq", "--no-trunc").stdout.split()
-    if ids:
-        runner("rm", "-f", *ids)
+    yield from module_rsd_removing(tmp_path_factory, "no_tty_relay", images.busybox.ref)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from tests.conftest import DockerConfig, Rsd, module_rsd
+from tests.conftest import DockerConfig, Rsd, module_rsd_removing
 
 pytestmark = pytest.mark.root
 
@@ -29,11 +29,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
-    runner = module_rsd(tmp_path_factory, "supervision", images.busybox.ref)
-    yield runner
-    ids = runner("ps", "-aq", "--no-trunc").stdout.split()
-    if ids:
-        runner("rm", "-f", *ids)
+    yield from module_rsd_removing(tmp_path_factory, "supervision", images.busybox.ref)
 
 
 @pytest.fixture(scope="module")
