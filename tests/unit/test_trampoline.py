@@ -157,3 +157,33 @@ def test_spawn_mode_makes_the_command_our_child_in_its_own_session(pair, tmp_pat
     assert status(child) == 7  # ours to reap: CLONE_PARENT
     ppid, session = (tmp_path / "out").read_text().split()
     assert int(ppid) == os.getpid() and int(session) == child
+
+
+def test_without_a_trampoline_python_takes_its_steps(pair, tmp_path):
+    """An architecture without machine code (load() gives -1): the same
+    modes, done by Python; the spawned process is its parent's child once
+    the forking one exits (the runtime is a subreaper then, as here)."""
+    from rs_docker.linux import syscalls
+
+    a, b = pair
+    was = syscalls.child_subreaper()
+    syscalls.set_child_subreaper(True)
+    try:
+        out = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT, 0o600)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                os.dup2(out, 1)
+                trampoline.execute(-1, "s", "/bin/sh", ["sh", "-c", "echo ran; exit 5"], {},
+                                   b.fileno())
+            finally:
+                os._exit(99)
+        os.close(out)
+        b.close()
+        assert status(pid) == 0
+        (report,) = records(a)
+        assert report["type"] == "pid"
+        assert status(report["pid"]) == 5
+    finally:
+        syscalls.set_child_subreaper(was)
+    assert (tmp_path / "out").read_text() == "ran\n"

@@ -48,7 +48,6 @@ import fcntl
 import os
 import struct
 import sys
-import termios
 
 # Machine code of _start, by os.uname().machine (see the module doc).
 CODE = {
@@ -148,6 +147,8 @@ def _without_trampoline(mode: str, path: str, args: list[str], env: dict[str, st
                         report_fd: int) -> None:
     """The trampoline's steps in Python, for an architecture it is not built
     for: the same behaviour, without its protection (the module doc)."""
+    import termios  # this fallback alone needs it
+
     if mode != MODE_EXEC:
         pid = os.fork()
         if pid:
