@@ -21,37 +21,16 @@ from rs_docker.linux.procstat import start_ticks
 from rs_docker.runtime.process import sync
 from rs_docker.runtime.process.reap import exit_code
 from rs_docker.runtime.process.sync import Channel, ChildError, ChildGone, check
+from rs_docker.values import record
 
 
+@record
 class RunResult:
-    """How a container ended. A plain immutable class rather than a frozen
-    dataclass: dataclasses stays off the run path (docs/ARCHITECTURE.md,
-    Start-up rules)."""
+    """How a container ended."""
 
-    __slots__ = ("exit_code", "oom_killed", "pid")
     exit_code: int     # Docker's encoding: exit N -> N, killed by signal S -> 128+S
     oom_killed: bool
     pid: int           # host PID the container's PID 1 had
-
-    def __init__(self, exit_code: int, oom_killed: bool, pid: int):
-        for name, value in (("exit_code", exit_code), ("oom_killed", oom_killed), ("pid", pid)):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"RunResult is immutable: cannot set {name}")
-
-    def _key(self) -> tuple:
-        return (self.exit_code, self.oom_killed, self.pid)
-
-    def __eq__(self, other):
-        return self._key() == other._key() if isinstance(other, RunResult) else NotImplemented
-
-    def __hash__(self):
-        return hash(self._key())
-
-    def __repr__(self):
-        return (f"RunResult(exit_code={self.exit_code!r}, oom_killed={self.oom_killed!r}, "
-                f"pid={self.pid!r})")
 
 
 class Container:
