@@ -27,6 +27,7 @@ from rs_docker.errors import RuntimeFailure
 from rs_docker.linux import capabilities as lc
 from rs_docker.runtime.rootfs import masks
 from rs_docker.runtime.security import caps
+from rs_docker.values import record
 
 # Imported where needed, not here (docs/ARCHITECTURE.md, Start-up rules):
 # rlimits (the resource module) only for process.rlimits; seccomp_cache for
@@ -44,39 +45,20 @@ CACHE_DIR_ANNOTATION = "io.rs-docker.cache-dir"
 _loaded_in: int | None = None
 
 
+@record
 class Prepared:
     """The compiled filter as raw BPF (None: unconfined) and when to load it.
     Plain bytes: nothing of libseccomp is needed in the child to load it.
-    Mutable (_load clears `filter` once loaded), so a slotted class, not a
-    NamedTuple; not a dataclass: dataclasses stays off the run path.
 
     last_cap (cap_last_cap) and bounding (this process's bounding set, None
     when the child will enter a user namespace, which resets it to the full
     set) are read by the parent: a forked child's first open() of a /proc
     file is many times slower than the parent's."""
 
-    __slots__ = ("filter", "no_new_privs", "last_cap", "bounding")
-
-    def __init__(self, filter: bytes | None, no_new_privs: bool, last_cap: int | None = None,
-                 bounding: int | None = None) -> None:
-        self.filter = filter
-        self.no_new_privs = no_new_privs
-        self.last_cap = last_cap
-        self.bounding = bounding
-
-    def _key(self) -> tuple:
-        return (self.filter, self.no_new_privs, self.last_cap, self.bounding)
-
-    def __repr__(self) -> str:
-        return (f"Prepared(filter={self.filter!r}, no_new_privs={self.no_new_privs!r}, "
-                f"last_cap={self.last_cap!r}, bounding={self.bounding!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Prepared):
-            return NotImplemented
-        return self._key() == other._key()
-
-    __hash__ = None  # mutable, like the @dataclass it replaces
+    filter: bytes | None
+    no_new_privs: bool
+    last_cap: int | None = None
+    bounding: int | None = None
 
 
 def _process(config: dict) -> dict:
@@ -179,5 +161,4 @@ def _load(prepared: Prepared) -> None:
         seccomp_bpf.load(prepared.filter)
     except (OSError, ValueError) as e:
         raise RuntimeFailure(f"seccomp: {getattr(e, 'strerror', None) or e}") from None
-    prepared.filter = None
     _loaded_in = os.getpid()
