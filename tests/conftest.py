@@ -131,6 +131,12 @@ def token_registry():
 
 
 @pytest.fixture(scope="session")
+def busybox(images):
+    """The standard busybox image's reference."""
+    return images.busybox.ref
+
+
+@pytest.fixture(scope="session")
 def pusher(registry):
     return Pusher(registry.host)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import module_rsd_removing
+from tests.fixtures.cli import ok, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -28,16 +29,6 @@ pytestmark = pytest.mark.root
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "cli_coverage", images.busybox.ref)
-
-
-@pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, (proc.returncode, proc.stderr)
-    return proc.stdout
 
 
 def run_d(rs, *args) -> str:
@@ -48,16 +39,6 @@ def run_d(rs, *args) -> str:
 
 def inspect(rs, cid: str) -> dict:
     return json.loads(ok(rs("inspect", cid)))[0]
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    """A safety net, not a speed bound: polls until `predicate()` holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # A container that keeps running until stopped, and exits 0 on SIGTERM.
@@ -248,7 +229,6 @@ def test_network_host_reaches_a_loopback_listener(rs, busybox):
         finally:
             out, err = proc.communicate(timeout=60)
     assert (proc.returncode, out) == (0, ""), err
-
 
 
 # ---- resource limits: the cgroup files as the container sees them, and their effect ---

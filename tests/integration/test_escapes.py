@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import module_rsd
 from tests.fixtures import oci
+from tests.fixtures.cli import ok
 from tests.fixtures.images import ImageSpec, Layer, busybox_layer, default_config, push
 
 pytestmark = pytest.mark.root
@@ -41,11 +42,6 @@ def hostile(pusher, name: str, entries: list, config: dict | None = None) -> str
     """busybox with one more layer of `entries`; returns its reference."""
     spec = ImageSpec([busybox_layer(), Layer.from_entries(entries)], config or default_config())
     return push(pusher, "escapes/" + name, "latest", spec).ref
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def host_untouched(*paths: str) -> None:

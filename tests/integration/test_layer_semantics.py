@@ -23,6 +23,7 @@ import pytest
 from rs_docker.image.unpack import unpack
 from tests.fixtures import oci
 from tests.fixtures.busybox import build_rootfs
+from tests.fixtures.cli import ok
 from tests.fixtures.images import ImageSpec, Layer, push_image
 
 pytestmark = pytest.mark.root
@@ -109,11 +110,6 @@ def driver_rsd(request, rsd, store_root):
     return rsd
 
 
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
 # -- (a) an opaque layer root hides every lower layer -------------------------
 
 def test_opaque_layer_root_hides_the_lower_layers(driver_rsd, hostile):
@@ -183,7 +179,6 @@ def test_unpack_drops_overlay_xattrs(tmp_path, privileged):
     assert marks == {".": [mark], "data": ["user.keep"], "data/own.txt": [],
                      "data/dir": [], "data/dir/mine": []}
     assert (tmp_path / "data" / "own.txt").read_bytes() == b"own\n"
-
 
 
 # -- rootless: the same through a user's own store ----------------------------

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.conftest import module_rsd_removing
+from tests.fixtures.cli import ok, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -18,16 +19,6 @@ pytestmark = pytest.mark.root
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "lifecycle", images.busybox.ref)
-
-
-@pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def run_d(rs, *args) -> str:
@@ -38,16 +29,6 @@ def run_d(rs, *args) -> str:
 
 def record(rs, cid) -> dict:
     return json.loads(ok(rs("inspect", cid)))[0]
-
-
-def wait_for(predicate, timeout=60.0):
-    """Polls until predicate() holds: a safety net, not a speed bound."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_run_d_ps_logs_exec_stop_rm(rs, busybox):

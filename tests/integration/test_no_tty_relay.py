@@ -18,6 +18,7 @@ import time
 import pytest
 
 from tests.conftest import module_rsd_removing
+from tests.fixtures.cli import ok, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -25,11 +26,6 @@ pytestmark = pytest.mark.root
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "no_tty_relay", images.busybox.ref)
-
-
-@pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
 
 
 class Terminal:
@@ -116,20 +112,6 @@ def term():
     t = Terminal()
     yield t
     t.close()
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 FD_PROBE = ("for fd in 0 1 2; do readlink /proc/self/fd/$fd; done; "

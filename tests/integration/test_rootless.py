@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import sweep, userenv
+from tests.fixtures.cli import ok
 
 pytestmark = pytest.mark.root
 
@@ -99,11 +100,6 @@ def pulled(user, images):
     proc = user.rsd("pull", images.busybox.ref)
     assert proc.returncode == 0, proc.stderr
     return images.busybox.ref
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def test_pull_as_the_user_fills_its_own_store(user, pulled):

@@ -27,11 +27,6 @@ def rs(images, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
-
-
-@pytest.fixture(scope="module")
 def tooling(images):
     return images.tooling.ref
 

@@ -39,11 +39,6 @@ def rs(images, tmp_path_factory):
     return module_rsd(tmp_path_factory, "flags", images.busybox.ref)
 
 
-@pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
-
-
 def refused(proc, text: str, code: int = 125) -> str:
     """proc failed with `code` and one line `rs-docker: ...text...` (after
     the notice Docker prints before an implicit pull)."""

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import Rsd
 from tests.fixtures import oci
+from tests.fixtures.cli import ok
 from tests.fixtures.images import (
     MOTD,
     MULTILAYER_ABSENT,
@@ -26,11 +27,6 @@ from tests.fixtures.images import (
 )
 
 pytestmark = pytest.mark.root
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def one_line_error(proc, text: str) -> None:

@@ -16,11 +16,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from tests.conftest import DockerConfig, Rsd, module_rsd_removing
+from tests.fixtures.cli import ok, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -30,26 +30,6 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 @pytest.fixture(scope="module")
 def rs(images, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "supervision", images.busybox.ref)
-
-
-@pytest.fixture(scope="module")
-def busybox(images):
-    return images.busybox.ref
-
-
-def ok(proc) -> str:
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    """Poll `predicate` until true or `timeout` (a bound, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def raw_record(runner, cid: str) -> dict:
