@@ -57,7 +57,7 @@ def find_image(ctx: Context, opts: RunOptions, cb: RunCallbacks) -> create.Image
     """The image per --pull (image.local.ensure): pulled when missing, like
     `docker run`, which says so first."""
     record = local.ensure(ctx, opts.image, opts.pull, opts.platform, cb.pull_progress,
-                    cb.notice, cb.pull_done)
+                          cb.notice, cb.pull_done)
     return _image(ctx, record)
 
 
