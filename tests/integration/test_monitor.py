@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from tests.integration.test_lifecycle import busybox, ok, record, rs, run_d, wait_for  # noqa: F401
+from tests.fixtures.cli import ok, wait_for
+from tests.integration.test_lifecycle import record, rs, run_d  # noqa: F401 - rs: its store
 
 pytestmark = pytest.mark.root
 
