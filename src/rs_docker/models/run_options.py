@@ -99,6 +99,13 @@ RUN_FLAGS = (
     Flag(("--network", "--net"), "network", default="none",
          help="none (only lo) or host. Bridge networking is not available yet, "
               "so the default is none, not Docker's bridge."),
+    Flag(("-p", "--publish"), "publish", multiple=True, default=(),
+         metavar="[IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]",
+         help="Publish a container's port(s) to the host."),
+    Flag(("-P", "--publish-all"), "publish_all", "flag", default=False,
+         help="Publish all exposed ports to random ports."),
+    Flag(("--expose",), "expose", multiple=True, default=(), metavar="PORT[/PROTO]",
+         help="Expose a port or a range of ports."),
     Flag(("--init",), "init", "flag", default=False,
          help="Run an init inside the container that forwards signals and reaps processes."),
     Flag(("--cap-add",), "cap_add", multiple=True, default=(), help="Add Linux capabilities."),
