@@ -176,3 +176,22 @@ def test_device_rules_become_devices_allow_and_deny_lines_in_order():
         device_writes([{"allow": True, "type": "x"}])
     with pytest.raises(RuntimeFailure):
         device_writes([{"allow": True, "type": "c", "access": "rwx"}])
+
+
+def test_v2_relative_path_starts_from_the_parent_of_a_cgroup_holding_us(tmp_path):
+    """The caller sits in a non-root cgroup that holds processes (a session
+    scope, a CI job): controllers cannot be enabled for its children, so a
+    relative path goes below its parent, as runc's fs2 does; an absolute one
+    stays where it says."""
+    tree = Tree("v2", tmp_path)
+    mountinfo = _mountinfo("v2", tmp_path)
+    for n, (own, expected) in enumerate((("0::/ci.scope\n", "rs-docker/c0"),
+                                         ("0::/user.slice/u.service/s.scope\n",
+                                          "user.slice/u.service/rs-docker/c1"),
+                                         ("0::/\n", "rs-docker/c2"))):
+        cg = create_cgroup(f"c{n}", RES, None, root=tree.root, mountinfo=mountinfo,
+                           proc_cgroup=own)
+        assert cg.paths == {"": str(tmp_path / expected)}
+    cg = create_cgroup("c1", RES, "/pods/c1", root=tree.root, mountinfo=mountinfo,
+                       proc_cgroup="0::/ci.scope\n")
+    assert cg.paths == {"": str(tmp_path / "pods/c1")}

@@ -35,7 +35,8 @@ DEFAULT_ROOT = "/sys/fs/cgroup"
 
 
 def default_path(container_id: str) -> str:
-    """Relative, so below the cgroup rs-docker itself runs in (runc semantics)."""
+    """Relative, as runc's default: below the cgroup rs-docker itself runs
+    in on v1, below its parent on v2 (v2_base)."""
     return f"rs-docker/{container_id}"
 
 
@@ -159,7 +160,7 @@ def _plan(container_id: str, resources: dict | None, cgroups_path: str | None, r
         from rs_docker.runtime.cgroups.v2 import V2
 
         h = layout.unified
-        primary = V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point,
+        primary = V2(_detect.cgroup_dir(h, v2_base(own.get("", "/"), rel), rel), h.mount_point,
                      (resources or {}).get("devices"))
         if resources:
             from rs_docker.runtime.cgroups.resources import v2_writes
@@ -180,6 +181,18 @@ def _plan(container_id: str, resources: dict | None, cgroups_path: str | None, r
             h = layout.unified
             extra.append(V2(_detect.cgroup_dir(h, own.get("", "/"), rel), h.mount_point))
     return Cgroup(layout, primary, extra), writes
+
+
+def v2_base(own: str, cgroups_path: str) -> str:
+    """The cgroup a relative cgroups path starts from on a v2 host: the
+    parent of our own, as runc's fs2 does (defaultDirPath). Our own cgroup
+    holds a process (us), so the no-internal-processes rule
+    (Documentation/admin-guide/cgroup-v2.rst) forbids enabling controllers
+    for a child of it; its parent holds none unless it is the root, which
+    the rule exempts. An absolute path starts at the hierarchy's root."""
+    if cgroups_path.startswith("/"):
+        return "/"
+    return os.path.dirname(own.rstrip("/")) or "/"
 
 
 def _cleanup(cg: Cgroup) -> None:
