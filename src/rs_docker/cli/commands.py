@@ -39,6 +39,7 @@ class Group:
 _IMAGES = "rs_docker.cli.images"
 _CONTAINERS = "rs_docker.cli.containers"
 _RUN = "rs_docker.cli.run"
+_OPS = "rs_docker.cli.ops"
 
 # `docker image ...`: Docker's aliases of the image commands.
 IMAGE_COMMANDS = {
@@ -73,8 +74,14 @@ CONTAINER_COMMANDS = {
                     "Block until containers stop, then print their exit codes"),
 }
 
+# `docker system ...`: commands about rs-docker itself (others add theirs).
+SYSTEM_COMMANDS = {
+    "events": Command(_OPS, "events", "Get real time events from the server"),
+}
+
 COMMANDS = {
     "container": Group(CONTAINER_COMMANDS, "Manage containers"),
+    "events": SYSTEM_COMMANDS["events"],
     "exec": CONTAINER_COMMANDS["exec"],
     "image": Group(IMAGE_COMMANDS, "Manage images"),
     "images": IMAGE_COMMANDS["ls"],
@@ -95,6 +102,7 @@ COMMANDS = {
     "save": IMAGE_COMMANDS["save"],
     "start": CONTAINER_COMMANDS["start"],
     "stop": CONTAINER_COMMANDS["stop"],
+    "system": Group(SYSTEM_COMMANDS, "Manage rs-docker"),
     "tag": IMAGE_COMMANDS["tag"],
     "wait": CONTAINER_COMMANDS["wait"],
 }

@@ -34,6 +34,7 @@ def pull(ctx, name, platform, quiet):
         record = pull_image(ctx, ref, platform, render)
     finally:
         render.close()
+    _event(ctx, "pull", ref.familiar, {"name": ref.familiar_name})
     if not quiet:
         fresh = before is None or before.manifest != record.manifest
         click.echo(f"Digest: {record.repo_digest}")
@@ -80,8 +81,18 @@ def push(ctx, name, quiet):
 def tag(ctx, source, target):
     """SOURCE_IMAGE: a reference or an image ID."""
     from rs_docker.image.tag import tag as tag_image
+    from rs_docker.models.reference import parse
 
-    tag_image(ctx, source, target)
+    record = tag_image(ctx, source, target)
+    if record is not None:
+        _event(ctx, "tag", str(record.config), {"name": parse(target).familiar})
+
+
+def _event(ctx, action: str, actor: str, attributes: dict) -> None:
+    """An image event in the log `rs-docker events` reads."""
+    from rs_docker.container import events
+
+    events.emit(ctx, "image", action, actor, attributes)
 
 
 @click.command("images")
@@ -172,8 +183,14 @@ def rmi(ctx, names, force, no_prune):
     errors: list[RsDockerError] = []
     for name in names:
         try:
+            deleted = False
             for verb, what in remove(ctx, name, force=force):
                 click.echo(f"{verb}: {what}")
+                if verb == "Untagged" and "@" not in what:
+                    _event(ctx, "untag", what, {"name": what})
+                elif verb == "Deleted" and not deleted:  # the image; its layers follow
+                    deleted = True
+                    _event(ctx, "delete", what, {"name": what})
         except RsDockerError as e:
             errors.append(e)
     _raise_collected(errors)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from rs_docker import jsonio
-from rs_docker.container import rootfs, state
+from rs_docker.container import events, rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import Conflict, UsageError
 from rs_docker.models import spec
@@ -198,7 +198,9 @@ def _fill(ctx, opts, image, cid, name, d, on_debug) -> Created:
     # makes that visible on the run hot path). Spaced separators, as
     # json.dumps writes by default.
     atomic.write_file(os.path.join(d, "config.json"), jsonio.dumps(config, compact=False))
-    state.write(ctx, cid, _record(cid, name, opts, image, defaults, config, plan, d))
+    entry = _record(cid, name, opts, image, defaults, config, plan, d)
+    state.write(ctx, cid, entry)
+    events.emit(ctx, "container", "create", cid, events.container_attributes(entry))
     return Created(cid, name, d, plan, config)
 
 

@@ -114,6 +114,12 @@ def _record_exit(ctx, container_id: str, code: int, oom: bool, state,
     d = state.container_dir(ctx, container_id)
     record = with_reserve(d, lambda: state.update(ctx, container_id, change))
     _drop_reserve(d)
+    from rs_docker.container import events
+
+    if oom:
+        events.emit(ctx, "container", "oom", container_id, events.container_attributes(record))
+    events.emit(ctx, "container", "die", container_id,
+                events.container_attributes(record, exitCode=code))
     if (record.get("HostConfig") or {}).get("AutoRemove"):
         from rs_docker.container import lifecycle
 

@@ -18,7 +18,7 @@ import os
 import signal
 import time
 
-from rs_docker.container import boot, recorded_pid, state
+from rs_docker.container import boot, events, recorded_pid, state
 from rs_docker.context import Context
 from rs_docker.errors import (
     CommandNotExecutable,
@@ -91,6 +91,8 @@ def start(ctx: Context, container_id: str) -> dict:
         if "error" not in report:
             _set_running(record, report)
             state.write(ctx, container_id, record)
+            events.emit(ctx, "container", "start", container_id,
+                        events.container_attributes(record))
             return record
         record["State"].update(ExitCode=report.get("code", 125), Error=report["error"])
         state.write(ctx, container_id, record)
@@ -124,6 +126,8 @@ def kill(ctx: Context, container_id: str, sig: int = signal.SIGKILL) -> None:
                                                 sig):
         raise Conflict(f"cannot kill container: {container_id}: container "
                        f"{container_id} is not running")
+    events.emit(ctx, "container", "kill", container_id,
+                events.container_attributes(record, signal=int(sig)))
     if sig == signal.SIGKILL:
         _wait_exit(ctx, container_id, record, None)
 
@@ -144,10 +148,15 @@ def stop(ctx: Context, container_id: str, timeout: int | None = None,
     if timeout is None:
         timeout = config.get("StopTimeout") or DEFAULT_STOP_TIMEOUT
     pid, ticks = record["State"]["Pid"], extra(record).get("PidStartTime")
+    attrs = events.container_attributes(record)
     recorded_pid.send(pid, ticks, sig)
+    events.emit(ctx, "container", "kill", container_id, {**attrs, "signal": str(int(sig))})
     if not _wait_exit(ctx, container_id, record, None if timeout < 0 else timeout):
         recorded_pid.send(pid, ticks, signal.SIGKILL)
+        events.emit(ctx, "container", "kill", container_id,
+                    {**attrs, "signal": str(int(signal.SIGKILL))})
         _wait_exit(ctx, container_id, record, None)
+    events.emit(ctx, "container", "stop", container_id, attrs)
 
 
 def _wait_exit(ctx: Context, container_id: str, record: dict, timeout: float | None) -> bool:
@@ -194,7 +203,9 @@ def _poll_record(ctx: Context, container_id: str, last: dict) -> dict:
 
 def restart(ctx: Context, container_id: str, timeout: int | None = None) -> dict:
     stop(ctx, container_id, timeout)
-    return start(ctx, container_id)
+    record = start(ctx, container_id)
+    events.emit(ctx, "container", "restart", container_id, events.container_attributes(record))
+    return record
 
 
 # -- removal --------------------------------------------------------------------
@@ -223,6 +234,7 @@ def remove(ctx: Context, container_id: str, force: bool = False) -> None:
             raise Conflict(f"cannot remove container {container_id}: it is still running")
         _free(ctx, container_id, record)
     state.release_name(ctx, str(record.get("Name", "")).removeprefix("/"), container_id)
+    events.emit(ctx, "container", "destroy", container_id, events.container_attributes(record))
 
 
 def _free(ctx: Context, container_id: str, record: dict) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from rs_docker.container import create, rootfs, state
+from rs_docker.container import create, events, rootfs, state
 from rs_docker.context import Context
 from rs_docker.errors import RsDockerError, UsageError
 from rs_docker.image import local
@@ -87,6 +87,8 @@ def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None 
     finally:
         if opts.remove:
             remove(ctx, created)
+            events.emit(ctx, "container", "destroy", created.id,
+                        {"image": opts.image, "name": created.name})
 
 
 def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
@@ -108,10 +110,13 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
            startup=None) -> int:
     from rs_docker.runtime.process.start import run as run_bundle
 
+    attrs = {"image": opts.image, "name": created.name}
+
     def on_start(pid=None, *_args, **_kwargs) -> None:
         state.set_state(ctx, created.id, Status=state.RUNNING, Pid=pid or 0,
                         StartedAt=state.now())
         cb.started(created.id)
+        events.emit(ctx, "container", "start", created.id, attrs)
 
     stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     rootfs.prepare_mount(created.plan)
@@ -138,6 +143,9 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         rootfs.release(created.plan)
         if stdin != 0:
             os.close(stdin)
+    if result.oom_killed:
+        events.emit(ctx, "container", "oom", created.id, attrs)
+    events.emit(ctx, "container", "die", created.id, {**attrs, "exitCode": str(result.exit_code)})
     if not opts.remove:  # --rm: the record goes right after
         state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
                         OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
