@@ -41,9 +41,11 @@ def test_templates():
     assert templates.render("{{.Id}}", obj) == "sha256:x"
     assert templates.render("{{json .Config.Cmd}}", obj) == '["sh","-c"]'
     assert templates.render("{{.Config.Cmd}} {{.Config.Env}}", obj) == "[sh -c] <nil>"
-    assert templates.render("{{json .Tag}}", obj) == '"\\u003cnone\\u003e"'
+    # docker/cli's json function turns HTML escaping off
+    assert templates.render("{{json .Tag}}", obj) == '"<none>"'
+    assert templates.render("{{.Nope}}", obj) == "<no value>"
     with pytest.raises(UsageError):
-        templates.render("{{.Nope}}", obj)
+        templates.render("{{.Nope}}", obj, missingkey="error")
     with pytest.raises(UsageError):
         templates.render("{{range .Config}}", obj)
 

@@ -38,9 +38,17 @@ def status_text(st: dict, now: datetime | None = None) -> str:
     """moby container/state.go State.String(): "Up 3 seconds",
     "Exited (0) 2 minutes ago", "Created", "Dead"."""
     now = now or datetime.now(UTC)
-    if st.get("Status") == "running":
+    if st.get("Status") == "restarting":
+        return f"Restarting ({st.get('ExitCode', 0)}) {humanize.since(st.get('FinishedAt'), now)}"
+    if st.get("Status") in ("running", "paused"):
         started = humanize.parse_time(st.get("StartedAt")) or now
-        return "Up " + humanize.duration(max((now - started).total_seconds(), 0))
+        up = "Up " + humanize.duration(max((now - started).total_seconds(), 0))
+        if st.get("Paused"):
+            return up + " (Paused)"
+        health = (st.get("Health") or {}).get("Status")
+        if health:
+            return f"{up} (health: starting)" if health == "starting" else f"{up} ({health})"
+        return up
     if st.get("Dead"):
         return "Dead"
     if _zero(st.get("StartedAt")):
@@ -80,35 +88,91 @@ def ps_fields(record: dict, no_trunc: bool = False, now: datetime | None = None)
         "Ports": "",
         "RunningFor": humanize.since(record.get("Created"), now),
         "Size": "0B",
-        "State": st.get("Status", ""),
+        "State": "paused" if st.get("Paused") and st.get("Status") == "running"
+        else st.get("Status", ""),
         "Status": status_text(st, now),
     }
 
 
+def tabwriter(text: str, minwidth: int = MIN_WIDTH, padding: int = PADDING) -> str:
+    """Go's text/tabwriter as the docker CLI sets it up (minwidth 10,
+    padding 3, spaces, no flags): a cell ends at a tab; each column of a
+    block of consecutive lines holding it is as wide as its widest cell
+    plus the padding, at least minwidth; a line's last cell (not ended by
+    a tab) is written as it is."""
+    lines = [line.split("\t") for line in text.split("\n")]
+    out: list[str] = []
+    widths: list[int] = []
+
+    def write(line0: int, line1: int) -> None:
+        for line in lines[line0:line1]:
+            out.append("".join(cell.ljust(widths[j]) if j < len(widths) else cell
+                               for j, cell in enumerate(line)))
+
+    def format_block(line0: int, line1: int) -> None:
+        column = len(widths)
+        this = line0
+        while this < line1:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write(line0, this)
+            line0 = this
+            width = minwidth
+            while this < line1 and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            widths.append(width)
+            format_block(line0, this)
+            widths.pop()
+            line0 = this
+        write(line0, line1)
+
+    format_block(0, len(lines))
+    return "\n".join(out)
+
+
 def echo_table(columns: list[str], rows: list[list[str]]) -> None:
-    """Columns as wide as their widest cell plus 3 (at least 10); the last
-    column is not padded (Go's tabwriter leaves an unterminated cell alone)."""
-    widths = [max([MIN_WIDTH] + [len(c) + PADDING] + [len(r[i]) + PADDING for r in rows])
-              for i, c in enumerate(columns)]
-    for line in [columns] + rows:
-        cells = [cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=False)]
-        click.echo(("".join(cells) + line[-1]).rstrip())
+    """A header and rows of cells, aligned by tabwriter()."""
+    click.echo(tabwriter("\n".join("\t".join(line) for line in [columns] + rows)))
 
 
-def echo_objects(fmt: str | None, objects: list[dict], columns=PS_COLUMNS) -> None:
-    """`--format`: None/"table" (the default columns), "json" (one object per
-    line), "table TEMPLATE" (with headers) or a template per object."""
+def row_struct(obj: dict, go_type: str, labels: dict | None = None):
+    """One row as the template sees it: Docker's fields, and the method
+    `{{.Label "key"}}` (the value of a label, "" when unset)."""
+    from rs_docker.cli.gotemplate.funcs import Func
+
+    labels = labels or {}
+    return templates.Struct(obj, go_type,
+                            {"Label": Func(lambda key: labels.get(key, ""), ("string",))})
+
+
+def echo_objects(fmt: str | None, objects: list[dict], columns=PS_COLUMNS, headers=HEADERS,
+                 go_type: str = "*formatter.ContainerContext",
+                 labels: list[dict] | None = None) -> None:
+    """`--format` of a list command as docker/cli's formatter does it:
+    None or "table" (the default `columns`), "json" (`{{json .}}`), "table
+    TEMPLATE" (a header row from `headers`, the rows aligned by
+    tabwriter()) or a template per object. `labels`, one dict per object,
+    answers `{{.Label "k"}}`."""
     if not fmt or fmt == "table":
-        echo_table([h for _, h in columns], [[o[k] for k, _ in columns] for o in objects])
+        fmt = "table " + "\t".join("{{." + key + "}}" for key, _ in columns)
     elif fmt == "json":
-        for o in objects:
-            click.echo(templates.go_json(o))
-    elif templates.is_table(fmt):
-        body = templates.table_body(fmt)
-        header = templates.render(body, {k: HEADERS.get(k, k.upper()) for k in
-                                         (objects[0] if objects else HEADERS)})
-        lines = [templates.render(body, o).split("\t") for o in objects]
-        echo_table(header.split("\t"), lines)
-    else:
-        for o in objects:
-            click.echo(templates.render(fmt, o))
+        fmt = "{{json .}}"
+    template = templates.compile(templates.preformat(fmt))
+    body = []
+    for i, o in enumerate(objects):
+        row = row_struct(o, go_type, labels[i] if labels else None)
+        body.append(templates.execute(template, row) + "\n")
+    if not templates.is_table(fmt):
+        click.echo("".join(body), nl=False)
+        return
+    header_template = templates.compile(templates.preformat(fmt), header=True)
+    header = dict(headers)
+    for key in (objects[0] if objects else headers):
+        header.setdefault(key, key.upper())
+    try:
+        head = header_template.execute(header)
+    except templates.TemplateError as e:  # docker/cli ignores the header's error
+        head = getattr(e, "partial", "")
+    click.echo(tabwriter(head + "\n" + "".join(body)), nl=False)

@@ -1,55 +1,54 @@
-"""The small part of Go's text/template that `--format` users type:
-`{{.Field}}`, `{{.A.B}}`, `{{json .}}`, `{{json .Field}}`, and the `table`
-prefix. Values print the way Go prints them (slices as [a b], maps as
-map[k:v], nil as <nil>)."""
+"""`--format` and `-f` as Docker takes them: Go templates (the engine is
+cli/gotemplate/), `json`, and the `table` prefix, for every command.
+
+    render(fmt, obj)                      one object (inspect, version, info...)
+    render(fmt, obj, missingkey="error")  docker inspect's map lookups
+    compile(fmt)                          parse once, execute per row
+
+A template Docker cannot parse or execute is a UsageError worded as the
+docker CLI words it: `template parsing error: template: :1:2: executing
+"" at <.Foo>: map has no entry for key "Foo"` (exit 1 outside run).
+"""
 
 from __future__ import annotations
 
-import json
-import re
-
+from rs_docker.cli.gotemplate import Struct, Template, TemplateError, go_json, sprint_value
 from rs_docker.errors import UsageError
 
-_ACTION = re.compile(r"{{\s*(json\s+)?\.([A-Za-z0-9_.]*)\s*}}")
+__all__ = ["Struct", "TemplateError", "compile", "execute", "go_json", "go_str", "is_table", "preformat",
+           "render", "table_body"]
 
-
-def go_json(value) -> str:
-    """JSON the way Go's encoding/json writes it: compact, <>& escaped."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+_cache: dict[tuple[str, str, bool], Template] = {}
 
 
 def go_str(value) -> str:
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + " ".join(go_str(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_str(v)}" for k, v in sorted(value.items())) + "]"
-    return str(value)
+    """A value as a template action prints it (fmt's %v)."""
+    return sprint_value(value)
 
 
-def _lookup(obj, path: str):
-    for part in [p for p in path.split(".") if p]:
-        if not isinstance(obj, dict) or part not in obj:
-            raise UsageError(f"template: can't evaluate field {part}")
-        obj = obj[part]
-    return obj
+def compile(text: str, missingkey: str = "default", header: bool = False) -> Template:
+    """The parsed template (cached); UsageError when Go would refuse it."""
+    key = (text, missingkey, header)
+    if key not in _cache:
+        try:
+            _cache[key] = Template(text, missingkey=missingkey, header=header)
+        except TemplateError as e:
+            raise UsageError(f"template parsing error: {e}") from None
+    return _cache[key]
 
 
-def render(template: str, obj: dict) -> str:
-    """Expand `template` for one object."""
-    template = template.replace("\\t", "\t").replace("\\n", "\n")
+def execute(template: Template, obj) -> str:
+    try:
+        return template.execute(obj)
+    except TemplateError as e:
+        raise UsageError(f"template parsing error: {e}") from None
 
-    def expand(m: re.Match) -> str:
-        value = _lookup(obj, m.group(2))
-        return go_json(value) if m.group(1) else go_str(value)
 
-    if "{{" in _ACTION.sub("", template):
-        raise UsageError(f"template: unsupported action in {template!r}")
-    return _ACTION.sub(expand, template)
+def render(template: str, obj, missingkey: str = "default") -> str:
+    """Expand `template` for one object (`json` alone: its JSON)."""
+    if template == "json":
+        return go_json(obj)
+    return execute(compile(template, missingkey), obj)
 
 
 def is_table(template: str) -> bool:
@@ -57,4 +56,14 @@ def is_table(template: str) -> bool:
 
 
 def table_body(template: str) -> str:
-    return template[len("table"):].strip()
+    """A table's row template: preformat() of it."""
+    return preformat(template)
+
+
+def preformat(template: str) -> str:
+    """docker/cli formatter.Context.preFormat: the body without the
+    `table` prefix, outer spaces trimmed, the two-character escapes `\\t`
+    and `\\n` a shell leaves in made real tabs and newlines."""
+    body = template[len("table"):] if is_table(template) else template
+    body = body.strip(" ")
+    return body.replace("\\t", "\t").replace("\\n", "\n")
