@@ -23,7 +23,7 @@ def _events(rsd, *args: str) -> list[dict]:
 
 def test_a_foreground_run_logs_create_start_die_destroy(rsd, busybox):
     rsd("pull", busybox, check=True)
-    assert rsd("run", "--rm", "--name", "ev1", busybox, "sh", "-c", "exit 3").returncode == 3
+    assert rsd("run", "--network", "none", "--rm", "--name", "ev1", busybox, "sh", "-c", "exit 3").returncode == 3
     got = _events(rsd, "--filter", "type=container")
     assert [e["Action"] for e in got] == ["create", "start", "die", "destroy"]
     die = got[2]
@@ -36,7 +36,7 @@ def test_a_foreground_run_logs_create_start_die_destroy(rsd, busybox):
 
 
 def test_the_default_line_is_dockers(rsd, busybox):
-    rsd("run", "--name", "ev2", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--name", "ev2", busybox, "true", check=True)
     out = ok(rsd("events", "--since", "0", "--until", str(time.time() + 1),
                  "--filter", "event=start"))
     [line] = out.splitlines()
@@ -47,8 +47,8 @@ def test_the_default_line_is_dockers(rsd, busybox):
 
 
 def test_filters_combine_as_dockers(rsd, busybox):
-    rsd("run", "--name", "fa", busybox, "true", check=True)
-    rsd("run", "--name", "fb", busybox, "false")
+    rsd("run", "--network", "none", "--name", "fa", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--name", "fb", busybox, "false")
     both = _events(rsd, "--filter", "container=fa", "--filter", "container=fb",
                    "--filter", "event=die")
     assert sorted(e["Actor"]["Attributes"]["name"] for e in both) == ["fa", "fb"]
@@ -70,15 +70,15 @@ def test_image_events(rsd, busybox):
 
 
 def test_until_in_the_past_prints_and_exits(rsd, busybox):
-    rsd("run", "--rm", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--rm", busybox, "true", check=True)
     proc = rsd("events", "--since", "0", "--until", "0.5", timeout=20)
     assert proc.returncode == 0 and proc.stdout == ""
 
 
 def test_since_skips_older_events(rsd, busybox):
-    rsd("run", "--rm", "--name", "old", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--rm", "--name", "old", busybox, "true", check=True)
     cut = time.time()
-    rsd("run", "--rm", "--name", "new", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--rm", "--name", "new", busybox, "true", check=True)
     out = ok(rsd("events", "--since", f"{cut:.6f}", "--until", str(time.time() + 1),
                  "--format", "{{.Actor.Attributes.name}}"))
     assert set(out.split()) == {"new"}
@@ -102,7 +102,7 @@ def test_follow_prints_new_events_until_interrupted(rsd, busybox):
         # The follower prints only what happens after it started: make
         # events until one shows.
         def seen() -> bool:
-            rsd("run", "--rm", "--name", "followed", busybox, "true", check=True)
+            rsd("run", "--network", "none", "--rm", "--name", "followed", busybox, "true", check=True)
             return bool(lines)
 
         assert wait_for(seen, timeout=30)
@@ -114,7 +114,7 @@ def test_follow_prints_new_events_until_interrupted(rsd, busybox):
 
 
 def test_detached_lifecycle_events(rsd, busybox):
-    cid = ok(rsd("run", "-d", "--name", "det", busybox, "sleep", "300")).strip()
+    cid = ok(rsd("run", "--network", "none", "-d", "--name", "det", busybox, "sleep", "300")).strip()
     ok(rsd("stop", "-t", "1", "det"))
     ok(rsd("rm", "det"))
     got = [e["Action"] for e in _events(rsd, "--filter", f"container={cid[:12]}")]
@@ -126,11 +126,11 @@ def test_detached_lifecycle_events(rsd, busybox):
 def test_the_log_is_rotated_past_its_size(rsd, busybox):
     from rs_docker.container import events as ev
 
-    rsd("run", "--rm", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--rm", busybox, "true", check=True)
     log = rsd.root / ev.LOG
     with open(log, "ab") as f:  # as if many commands had run
         f.write(b"{}\n" * (ev.MAX_BYTES // 3 + 1))
-    rsd("run", "--rm", "--name", "after", busybox, "true", check=True)
+    rsd("run", "--network", "none", "--rm", "--name", "after", busybox, "true", check=True)
     assert (rsd.root / ev.OLD).exists()
     assert log.stat().st_size < ev.MAX_BYTES
     names = {e["Actor"]["Attributes"].get("name") for e in _events(rsd)}

@@ -70,3 +70,139 @@ def _printer(fmt: str | None):
 
     template = "{{json .}}" if fmt == "json" else fmt
     return lambda m: click.echo(templates.render(template, m))
+
+
+# -- pause / unpause ----------------------------------------------------------------
+
+@click.command("pause")
+@click.argument("containers", nargs=-1, required=True, metavar="CONTAINER...")
+@click.pass_obj
+def pause(ctx, containers):
+    """Every process of each container frozen (the cgroup freezer)."""
+    from rs_docker.cli.containers import _each
+    from rs_docker.container import pause as pause_mod
+
+    _each(ctx, containers, lambda cid: pause_mod.pause(ctx, cid))
+
+
+@click.command("unpause")
+@click.argument("containers", nargs=-1, required=True, metavar="CONTAINER...")
+@click.pass_obj
+def unpause(ctx, containers):
+    from rs_docker.cli.containers import _each
+    from rs_docker.container import pause as pause_mod
+
+    _each(ctx, containers, lambda cid: pause_mod.unpause(ctx, cid))
+
+
+# -- stats --------------------------------------------------------------------------
+
+STATS_COLUMNS = (("ID", "CONTAINER ID"), ("Name", "NAME"), ("CPUPerc", "CPU %"),
+                 ("MemUsage", "MEM USAGE / LIMIT"), ("MemPerc", "MEM %"),
+                 ("NetIO", "NET I/O"), ("BlockIO", "BLOCK I/O"), ("PIDs", "PIDS"))
+STATS_HEADERS = {"Container": "CONTAINER", **dict(STATS_COLUMNS)}
+STATS_INTERVAL = 1.0  # seconds between two samples (dockerd collects every second)
+
+
+def binary_size(n: float) -> str:
+    """go-units BytesSize: "1.523MiB" (binary units, 4 significant digits)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n /= 1024.0
+        i += 1
+    return f"{n:.4g}{units[i]}"
+
+
+def stats_fields(rec: dict, figures, no_trunc: bool, given: str | None) -> dict:
+    """One container's `docker stats --format` fields (formatter_stats.go)."""
+    from rs_docker.cli.humanize import size
+
+    cid = str(rec.get("Id", ""))
+    short = cid if no_trunc else cid[:12]
+    out = {"Container": given or short, "Name": str(rec.get("Name", "")).removeprefix("/"),
+           "ID": short}
+    if figures is None:
+        return {**out, "CPUPerc": "0.00%", "MemUsage": "0B / 0B", "MemPerc": "0.00%",
+                "NetIO": "0B / 0B", "BlockIO": "0B / 0B", "PIDs": "0"}
+    f = figures
+    return {**out, "CPUPerc": f"{f.cpu_percent:.2f}%",
+            "MemUsage": f"{binary_size(f.memory)} / {binary_size(f.memory_limit)}",
+            "MemPerc": f"{f.memory_percent:.2f}%",
+            "NetIO": f"{size(f.rx)} / {size(f.tx)}",
+            "BlockIO": f"{size(f.block_read)} / {size(f.block_write)}", "PIDs": str(f.pids)}
+
+
+@click.command("stats")
+@click.argument("containers", nargs=-1, metavar="[CONTAINER...]")
+@click.option("-a", "--all", "all_", is_flag=True,
+              help="Show all containers (default shows just running).")
+@click.option("--no-stream", is_flag=True, help="Disable streaming stats and only pull "
+                                                "the first result.")
+@click.option("--no-trunc", is_flag=True, help="Do not truncate output.")
+@click.option("--format", "fmt", default=None,
+              help="'table', 'json', or a Go template.")
+@click.pass_obj
+def stats(ctx, containers, all_, no_stream, no_trunc, fmt):
+    """CPU, memory, network and block I/O and PIDs of containers, from
+    their cgroups: once with --no-stream, else refreshed every second."""
+    from rs_docker.container import stats as stats_mod
+
+    live = None
+    if not no_stream and sys.stdout.isatty():
+        from rich.console import Console
+        from rich.live import Live
+
+        live = Live(console=Console(), auto_refresh=False, transient=False)
+        live.start()
+    try:
+        while True:
+            chosen, errors = stats_mod.records(ctx, list(containers), all_)
+            if errors and not chosen:
+                raise errors[0]
+            before = [stats_mod.sample(ctx, r) for _, r in chosen]
+            time.sleep(STATS_INTERVAL)
+            rows = [stats_fields(r, stats_mod.figures(b, stats_mod.sample(ctx, r)), no_trunc,
+                                 given) for (given, r), b in zip(chosen, before, strict=True)]
+            text = _stats_text(fmt, rows)
+            if live is not None:
+                from rich.text import Text
+
+                live.update(Text(text), refresh=True)
+            else:
+                click.echo(text)
+            for e in errors:
+                click.echo(f"rs-docker: {e}", err=True)
+            if no_stream:
+                if errors:
+                    raise click.exceptions.Exit(1)
+                return
+    except KeyboardInterrupt:
+        return
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _stats_text(fmt: str | None, rows: list[dict]) -> str:
+    """The rows as Docker's table (the default, or "table TEMPLATE"), JSON
+    lines ("json") or a template per row, as text."""
+    from rs_docker.cli import templates
+
+    if fmt == "json":
+        fmt = "{{json .}}"
+    if fmt and not templates.is_table(fmt):
+        return "\n".join(templates.render(fmt, r) for r in rows)
+    body = templates.table_body(fmt) if fmt and fmt != "table" else \
+        "\t".join("{{." + key + "}}" for key, _ in STATS_COLUMNS)
+    header = templates.render(body, STATS_HEADERS).split("\t")
+    return table([header] + [templates.render(body, r).split("\t") for r in rows])
+
+
+def table(lines: list[list[str]]) -> str:
+    """Cells aligned as Go's tabwriter with docker/cli's settings (minimum
+    width 10, padding 3); the last column is not padded."""
+    widths = [max([10] + [len(line[i]) + 3 for line in lines if i < len(line)])
+              for i in range(max(len(line) for line in lines))]
+    return "\n".join(("".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=False))
+                      + line[-1]).rstrip() for line in lines)
