@@ -38,12 +38,14 @@ def record_failure(root: str, container_id: str, message: str) -> None:
 
 
 def finish(root: str, container_id: str, code: int, finish_json: str,
-           dropped: tuple[int, int] = (0, 0)) -> None:
+           dropped: tuple[int, int] = (0, 0), ran_s: float = 0.0) -> int | None:
     """After the container's PID 1 was reaped with `code`: OOM, cgroup
     removal, fuse unmount, then the record (and AutoRemove). The exit is
     recorded whatever the clean-up met: `rm` removes what is left
     (lifecycle._free). dropped: (entries, bytes) of output the log's
-    filesystem refused, kept in the record as RsDocker.LogDropped."""
+    filesystem refused, kept in the record as RsDocker.LogDropped. ran_s:
+    how long the container ran. Returns the back-off in ms when its restart
+    policy restarts it (restart.py), else None."""
     from rs_docker.container import state
     from rs_docker.context import Context
     from rs_docker.errors import RsDockerError
@@ -58,7 +60,26 @@ def finish(root: str, container_id: str, code: int, finish_json: str,
             release_plan(fuse_plan(d, state.read(ctx, container_id), mount=False))
     except (OSError, RsDockerError):
         pass  # left for `rm`: the exit must be recorded
-    _record_exit(ctx, container_id, code, oom, state, dropped)
+    backoff = _record_exit(ctx, container_id, code, oom, state, dropped,
+                           (ran_s, int(info.get("backoff") or 0)))
+    if backoff is None:
+        _network_down(ctx, container_id, state)
+    return backoff
+
+
+def _network_down(ctx, container_id: str, state) -> None:
+    """Bridge networking torn down once the container is not restarted
+    (an AutoRemove container's went with it)."""
+    d = state.container_dir(ctx, container_id)
+    if not os.path.exists(os.path.join(d, "network.json")):
+        return
+    from rs_docker.errors import RsDockerError
+    from rs_docker.network import attach
+
+    try:
+        attach.down(ctx, d, container_id)
+    except (OSError, RsDockerError):
+        pass  # left for `rm` (lifecycle._free)
 
 
 def _release_cgroup(info: dict | None) -> bool:
@@ -101,15 +122,22 @@ def reopen_cgroup(info: dict | None):
 
 
 def _record_exit(ctx, container_id: str, code: int, oom: bool, state,
-                 dropped: tuple[int, int] = (0, 0)) -> None:
+                 dropped: tuple[int, int] = (0, 0),
+                 timing: tuple[float, int] = (0.0, 0)) -> int | None:
     fields = {"Status": state.EXITED, "Running": False, "Pid": 0, "ExitCode": code,
               "OOMKilled": oom, "FinishedAt": state.now()}
+    backoff: list[int | None] = [None]
 
     def change(record: dict) -> None:
         record.setdefault("State", {}).update(fields)
         if dropped[0]:
             record.setdefault("RsDocker", {})["LogDropped"] = {"entries": dropped[0],
                                                                 "bytes": dropped[1]}
+        if ((record.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") \
+                not in (None, "", "no"):
+            from rs_docker.container import restart
+
+            backoff[0] = restart.on_exit(record, code, *timing)
 
     d = state.container_dir(ctx, container_id)
     record = with_reserve(d, lambda: state.update(ctx, container_id, change))
@@ -120,10 +148,11 @@ def _record_exit(ctx, container_id: str, code: int, oom: bool, state,
         events.emit(ctx, "container", "oom", container_id, events.container_attributes(record))
     events.emit(ctx, "container", "die", container_id,
                 events.container_attributes(record, exitCode=code))
-    if (record.get("HostConfig") or {}).get("AutoRemove"):
+    if backoff[0] is None and (record.get("HostConfig") or {}).get("AutoRemove"):
         from rs_docker.container import lifecycle
 
         lifecycle.remove(ctx, container_id, force=True)
+    return backoff[0]
 
 
 def reserve_space(d: str) -> None:

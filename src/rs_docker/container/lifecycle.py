@@ -33,6 +33,7 @@ DEFAULT_STOP_TIMEOUT = 10   # seconds, Docker's default for `stop`
 MONITOR_GRACE = 15          # seconds for a monitor to record an exit it has seen
 MONITOR_DIED = "container monitor died"
 MNT_DETACH = 2              # umount(2): detach now, unmount once not busy
+RESTARTING = "restarting"   # State.Status while a restart policy's back-off runs
 
 
 def extra(record: dict) -> dict:
@@ -44,10 +45,16 @@ def is_running(record: dict) -> bool:
     return (record.get("State") or {}).get("Status") == state.RUNNING
 
 
+def is_restarting(record: dict) -> bool:
+    """Its monitor waits to start it again (container/restart.py)."""
+    return (record.get("State") or {}).get("Status") == RESTARTING
+
+
 def reconcile(record: dict) -> bool:
-    """Fix a "running" record whose processes are gone; True if changed."""
+    """Fix a "running" (or "restarting") record whose processes are gone;
+    True if changed."""
     st = record.get("State") or {}
-    if st.get("Status") != state.RUNNING:
+    if st.get("Status") not in (state.RUNNING, RESTARTING):
         return False
     x = extra(record)
     monitor = x.get("MonitorPid")
@@ -63,8 +70,8 @@ def reconcile(record: dict) -> bool:
         code, error = 137, MONITOR_DIED
     else:
         code, error = st.get("ExitCode") or 255, st.get("Error", "")
-    st.update(Status=state.EXITED, Running=False, Pid=0, FinishedAt=state.now(),
-              ExitCode=code, Error=error)
+    st.update(Status=state.EXITED, Running=False, Restarting=False, Pid=0,
+              FinishedAt=state.now(), ExitCode=code, Error=error)
     return True
 
 
@@ -74,7 +81,18 @@ def refresh(ctx: Context, container_id: str) -> dict:
         record = state.read(ctx, container_id)
         if reconcile(record):
             state.write(ctx, container_id, record)
+            _network_down(ctx, container_id, record)
         return record
+
+
+def _network_down(ctx: Context, container_id: str, record: dict) -> None:
+    """The container's bridge networking torn down (its monitor, which
+    does that, is gone), when it has any."""
+    d = state.container_dir(ctx, container_id)
+    if os.path.exists(os.path.join(d, "network.json")):
+        from rs_docker.network import attach
+
+        attach.down(ctx, d, container_id, str(record.get("Name", "")).lstrip("/"))
 
 
 # -- start ----------------------------------------------------------------------
@@ -85,11 +103,23 @@ def start(ctx: Context, container_id: str) -> dict:
     with state.locked(ctx, container_id):
         record = state.read(ctx, container_id)
         reconcile(record)
-        if is_running(record):
+        if is_running(record) or is_restarting(record):
             return record
+        # The user starts it: its restart policy applies again, counted afresh.
+        extra(record).pop("ManuallyStopped", None)
+        record["RestartCount"] = 0
+        d = state.container_dir(ctx, container_id)
+        net = None
+        if os.path.exists(os.path.join(d, "network.json")):
+            from rs_docker.network import attach  # set up before PID 1 exists
+
+            net = attach
+            attach.up(ctx, d, container_id, record)
         report = boot.launch_monitor(str(ctx.root), container_id)
+        if "error" in report and net is not None:
+            net.down(ctx, d, container_id, str(record.get("Name", "")).lstrip("/"))
         if "error" not in report:
-            _set_running(record, report)
+            set_running(record, report)
             state.write(ctx, container_id, record)
             events.emit(ctx, "container", "start", container_id,
                         events.container_attributes(record))
@@ -101,10 +131,17 @@ def start(ctx: Context, container_id: str) -> dict:
     raise _start_error(report)
 
 
-def _set_running(record: dict, report: dict) -> None:
+def set_running(record: dict, report: dict) -> None:
+    """The record of a started container, from its monitor's start report."""
     record["State"].update(Status=state.RUNNING, Running=True, Pid=report["pid"],
                            StartedAt=state.now(), ExitCode=0, Error="", OOMKilled=False,
-                           Dead=False)
+                           Dead=False, Restarting=False)
+    check = (record.get("Config") or {}).get("Healthcheck")
+    if check:
+        from rs_docker.container import health
+
+        if health.enabled(check):
+            record["State"]["Health"] = health.starting()
     extra(record).update(PidStartTime=report.get("ticks"), MonitorPid=report["monitor_pid"],
                          MonitorStartTime=report.get("monitor_ticks"),
                          CgroupPaths=report.get("cgroups") or {})
@@ -118,9 +155,30 @@ def _start_error(report: dict) -> RuntimeFailure:
 
 # -- signals and stopping -------------------------------------------------------
 
+def _stopped_by_user(ctx: Context, container_id: str) -> dict:
+    """Mark a running or restarting container as stopped by the user, so
+    that its monitor does not restart it (dockerd's HasBeenManuallyStopped,
+    set by stop and kill); a restarting one is given up on: its monitor is
+    waited for. The record, reconciled."""
+    with state.locked(ctx, container_id):
+        record = state.read(ctx, container_id)
+        changed = reconcile(record)
+        if is_running(record) or is_restarting(record):
+            extra(record)["ManuallyStopped"] = True
+            changed = True
+        if changed:
+            state.write(ctx, container_id, record, exists=True)
+    if is_restarting(record):
+        x = extra(record)
+        recorded_pid.wait_gone(x.get("MonitorPid"), x.get("MonitorStartTime"), MONITOR_GRACE)
+        record = refresh(ctx, container_id)
+    return record
+
+
 def kill(ctx: Context, container_id: str, sig: int = signal.SIGKILL) -> None:
     """Send `sig` to the container's PID 1 (Docker: only if it is running)."""
-    record = refresh(ctx, container_id)
+    record = _stopped_by_user(ctx, container_id)
+    _thaw_paused(ctx, container_id, record)
     st = record["State"]
     if not is_running(record) or not recorded_pid.send(st["Pid"], extra(record).get("PidStartTime"),
                                                 sig):
@@ -137,9 +195,10 @@ def stop(ctx: Context, container_id: str, timeout: int | None = None,
     """StopSignal (--stop-signal, the image's, else SIGTERM), then SIGKILL
     after `timeout` seconds (StopTimeout, else 10; negative: wait forever).
     Stopping a stopped container is not an error (Docker)."""
-    record = refresh(ctx, container_id)
+    record = _stopped_by_user(ctx, container_id)
     if not is_running(record):
         return
+    _thaw_paused(ctx, container_id, record)
     config = record.get("Config") or {}
     if sig is None:
         from rs_docker.models.signal_names import parse_signal
@@ -157,6 +216,15 @@ def stop(ctx: Context, container_id: str, timeout: int | None = None,
                     {**attrs, "signal": str(int(signal.SIGKILL))})
         _wait_exit(ctx, container_id, record, None)
     events.emit(ctx, "container", "stop", container_id, attrs)
+
+
+def _thaw_paused(ctx: Context, container_id: str, record: dict) -> None:
+    """A paused container is thawed before it is signalled: a frozen task
+    acts on no signal (container/pause.py)."""
+    if (record.get("State") or {}).get("Paused"):
+        from rs_docker.container.pause import thaw_for_exit
+
+        thaw_for_exit(ctx, container_id, record)
 
 
 def _wait_exit(ctx: Context, container_id: str, record: dict, timeout: float | None) -> bool:
@@ -210,11 +278,16 @@ def restart(ctx: Context, container_id: str, timeout: int | None = None) -> dict
 
 # -- removal --------------------------------------------------------------------
 
-def remove(ctx: Context, container_id: str, force: bool = False) -> None:
+def remove(ctx: Context, container_id: str, force: bool = False,
+           volumes: bool = False) -> None:
     """Remove the container: its rootfs (unmounted first), cgroup, log,
-    record and name. A running container needs force (then it is killed)."""
+    record and name. A running container needs force (then it is killed).
+    `volumes` (`rm -v`; implied by AutoRemove, as Docker's --rm): its
+    anonymous volumes too, those no other container uses."""
     record = refresh(ctx, container_id)
-    if is_running(record):
+    if is_restarting(record) and force:
+        record = _stopped_by_user(ctx, container_id)
+    if is_running(record) or is_restarting(record):
         if not force:
             raise Conflict(f'cannot remove container "{record.get("Name", container_id)}": '
                            f"container is running: stop the container before removing or "
@@ -230,17 +303,26 @@ def remove(ctx: Context, container_id: str, force: bool = False) -> None:
             return  # removed meanwhile (--rm)
         if reconcile(record) or is_running(record):
             state.write(ctx, container_id, record)
-        if is_running(record):
+        if is_running(record) or is_restarting(record):
             raise Conflict(f"cannot remove container {container_id}: it is still running")
         _free(ctx, container_id, record)
     state.release_name(ctx, str(record.get("Name", "")).removeprefix("/"), container_id)
     events.emit(ctx, "container", "destroy", container_id, events.container_attributes(record))
+    anonymous = extra(record).get("AnonymousVolumes")
+    if anonymous and (volumes or (record.get("HostConfig") or {}).get("AutoRemove")):
+        from rs_docker.container import volumes as volumes_mod
+
+        volumes_mod.discard(ctx, anonymous)
 
 
 def _free(ctx: Context, container_id: str, record: dict) -> None:
     from rs_docker.container.create import remove_dir
 
     d = state.container_dir(ctx, container_id)
+    if os.path.exists(os.path.join(d, "network.json")):
+        from rs_docker.network import attach  # torn down and the leases freed
+
+        attach.release(ctx, d, container_id, str(record.get("Name", "")).lstrip("/"))
     root = os.path.join(d, "rootfs")
     if os.path.ismount(root):  # fuse-overlayfs left by a monitor that died
         from rs_docker.linux import syscalls

@@ -9,13 +9,16 @@ Docker's states, ancestor= an image reference or image id (prefix).
 
 from __future__ import annotations
 
+import os
 import re
 
-from rs_docker.container import lifecycle, state
+from rs_docker.container import lifecycle, pause, state
 from rs_docker.context import Context
 from rs_docker.errors import ContainerNotFound, StoreError, UsageError
 
-FILTER_KEYS = ("id", "name", "status", "ancestor")
+FILTER_KEYS = ("id", "name", "status", "ancestor", "health")
+# health= (daemon/list.go): a healthcheck's status, or none without one.
+HEALTH = ("starting", "healthy", "unhealthy", "none")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -31,6 +34,8 @@ def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
             raise UsageError(f"invalid filter '{key}'")
         if key == "status" and value not in STATUSES:
             raise UsageError(f"invalid filter 'status={value}'")
+        if key == "health" and value not in HEALTH:
+            raise UsageError(f"Unrecognised filter value for health: {value}")
         if key == "name":
             try:
                 re.compile(value)
@@ -62,8 +67,10 @@ def matches(record: dict, filters: dict[str, list[str]]) -> bool:
     tests = {
         "id": lambda v: str(record.get("Id", "")).startswith(v),
         "name": lambda v: re.search(v, name) is not None,
-        "status": lambda v: (record.get("State") or {}).get("Status") == v,
+        "status": lambda v: pause.status_of(record) == v,
         "ancestor": lambda v: _ancestor_matches(record, v),
+        "health": lambda v: ((record.get("State") or {}).get("Health") or {}).get(
+            "Status", "none") == v,
     }
     return all(any(tests[key](v) for v in values) for key, values in filters.items())
 
@@ -93,6 +100,8 @@ def inspect(ctx: Context, container_id: str) -> dict:
     without rs-docker's bookkeeping, with Docker's remaining top-level keys."""
     record = dict(lifecycle.refresh(ctx, container_id))
     record.pop("RsDocker", None)
+    if pause.is_paused(record):
+        record["State"] = {**record["State"], "Status": pause.PAUSED}
     record.setdefault("LogPath", "")
     record.update(
         RestartCount=record.get("RestartCount", 0), MountLabel="", ProcessLabel="",
@@ -104,4 +113,9 @@ def inspect(ctx: Context, container_id: str) -> dict:
                          "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
                          "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
                          "Networks": {}})
+    d = state.container_dir(ctx, container_id)
+    if os.path.exists(os.path.join(d, "network.json")):
+        from rs_docker.network import attach  # bridge networking only
+
+        record["NetworkSettings"].update(attach.settings(attach.load(d)))
     return record

@@ -46,8 +46,22 @@ def check_options(opts: RunOptions) -> None:
         # and terminal cannot be reached later (`attach` is not there either).
         raise UsageError("-d with -i/-t: not yet supported (attach comes later)")
     local.check_policy(opts.pull)
-    if opts.network not in NETWORK_MODES and opts.network not in ("bridge", "default"):
-        raise UsageError(f"network {opts.network} not found")
+    if opts.restart not in ("", "no"):
+        from rs_docker.container import restart
+
+        restart.parse(opts.restart)
+        if opts.remove:
+            raise UsageError("conflicting options: cannot specify both --restart and --rm")
+    if opts.no_healthcheck or opts.health_cmd is not None or opts.health_retries is not None \
+            or opts.health_interval is not None or opts.health_timeout is not None \
+            or opts.health_start_period is not None or opts.health_start_interval is not None:
+        from rs_docker.container import health
+
+        health.from_flags(opts)
+    if opts.network not in NETWORK_MODES and not opts.network.startswith("container:"):
+        from rs_docker.network import network_mode
+
+        network_mode(opts.network)  # a named network is looked up at create
     from rs_docker.models import spec
 
     spec.check_flags(opts, ncpu=len(os.sched_getaffinity(0)))
@@ -91,6 +105,15 @@ def run_container(ctx: Context, opts: RunOptions, progress: RunCallbacks | None 
                         {"image": opts.image, "name": created.name})
 
 
+def create_only(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
+    """`create`: the container as `run` would make it (image pulled per
+    --pull, volumes made), not started; its id. `start` runs it."""
+    cb = progress or RunCallbacks()
+    check_options(opts)
+    image = find_image(ctx, opts, cb)
+    return create.create_container(ctx, opts, image, cb.debug).id
+
+
 def run_detached(ctx: Context, opts: RunOptions, progress: RunCallbacks | None = None) -> str:
     """`run -d`: create the container, start it under a monitor, return its
     id once its command runs (the monitor records the exit, and removes it
@@ -120,6 +143,16 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
 
     stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     rootfs.prepare_mount(created.plan)
+    net = None
+    if os.path.exists(os.path.join(created.dir, "network.json")):
+        from rs_docker.network import attach  # bridge networking only
+
+        net = attach
+        try:
+            attach.up(ctx, created.dir, created.id, state.read(ctx, created.id))
+        except BaseException:
+            rootfs.release(created.plan)
+            raise
     relay = None
     stdio = (stdin, 1, 2)
     if not opts.tty and any(os.isatty(fd) for fd in stdio):
@@ -141,6 +174,9 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         if relay is not None:
             relay.finish()
         rootfs.release(created.plan)
+        if net is not None:  # --rm: the address goes with the container
+            (net.release if opts.remove else net.down)(ctx, created.dir, created.id,
+                                                       created.name)
         if stdin != 0:
             os.close(stdin)
     if result.oom_killed:
@@ -153,7 +189,12 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
 
 
 def remove(ctx: Context, created: create.Created) -> None:
-    """--rm: the container directory goes entirely, and its name with it."""
+    """--rm: the container directory goes entirely, its name with it, and
+    its anonymous volumes (those no other container uses)."""
     rootfs.release(created.plan)
     create.remove_dir(created.dir)
     state.release_name(ctx, created.name, created.id)
+    if created.anonymous_volumes:
+        from rs_docker.container import volumes
+
+        volumes.discard(ctx, created.anonymous_volumes)

@@ -21,6 +21,10 @@ NETWORK_MODES = ("none", "host")
 # The kinds of value a Flag takes (see Flag; cli/options.py maps each to click).
 KINDS = ("flag", "str", "int", "choice", "dir")
 
+# What a boolean flag takes as `--rm=VALUE`: pflag's strconv.ParseBool.
+BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+         "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+
 
 @record
 class Flag:
@@ -63,8 +67,7 @@ class Flag:
                                    choices, envvar, in_options))
 
 
-# Docker's names and meanings. The network default is "none" (only `lo`)
-# until bridge networking exists; Docker's is "bridge".
+# Docker's names and meanings.
 RUN_FLAGS = (
     Flag(("--entrypoint",), "entrypoint", help="Overwrite the default ENTRYPOINT of the image."),
     Flag(("-e", "--env"), "env", multiple=True, default=(), metavar="KEY[=VALUE]",
@@ -87,18 +90,36 @@ RUN_FLAGS = (
          help="Pull image before running."),
     Flag(("--platform",), "platform", metavar="OS/ARCH[/VARIANT]",
          help="Set platform if server is multi-platform capable."),
-    Flag(("-v", "--volume"), "volumes", multiple=True, default=(), metavar="/HOST:/CTR[:ro|rw]",
-         help="Bind mount a host path (absolute; created if missing)."),
+    Flag(("-v", "--volume"), "volumes", multiple=True, default=(),
+         metavar="[HOST|NAME:]/CTR[:ro|rw|nocopy]",
+         help="Bind mount a host path (absolute, or ./ ../ relative; created if missing), "
+              "mount a named volume, or an anonymous one (/CTR alone)."),
+    Flag(("--volumes-from",), "volumes_from", multiple=True, default=(),
+         metavar="CONTAINER[:ro|rw]", help="Mount volumes from the specified container(s)."),
     Flag(("--mount",), "mounts", multiple=True, default=(),
-         metavar="type=bind|tmpfs,source=,target=,readonly",
+         metavar="type=volume|bind|tmpfs,source=,target=,readonly",
          help="Attach a filesystem mount to the container."),
     Flag(("--tmpfs",), "tmpfs", multiple=True, default=(), metavar="/PATH[:OPTS]",
          help="Mount a tmpfs directory."),
     Flag(("--read-only",), "read_only", "flag", default=False,
          help="Mount the container's root filesystem read-only."),
-    Flag(("--network", "--net"), "network", default="none",
-         help="none (only lo) or host. Bridge networking is not available yet, "
-              "so the default is none, not Docker's bridge."),
+    Flag(("--network", "--net"), "network", default="bridge",
+         help="Connect a container to a network: bridge, a user network's name, none "
+              "(only lo), host, or container:NAME."),
+    # Issue 12, root networking (effect: network/attach.py, network/files.py).
+    Flag(("--ip",), "ip", help="IPv4 address (e.g., 172.30.100.104)."),
+    Flag(("--ip6",), "ip6", help="IPv6 address (networks with IPv6 only)."),
+    Flag(("--mac-address",), "mac_address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)."),
+    Flag(("--add-host",), "add_host", multiple=True, default=(), metavar="HOST:IP",
+         help="Add a custom host-to-IP mapping (host:ip; ip may be host-gateway)."),
+    Flag(("--dns",), "dns", multiple=True, default=(), help="Set custom DNS servers."),
+    Flag(("--dns-search",), "dns_search", multiple=True, default=(),
+         help="Set custom DNS search domains."),
+    Flag(("--dns-option",), "dns_option", multiple=True, default=(), help="Set DNS options."),
+    Flag(("--network-alias", "--net-alias"), "network_alias", multiple=True, default=(),
+         help="Add network-scoped alias for the container."),
+    Flag(("--link",), "link", multiple=True, default=(), metavar="NAME[:ALIAS]",
+         help="Add link to another container (legacy: an alias on its network)."),
     Flag(("-p", "--publish"), "publish", multiple=True, default=(),
          metavar="[IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]",
          help="Publish a container's port(s) to the host."),
@@ -122,10 +143,79 @@ RUN_FLAGS = (
          help="Tune container pids limit (-1 for unlimited)."),
     Flag(("--ulimit",), "ulimits", multiple=True, default=(), metavar="NAME=SOFT[:HARD]",
          help="Ulimit options."),
+    # The everyday flags of issue 15 (checks: models.run_flags; effect: models.spec).
+    Flag(("-l", "--label"), "labels", multiple=True, default=(), metavar="KEY[=VALUE]",
+         help="Set meta data on a container."),
+    Flag(("--label-file",), "label_file", multiple=True, default=(), metavar="FILE",
+         help="Read in a line delimited file of labels.", in_options=False),
+    Flag(("--annotation",), "annotations", multiple=True, default=(), metavar="KEY=VALUE",
+         help="Add an annotation to the container (passed through to the OCI runtime)."),
+    Flag(("--domainname",), "domainname", help="Container NIS domain name."),
+    Flag(("--cidfile",), "cidfile", help="Write the container ID to the file."),
+    Flag(("--shm-size",), "shm_size", metavar="BYTES", help="Size of /dev/shm (default 64m)."),
+    Flag(("--sysctl",), "sysctls", multiple=True, default=(), metavar="KEY=VALUE",
+         help="Sysctl options (namespaced ones only)."),
+    Flag(("--group-add",), "group_add", multiple=True, default=(), metavar="GROUP",
+         help="Add additional groups to join."),
+    Flag(("--ipc",), "ipc", metavar="MODE",
+         help="IPC mode: private, shareable, host, none or container:NAME."),
+    Flag(("--pid",), "pid", metavar="MODE", help="PID namespace: host or container:NAME."),
+    Flag(("--uts",), "uts", metavar="MODE", help="UTS namespace: host."),
+    Flag(("--userns",), "userns", metavar="MODE", help="User namespace: host."),
+    Flag(("--cgroupns",), "cgroupns", metavar="MODE",
+         help="Cgroup namespace: private (the default) or host."),
+    Flag(("--device",), "devices", multiple=True, default=(),
+         metavar="HOST[:CONTAINER[:rwm]]", help="Add a host device to the container."),
+    Flag(("--device-cgroup-rule",), "device_cgroup_rules", multiple=True, default=(),
+         metavar="'TYPE MAJOR:MINOR ACCESS'", help="Add a rule to the cgroup allowed devices list."),
+    Flag(("--gpus",), "gpus", metavar="all|N|device=ID[,ID...]",
+         help="GPU devices to add to the container, through CDI specs (/etc/cdi, /var/run/cdi)."),
+    Flag(("--cpuset-cpus",), "cpuset_cpus", help="CPUs in which to allow execution (0-3, 0,1)."),
+    Flag(("--cpuset-mems",), "cpuset_mems", help="MEMs in which to allow execution (0-3, 0,1)."),
+    Flag(("--cpu-period",), "cpu_period", "int", help="Limit CPU CFS (Completely Fair Scheduler) period."),
+    Flag(("--cpu-quota",), "cpu_quota", "int", help="Limit CPU CFS (Completely Fair Scheduler) quota."),
+    Flag(("--memory-reservation",), "memory_reservation", help="Memory soft limit."),
+    Flag(("--oom-kill-disable",), "oom_kill_disable", "flag", default=False,
+         help="Disable OOM Killer."),
+    Flag(("--oom-score-adj",), "oom_score_adj", "int",
+         help="Tune host's OOM preferences (-1000 to 1000)."),
+    Flag(("--blkio-weight",), "blkio_weight", "int",
+         help="Block IO (relative weight), between 10 and 1000, or 0 to disable."),
+    Flag(("--cgroup-parent",), "cgroup_parent", help="Optional parent cgroup for the container."),
+    Flag(("--runtime",), "runtime", help="Runtime to use for this container."),
     Flag(("--stop-signal",), "stop_signal", help="Signal to stop the container."),
     Flag(("--stop-timeout",), "stop_timeout", "int",
          help="Timeout (in seconds) to stop a container."),
+    # Issue 14, the monitor's part (checks and effect: container/restart.py).
+    Flag(("--restart",), "restart", default="no", metavar="POLICY",
+         help="Restart policy to apply when a container exits: no, on-failure[:N], always, "
+              "unless-stopped."),
+    Flag(("--health-cmd",), "health_cmd", metavar="STRING",
+         help="Command to run to check health."),
+    Flag(("--health-interval",), "health_interval", metavar="DURATION",
+         help="Time between running the check (ms|s|m|h) (default 0s)."),
+    Flag(("--health-timeout",), "health_timeout", metavar="DURATION",
+         help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)."),
+    Flag(("--health-retries",), "health_retries", "int",
+         help="Consecutive failures needed to report unhealthy."),
+    Flag(("--health-start-period",), "health_start_period", metavar="DURATION",
+         help="Start period for the container to initialize before starting health-retries "
+              "countdown (ms|s|m|h) (default 0s)."),
+    Flag(("--health-start-interval",), "health_start_interval", metavar="DURATION",
+         help="Time between running the check during the start period (ms|s|m|h) "
+              "(default 0s)."),
+    Flag(("--no-healthcheck",), "no_healthcheck", "flag", default=False,
+         help="Disable any container-specified HEALTHCHECK."),
 )
+
+def index(flags) -> tuple[dict, dict]:
+    """A flag table by long name (`--env`) and by short name (`-e`)."""
+    long, short = {}, {}
+    for flag in flags:
+        for name in flag.names:
+            (short if len(name) == 2 else long)[name] = flag
+    return long, short
+
 
 _ANNOTATIONS = {"flag": "bool", "str": "str | None", "int": "int | None", "choice": "str",
                 "dir": "str | None"}

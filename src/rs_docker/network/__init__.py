@@ -16,23 +16,27 @@ from __future__ import annotations
 from rs_docker.errors import UsageError
 from rs_docker.values import record
 
-DEFAULT_MODE = "none"
+DEFAULT_MODE = "bridge"
 
 
 @record
 class NetworkMode:
     name: str
-    private_netns: bool     # a new network namespace (only lo) vs the host's
+    private_netns: bool     # a network namespace of its own vs the host's
     host_files: bool        # /etc/hosts and resolv.conf as the host has them
+    managed: bool = False   # bridge or a user network: netavark sets it up
+    joined: str = ""        # container:NAME: the container whose namespace it joins
 
-    def namespaces(self) -> list[dict]:
+    def namespaces(self, netns: str | None = None) -> list[dict]:
         """OCI linux.namespaces: mount, uts, pid, ipc and cgroup are always
         private (cgroup: Docker's default "private" cgroupns on cgroup v2);
-        network only when the mode asks for it."""
+        network only when the mode asks for it, joined by path when `netns`
+        names a namespace file (bridge, container:NAME)."""
         kinds = ["mount", "uts", "pid", "ipc", "cgroup"]
+        out = [{"type": k} for k in kinds]
         if self.private_netns:
-            kinds.insert(1, "network")
-        return [{"type": k} for k in kinds]
+            out.insert(1, {"type": "network", "path": netns} if netns else {"type": "network"})
+        return out
 
 
 _MODES = {
@@ -42,12 +46,19 @@ _MODES = {
 
 
 def network_mode(name: str | None) -> NetworkMode:
-    """The mode for --network NAME; bridge and user networks are not built yet."""
+    """The mode for --network NAME: none, host, container:NAME, else a
+    managed network (bridge, default, or a user network, looked up at
+    create)."""
     name = name or DEFAULT_MODE
     mode = _MODES.get(name)
-    if mode is None:
-        if name in ("bridge", "default"):
-            raise UsageError("network mode \"bridge\" is not supported yet: "
-                             "use --network none or --network host")
-        raise UsageError(f"network {name} not found")
-    return mode
+    if mode is not None:
+        return mode
+    if name.startswith("container:"):
+        other = name.partition(":")[2]
+        if not other:
+            raise UsageError("invalid container format container:<name|id>")
+        return NetworkMode(name, private_netns=True, host_files=False, joined=other)
+    if not name:
+        raise UsageError("network  not found")
+    return NetworkMode("bridge" if name == "default" else name, private_netns=True,
+                       host_files=False, managed=True)

@@ -30,10 +30,54 @@ def hostname_file(hostname: str) -> str:
     return hostname + "\n"
 
 
-def hosts_file(hostname: str, address: str | None = None) -> str:
-    """The localhost lines, then `address hostname` (127.0.0.1 when the
-    container has no address of its own, e.g. --network none)."""
-    return "\n".join(LOCALHOST_LINES + (f"{address or '127.0.0.1'}\t{hostname}",)) + "\n"
+def hosts_file(hostname: str, address: str | None = None, extra=(),
+               domainname: str = "") -> str:
+    """The localhost lines, the `--add-host` entries ((name, ip) pairs, in
+    order), then `address hostname` (127.0.0.1 when the container has no
+    address of its own, e.g. --network none); with a domain name,
+    `address hostname.domain hostname` (libnetwork's etchosts.Build)."""
+    names = f"{hostname}.{domainname}\t{hostname}" if domainname else hostname
+    lines = LOCALHOST_LINES + tuple(f"{ip}\t{name}" for name, ip in extra)
+    return "\n".join(lines + (f"{address or '127.0.0.1'}\t{names}",)) + "\n"
+
+
+def parse_add_host(text: str) -> tuple[str, str]:
+    """--add-host NAME:IP (or NAME=IP); IP may be `host-gateway`, replaced
+    by the caller. Docker's error for anything else."""
+    from rs_docker.errors import UsageError
+
+    sep = "=" if "=" in text else ":"
+    name, _, ip = text.partition(sep)
+    if not name or not ip:
+        raise UsageError(f"bad format for add-host: {text!r}")
+    ip = ip.strip("[]")
+    if ip != "host-gateway":
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise UsageError(f"invalid IP address in add-host: {ip!r}") from None
+    return name, ip
+
+
+def resolv_with(base: str, dns=(), search=(), options=()) -> str:
+    """resolv.conf with --dns (replacing every nameserver), --dns-search
+    (replacing search/domain) and --dns-option (replacing options), as
+    libnetwork's resolvconf.Build does ("." as a search domain: none)."""
+    lines = base.splitlines()
+    if dns:
+        lines = [ln for ln in lines if ln.split()[:1] != ["nameserver"]]
+        lines += [f"nameserver {ns}" for ns in dns]
+    if search:
+        lines = [ln for ln in lines if ln.split()[:1] not in (["search"], ["domain"])]
+        kept = [s for s in search if s != "."]
+        if kept:
+            lines.append("search " + " ".join(kept))
+    if options:
+        lines = [ln for ln in lines if ln.split()[:1] != ["options"]]
+        lines.append("options " + " ".join(options))
+    return "\n".join(ln for ln in lines if ln.strip() or False) + "\n"
 
 
 def _is_loopback(text: str) -> bool:
