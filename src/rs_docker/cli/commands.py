@@ -40,6 +40,7 @@ _IMAGES = "rs_docker.cli.images"
 _CONTAINERS = "rs_docker.cli.containers"
 _RUN = "rs_docker.cli.run"
 _OPS = "rs_docker.cli.ops"
+_SUPERVISION = "rs_docker.cli.supervision"
 
 # `docker image ...`: Docker's aliases of the image commands.
 IMAGE_COMMANDS = {
@@ -77,12 +78,17 @@ CONTAINER_COMMANDS = {
 # `docker system ...`: commands about rs-docker itself (others add theirs).
 SYSTEM_COMMANDS = {
     "events": Command(_OPS, "events", "Get real time events from the server"),
+    "restore": Command(_SUPERVISION, "restore",
+                       "Start the containers whose restart policy wants them running"),
 }
 
 COMMANDS = {
     "container": Group(CONTAINER_COMMANDS, "Manage containers"),
     "events": SYSTEM_COMMANDS["events"],
     "exec": CONTAINER_COMMANDS["exec"],
+    "generate": Group({"systemd": Command(_SUPERVISION, "systemd",
+                                          "Generate a systemd unit file for a container")},
+                      "Generate structured data based on containers"),
     "image": Group(IMAGE_COMMANDS, "Manage images"),
     "images": IMAGE_COMMANDS["ls"],
     "inspect": Command(_CONTAINERS, "inspect",

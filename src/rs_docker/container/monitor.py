@@ -46,7 +46,11 @@ IGNORED = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTTOU, signal.
 
 
 def main(argv: list[str]) -> None:
+    """argv: ROOT CONTAINER_ID STATUS_FD [BACKOFF_MS]. STATUS_FD -1: a
+    restart (restart.relaunch), with no launcher to report to; BACKOFF_MS:
+    the restart manager's last back-off, handed on to the waiter."""
     root, container_id, status_fd = argv[0], argv[1], int(argv[2])
+    backoff_ms = int(argv[3]) if len(argv) > 3 else 0
     for sig in IGNORED:
         signal.signal(sig, signal.SIG_IGN)
     from rs_docker.context import Context
@@ -54,7 +58,7 @@ def main(argv: list[str]) -> None:
     ctx = Context.from_env(root=root)
     status = Status(status_fd)
     try:
-        monitor(ctx, container_id, status)
+        monitor(ctx, container_id, status, backoff_ms)
     except BaseException as e:  # noqa: B036 - the launcher must hear of any failure
         message = str(e) or type(e).__name__
         if not status.send({"error": message, "code": getattr(e, "exit_code", 125)}):
@@ -66,7 +70,7 @@ class Status:
     """The one-shot report to the launcher."""
 
     def __init__(self, fd: int):
-        self.fd: int | None = fd
+        self.fd: int | None = fd if fd >= 0 else None
 
     def send(self, message: dict) -> bool:
         """False when already sent (the fd number may be reused by then)."""
@@ -81,8 +85,31 @@ class Status:
         return True
 
 
-def monitor(ctx, container_id: str, status: Status) -> None:
-    from rs_docker.container import logs, recorded_pid, state, waiter
+def monitor(ctx, container_id: str, status: Status, backoff_ms: int = 0) -> None:
+    from rs_docker.container import state
+
+    if status.fd is not None:
+        _wait(*_start(ctx, container_id, status, backoff_ms))
+        return
+    # A restart: no launcher holds the lock and writes the running state,
+    # so this does, under the lock from its last look at the record to the
+    # running state: a `stop` marks the record under it too, and so either
+    # finds the container running (and stops it) or keeps it from starting.
+    from rs_docker.container import restart
+
+    with state.locked(ctx, container_id):
+        wanted = restart.still_wanted(state.read(ctx, container_id))
+        started = _start(ctx, container_id, status, backoff_ms, relaunch=True) if wanted else None
+    if started is None:
+        restart.give_up(str(ctx.root), container_id)
+        return
+    _wait(*started)
+
+
+def _start(ctx, container_id: str, status: Status, backoff_ms: int,
+           relaunch: bool = False) -> tuple[list[str], list[int]]:
+    """Start the container; the waiter's argv and the fds it inherits."""
+    from rs_docker.container import logs, recorded_pid, state
     from rs_docker.runtime.process.start import spawn
 
     d = state.container_dir(ctx, container_id)
@@ -108,14 +135,35 @@ def monitor(ctx, container_id: str, status: Status) -> None:
         os.close(err_w)
     cgroup = getattr(c, "_cgroup", None)
     me = os.getpid()
-    status.send({"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
-                 "monitor_ticks": recorded_pid.start_ticks(me),
-                 "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}})
+    report = {"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
+              "monitor_ticks": recorded_pid.start_ticks(me),
+              "cgroups": {k: str(v) for k, v in (cgroup.paths if cgroup else {}).items()}}
+    if relaunch:
+        from rs_docker.container import lifecycle
+
+        lifecycle.set_running(record, report)
+        state.write(ctx, container_id, record, exists=True)
+    else:
+        status.send(report)
     console = -1 if c.console is None else c.console
+    finish = {"cgroup": exits.describe_cgroup(cgroup), "fuse": plan is not None,
+              "backoff": backoff_ms}
+    check = (record.get("Config") or {}).get("Healthcheck")
+    if check:
+        from rs_docker.container import health
+
+        if health.enabled(check):
+            finish["health"] = health.schedule(check)
     args = [str(ctx.root), container_id, str(c.exit_fd), str(out_r), str(err_r), str(log_fd),
-            str(console), json.dumps({"cgroup": exits.describe_cgroup(cgroup), "fuse": plan is not None})]
+            str(console), json.dumps(finish)]
+    return args, [fd for fd in (c.exit_fd, out_r, err_r, log_fd, console) if fd >= 0]
+
+
+def _wait(args: list[str], fds: list[int]) -> None:
+    from rs_docker.container import waiter
+
     # Wait in a fresh, lean interpreter: this one carries the whole runtime.
-    waiter.exec_waiter(args, [fd for fd in (c.exit_fd, out_r, err_r, log_fd, console) if fd >= 0])
+    waiter.exec_waiter(args, fds)
     waiter.wait_and_finish(args)  # execv failed: wait here
 
 

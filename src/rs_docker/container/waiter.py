@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+import time
 
 from rs_docker.container import boot
 from rs_docker.container.jsonlog import LogWriter
@@ -55,33 +56,120 @@ def main(argv: list[str]) -> None:
 def wait_and_finish(argv: list[str]) -> None:
     root, container_id = argv[0], argv[1]
     exit_fd, out_r, err_r, log_fd, console = (int(a) for a in argv[2:7])
+    started = time.monotonic()
     writer = LogWriter(log_fd)
+    checks = _health_timer(root, container_id, argv[7])
     try:
-        pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, writer)
+        pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, writer, checks)
         code = exit_code(exit_fd)
     finally:
         os.close(log_fd)
+        if checks is not None:
+            checks.cancel()
     for fd in (exit_fd, console):
         if fd >= 0:
             os.close(fd)
     from rs_docker.container import exits
 
-    exits.finish(root, container_id, code, argv[7],
-                   (writer.dropped_entries, writer.dropped_bytes))
+    backoff = exits.finish(root, container_id, code, argv[7],
+                           (writer.dropped_entries, writer.dropped_bytes),
+                           time.monotonic() - started)
+    if backoff is not None:  # its restart policy: start it again after the back-off
+        from rs_docker.container import restart
+
+        if restart.wait_backoff(root, container_id, backoff):
+            restart.relaunch(root, container_id, backoff)
+        restart.give_up(root, container_id)
 
 
-def pump(exit_fd: int, streams: dict[int, str], writer) -> None:
+def _health_timer(root: str, container_id: str, finish_json: str):
+    """The healthcheck's timer when the container has one (health.py)."""
+    if '"health":' not in finish_json:  # the common case: no JSON parsed, nothing imported
+        return None
+    from rs_docker import jsonio
+
+    sched = jsonio.loads(finish_json).get("health")
+    return HealthTimer(root, container_id, sched) if sched else None
+
+
+class HealthTimer:
+    """Starts the container's healthchecks on time, one at a time, each a
+    child process running health.main() (which records the result); learns
+    the status from its exit code, to pick the next interval."""
+
+    def __init__(self, root: str, container_id: str, sched: dict):
+        from rs_docker.container import health
+
+        self.health = health
+        self.argv = boot.python_argv("rs_docker.container.health", [root, container_id])
+        self.sched, self.status = sched, health.STARTING
+        self.started = time.monotonic()
+        self.due = self.started + health.next_delay(sched, self.status, 0.0)
+        self.pid, self.pidfd = 0, -1
+
+    def timeout_ms(self) -> int | None:
+        """How long the poll may sleep (None: a check runs; its end wakes it)."""
+        if self.pidfd >= 0:
+            return None
+        return max(0, int((self.due - time.monotonic()) * 1000) + 1)
+
+    def tick(self, poller) -> None:
+        if self.pidfd < 0 and time.monotonic() >= self.due:
+            self._start(poller)
+
+    def _start(self, poller) -> None:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                os.closerange(3, 1 << 16)
+                os.execv(self.argv[0], self.argv)
+            finally:
+                os._exit(127)
+        self.pid, self.pidfd = pid, os.pidfd_open(pid)
+        poller.register(self.pidfd, select.POLLIN)
+
+    def owns(self, fd: int) -> bool:
+        return fd == self.pidfd >= 0
+
+    def done(self, poller) -> None:
+        poller.unregister(self.pidfd)
+        code = self._reap()
+        self.status = self.health.STATUS_CODES.get(code, self.status)
+        now = time.monotonic()
+        self.due = now + self.health.next_delay(self.sched, self.status, now - self.started)
+
+    def _reap(self) -> int:
+        os.close(self.pidfd)
+        self.pidfd = -1
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    def cancel(self) -> None:
+        """The container exited: a check still running is of no use."""
+        if self.pidfd >= 0:
+            os.kill(self.pid, 9)
+            self._reap()
+
+
+def pump(exit_fd: int, streams: dict[int, str], writer, checks=None) -> None:
     """Copy the pipes into the log until they close; once the container has
-    exited, stop after 2 s of silence (a pipe some escaped process still holds)."""
+    exited, stop after 2 s of silence (a pipe some escaped process still
+    holds). `checks`: the HealthTimer, if any, run in the same loop."""
     poller = select.poll()
     for fd in (exit_fd, *streams):
         poller.register(fd, select.POLLIN)
     exited = False
     while streams:
-        events = poller.poll(2000 if exited else None)
-        if not events:
+        wait = None if checks is None or exited else checks.timeout_ms()
+        events = poller.poll(2000 if exited else wait)
+        if not events and exited:
             break
+        if checks is not None and not exited:
+            checks.tick(poller)
         for fd, _ev in events:
+            if checks is not None and checks.owns(fd):
+                checks.done(poller)
+                continue
             if fd == exit_fd:
                 exited = True
                 poller.unregister(fd)
