@@ -249,13 +249,14 @@ def wait(ctx, containers):
 @click.argument("containers", nargs=-1, required=True)
 @click.option("-f", "--force", is_flag=True, help="Force the removal of a running container "
                                                   "(uses SIGKILL).")
-@click.option("-v", "--volumes", is_flag=True, help="Accepted for Docker (no anonymous "
-                                                    "volumes yet).")
+@click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes associated "
+                                                    "with the container.")
 @click.pass_obj
 def rm(ctx, containers, force, volumes):
     from rs_docker.container import lifecycle
 
-    _each(ctx, containers, lambda cid: lifecycle.remove(ctx, cid, force=force), parallel=True)
+    _each(ctx, containers, lambda cid: lifecycle.remove(ctx, cid, force=force, volumes=volumes),
+          parallel=True)
 
 
 @click.command("prune")
@@ -345,7 +346,9 @@ def _inspect(ctx, names, fmt, kind) -> None:
             errors.append(e)
     if fmt:
         for obj in found:
-            click.echo(templates.render(fmt, obj))
+            # docker/cli's inspector runs the template on the raw document
+            # with missingkey=error: a misspelt field is an error.
+            click.echo(templates.render(fmt, obj, missingkey="error"))
     else:
         click.echo(json.dumps(found, indent=4, ensure_ascii=False))
     _fail(errors)

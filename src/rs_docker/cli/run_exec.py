@@ -42,6 +42,22 @@ def read_env_file(path: str) -> bytes:
     return read_regular_file(path, ENV_FILE_MAX, "env file")
 
 
+def label_entries(label_files: tuple[str, ...], flags: tuple[str, ...]) -> tuple[str, ...]:
+    """--label-file lines, then -l flags (docker-cli: the files first, a
+    flag's label wins)."""
+    from rs_docker.models.flags import read_regular_file
+    from rs_docker.models.run_flags import label_file_lines
+
+    out: list[str] = []
+    for path in label_files:
+        try:
+            text = read_regular_file(path, ENV_FILE_MAX, "label file").decode()
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: label file is not valid utf-8") from None
+        out += label_file_lines(text)
+    return (*out, *flags)
+
+
 def build_options(params: dict) -> RunOptions:
     """RunOptions from the run command's parameter values, keyed by dest
     (image, command, then each RUN_FLAGS entry's): every field taken as
@@ -56,6 +72,12 @@ def build_options(params: dict) -> RunOptions:
     values = {name: params[name] for name in RunOptions._fields}
     values["command"] = tuple(values["command"])
     values["env"] = env_entries(params["env_file"], params["env"])
+    if params["label_file"]:
+        values["labels"] = label_entries(params["label_file"], params["labels"])
+    if any(v.startswith(".") for v in values["volumes"]):
+        from rs_docker.models.mount_flags import absolute_binds
+
+        values["volumes"] = absolute_binds(values["volumes"], os.getcwd())
     return RunOptions(**values)
 
 

@@ -208,6 +208,13 @@ class LayerStack:
         finally:
             os.close(fd)
 
+    def merged_dirs(self, path: str) -> list[str]:
+        """The real directories, top-first, whose merge is the directory at
+        `path` (symlinks followed inside the tree); [] when `path` is missing
+        or not a directory. What a volume's copy-up reads."""
+        _, result = self._walk(path, follow_last=True, create=None)
+        return list(result[1]) if result[0] == "dir" else []
+
     def makedirs(self, path: str, mode: int = 0o755, uid: int = 0, gid: int = 0) -> None:
         """mkdir -p inside the merged tree: missing directories are created in
         the top layer, owned uid:gid (Docker's MkdirAllAndChownNew)."""

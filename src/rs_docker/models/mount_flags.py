@@ -1,5 +1,11 @@
 """-v / --mount / --tmpfs parsing into OCI mount entries (pure).
 
+`-v NAME:/ctr` and `-v /ctr` (anonymous) and `--mount type=volume` give a
+VolumeMount: what to mount is known once the volume exists
+(container/volumes.py). A relative host path (`./dir`, `../x`) is a bind
+of that path from the current directory (Docker 23+'s CLI,
+absolute_binds); any other name without a leading `/` is a volume name.
+
 Sources: moby volume/mounts/linux_parser.go (-v host:ctr[:mode] and the
 --mount keys), daemon/oci_linux.go (bind mounts are "rbind" + propagation,
 tmpfs defaults noexec,nosuid,nodev), pkg/mount MergeTmpfsOptions (the
@@ -53,6 +59,20 @@ class BindMount:
 
 
 @record
+class VolumeMount:
+    """A volume seen at `target`: `name` None for an anonymous one. `mode`
+    is what inspect's Mounts shows (the -v mode text, "z" by default;
+    "" for --mount). `nocopy`: no copy-up of the image's content."""
+
+    name: str | None
+    target: str
+    readonly: bool = False
+    nocopy: bool = False
+    mode: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+@record
 class TmpfsMount:
     target: str
     options: tuple[str, ...] = ()
@@ -76,26 +96,69 @@ def _target(path: str, flag: str, spec: str) -> str:
     return clean
 
 
-def parse_volume(spec: str) -> BindMount:
-    """-v /host:/ctr[:ro|rw|z|Z|<propagation>|nocopy,...]. Only bind mounts of
-    absolute host paths: named volumes are not supported."""
+def parse_volume(spec: str) -> BindMount | VolumeMount:
+    """-v /host:/ctr[:OPTS] (a bind), -v NAME:/ctr[:OPTS] (a named volume),
+    -v /ctr (an anonymous volume); OPTS: ro|rw, z|Z, a propagation, nocopy,
+    comma-separated (moby volume/mounts/linux_parser.go)."""
     parts = spec.split(":")
+    if len(parts) == 1 and parts[0]:
+        if not parts[0].startswith("/"):
+            raise UsageError(f"invalid volume specification: {spec!r}: "
+                             f"invalid mount config: mount path must be absolute")
+        return VolumeMount(None, _target(parts[0], "volume", spec))
     if len(parts) not in (2, 3) or not all(parts[:2]):
         raise UsageError(f"invalid volume specification: {spec!r}")
     source, target = parts[0], parts[1]
-    if not source.startswith("/"):
-        raise UsageError(f"invalid volume specification: {spec!r}: named volumes are not "
-                         f"supported, the host path must be absolute")
-    readonly, propagation = False, "rprivate"
+    readonly, propagation, nocopy = False, "rprivate", False
     for opt in (parts[2].split(",") if len(parts) == 3 else ()):
         if opt in ("ro", "rw"):
             readonly = opt == "ro"
         elif opt in _PROPAGATION:
             propagation = opt
-        elif opt not in ("z", "Z", "nocopy", "consistent", "cached", "delegated"):
+        elif opt == "nocopy":
+            nocopy = True
+        elif opt not in ("z", "Z", "consistent", "cached", "delegated"):
             raise UsageError(f"invalid volume specification: {spec!r}: invalid mode: {opt}")
+    if not source.startswith("/"):
+        if source.startswith("."):
+            raise UsageError(f"invalid volume specification: {spec!r}: a relative host "
+                             f"path is resolved by the command line (absolute_binds)")
+        check_volume_name(source)
+        return VolumeMount(source, _target(target, "volume", spec), readonly, nocopy,
+                           parts[2] if len(parts) == 3 else "z")
     return BindMount(posixpath.normpath(source), _target(target, "volume", spec),
                      readonly, propagation, create_source=True)
+
+
+_NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_REST = _NAME_FIRST | frozenset("_.-")
+
+
+def check_volume_name(name: str) -> str:
+    """A volume name as the local driver takes it (moby volume/local/local.go
+    validateName: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`), else UsageError with moby's
+    message (a host path given without its leading / lands here)."""
+    if len(name) == 1:
+        raise UsageError(f"create {name}: volume name is too short, names should be at "
+                         f"least two alphanumeric characters")
+    if not name or name[0] not in _NAME_FIRST or any(c not in _NAME_REST for c in name[1:]):
+        raise UsageError(f'create {name}: "{name}" includes invalid characters for a local '
+                         f'volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you '
+                         f"intended to pass a host directory, use absolute path")
+    return name
+
+
+def absolute_binds(volumes: tuple[str, ...], cwd: str) -> tuple[str, ...]:
+    """-v values with a relative host path (`.`, `./dir`, `../x`) made
+    absolute against `cwd`, as Docker's CLI does before it sends them
+    (cli/command/container/opts.go); other values untouched."""
+    out = []
+    for spec in volumes:
+        source, sep, rest = spec.partition(":")
+        if sep and source.startswith("."):
+            spec = posixpath.normpath(posixpath.join(cwd, source)) + ":" + rest
+        out.append(spec)
+    return tuple(out)
 
 
 def _bool(value: str, spec: str) -> bool:
@@ -106,15 +169,21 @@ def _bool(value: str, spec: str) -> bool:
     raise UsageError(f"invalid --mount specification: {spec!r}: invalid boolean {value!r}")
 
 
-def parse_mount(spec: str) -> BindMount | TmpfsMount:
-    """--mount type=bind|tmpfs,source=,target=,readonly,bind-propagation=,
-    tmpfs-size=,tmpfs-mode= (also src/dst/destination/ro)."""
+def parse_mount(spec: str) -> BindMount | TmpfsMount | VolumeMount:
+    """--mount type=volume|bind|tmpfs,source=,target=,readonly,
+    bind-propagation=, volume-nocopy, volume-label=K=V, volume-driver=local,
+    tmpfs-size=, tmpfs-mode= (also src/dst/destination/ro)."""
     fields: dict[str, str] = {}
+    labels: list[tuple[str, str]] = []
     for item in spec.split(","):
         key, sep, value = item.partition("=")
         key = key.strip().lower()
-        if key in ("readonly", "ro") and not sep:
+        if key in ("readonly", "ro", "volume-nocopy") and not sep:
             value = "true"
+        elif key == "volume-label" and sep:
+            label, _, label_value = value.partition("=")
+            labels.append((label, label_value))
+            continue
         elif not sep:
             raise UsageError(f"invalid --mount specification: {spec!r}: "
                              f"invalid field {item!r} must be a key=value pair")
@@ -130,8 +199,24 @@ def parse_mount(spec: str) -> BindMount | TmpfsMount:
         return _bind_from_fields(fields, target, readonly, spec)
     if kind == "tmpfs":
         return _tmpfs_from_fields(fields, target, readonly, spec)
+    if kind == "volume":
+        return _volume_from_fields(fields, target, readonly, tuple(labels), spec)
     raise UsageError(f"invalid --mount specification: {spec!r}: mount type {kind!r} "
-                     f"is not supported (bind, tmpfs)")
+                     f"is not supported (volume, bind, tmpfs)")
+
+
+def _volume_from_fields(fields: dict, target: str, readonly: bool, labels: tuple,
+                        spec: str) -> VolumeMount:
+    source = fields.pop("source", "") or None
+    nocopy = _bool(fields.pop("volume-nocopy", "false"), spec)
+    driver = fields.pop("volume-driver", "local")
+    if driver != "local":
+        raise UsageError(f"invalid --mount specification: {spec!r}: "
+                         f"volume driver {driver!r} is not supported (local)")
+    _no_extra(fields, spec)
+    if source is not None:
+        check_volume_name(source)
+    return VolumeMount(source, target, readonly, nocopy, "", labels)
 
 
 def _bind_from_fields(fields: dict, target: str, readonly: bool, spec: str) -> BindMount:

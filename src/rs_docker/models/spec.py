@@ -108,6 +108,12 @@ class Inputs:
     init_binary: str | None = None
     namespaces: tuple[dict, ...] = ()
     cgroups_path: str | None = None
+    # What the everyday flags need from the host (models.run_flags.apply):
+    # devices, groups, joined namespaces... resolved by container.flag_inputs.
+    extra: dict | None = None
+    # Volumes (named, anonymous, the image's, --volumes-from) as OCI mounts,
+    # resolved by container/volumes.py.
+    volume_mounts: tuple[dict, ...] = ()
 
 
 def default_mounts(privileged: bool) -> list[dict]:
@@ -122,7 +128,9 @@ def default_mounts(privileged: bool) -> list[dict]:
 
 
 def user_mounts(opts: RunOptions) -> list[dict]:
-    """-v, --mount and --tmpfs as OCI mounts (host paths not checked here)."""
+    """-v, --mount and --tmpfs as OCI mounts (host paths not checked here),
+    but volumes: they are checked here, and mounted once they exist
+    (Inputs.volume_mounts)."""
     if not (opts.volumes or opts.mounts or opts.tmpfs):
         return []  # the parser (two more record classes) only when needed
     from rs_docker.models import mount_flags
@@ -135,7 +143,7 @@ def user_mounts(opts: RunOptions) -> list[dict]:
         if m.target in seen:
             raise UsageError(f"duplicate mount point: {m.target}")
         seen.add(m.target)
-    return [m.oci() for m in parsed]
+    return [m.oci() for m in parsed if not isinstance(m, mount_flags.VolumeMount)]
 
 
 def all_mounts(opts: RunOptions, inputs: Inputs) -> list[dict]:
@@ -144,7 +152,8 @@ def all_mounts(opts: RunOptions, inputs: Inputs) -> list[dict]:
     /etc file at the same destination (the runtime also lets a config mount
     replace its default /dev/shm...), and user mounts go parents-first
     (Docker sorts them by path depth)."""
-    users = sorted(user_mounts(opts), key=lambda m: m["destination"].count("/"))
+    users = sorted(user_mounts(opts) + list(inputs.volume_mounts),
+                   key=lambda m: m["destination"].count("/"))
     taken = {m["destination"] for m in users}
     etc_options = ["rbind", "rprivate"] + (["ro"] if opts.read_only else [])
     etc = [{"destination": dest, "type": "bind", "source": src, "options": etc_options}
@@ -188,6 +197,72 @@ def check_flags(opts: RunOptions, ncpu: int | None = None) -> None:
         from rs_docker.models import platform
 
         platform.parse(opts.platform)
+    if uses_everyday_flags(opts):
+        from rs_docker.models import run_flags
+
+        run_flags.check(opts)
+
+
+# The fields of the flags models.run_flags checks and applies: a run that
+# uses none of them does not import it (docs/ARCHITECTURE.md, Start-up rules).
+EVERYDAY_FIELDS = (
+    "labels", "annotations", "domainname", "shm_size", "sysctls", "group_add", "ipc", "pid",
+    "uts", "userns", "cgroupns", "devices", "device_cgroup_rules", "gpus", "cpuset_cpus",
+    "cpuset_mems", "cpu_period", "cpu_quota", "memory_reservation", "oom_kill_disable",
+    "oom_score_adj", "blkio_weight", "cgroup_parent", "runtime", "security_opt", "cidfile")
+
+
+def uses_everyday_flags(opts: RunOptions) -> bool:
+    """Whether any flag of models.run_flags was given."""
+    return any(getattr(opts, name) not in (None, (), False) for name in EVERYDAY_FIELDS)
+
+
+def labels(image_config: dict | None, given) -> dict[str, str]:
+    """Config.Labels: the image's labels, then -l/--label-file's (Docker
+    merges them, the container's winning); an image's non-string label is
+    dropped (image content is hostile)."""
+    out = {k: v for k, v in ((image_config or {}).get("Labels") or {}).items()
+           if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance((image_config or {}).get("Labels"), dict) else {}
+    for entry in given:
+        key, _, value = entry.partition("=")
+        out[key] = value
+    return out
+
+
+def everyday_host_config(opts: RunOptions) -> dict:
+    """The HostConfig fields of the everyday flags, in `docker inspect`'s
+    names and with its defaults when not given."""
+    shm = 64 << 20
+    if opts.shm_size:
+        from rs_docker.models import run_flags
+
+        shm = run_flags.shm_size(opts.shm_size)
+    return {
+        "ShmSize": shm, "Sysctls": dict(e.partition("=")[::2] for e in opts.sysctls) or None,
+        "GroupAdd": list(opts.group_add) or None, "IpcMode": opts.ipc or "private",
+        "PidMode": opts.pid or "", "UTSMode": opts.uts or "", "UsernsMode": opts.userns or "",
+        "CgroupnsMode": opts.cgroupns or "private",
+        "Devices": [_device_record(d) for d in opts.devices],
+        "DeviceCgroupRules": list(opts.device_cgroup_rules) or None,
+        "DeviceRequests": [{"Driver": "cdi", "Options": {"gpus": opts.gpus}}] if opts.gpus
+        else None,
+        "CpusetCpus": opts.cpuset_cpus or "", "CpusetMems": opts.cpuset_mems or "",
+        "CpuPeriod": opts.cpu_period or 0, "CpuQuota": opts.cpu_quota or 0,
+        "MemoryReservation": opts.memory_reservation or 0,
+        "OomKillDisable": opts.oom_kill_disable, "OomScoreAdj": opts.oom_score_adj or 0,
+        "BlkioWeight": opts.blkio_weight or 0, "CgroupParent": opts.cgroup_parent or "",
+        "Annotations": dict(e.partition("=")[::2] for e in opts.annotations) or None,
+        "Runtime": opts.runtime or "rs-docker", "ContainerIDFile": opts.cidfile or "",
+    }
+
+
+def _device_record(text: str) -> dict:
+    parts = text.split(":")
+    if len(parts) == 2 and parts[1] and not set(parts[1]) - set("rwm"):
+        parts = [parts[0], parts[0], parts[1]]
+    return {"PathOnHost": parts[0], "PathInContainer": parts[1] if len(parts) > 1 and parts[1]
+            else parts[0], "CgroupPermissions": parts[2] if len(parts) > 2 else "rwm"}
 
 
 def resources(opts: RunOptions) -> dict:
@@ -240,7 +315,7 @@ def build_spec(image: ImageDefaults, opts: RunOptions, inputs: Inputs) -> dict:
         linux["seccomp"] = seccomp
     if inputs.cgroups_path:
         linux["cgroupsPath"] = inputs.cgroups_path
-    return {
+    config = {
         "ociVersion": OCI_VERSION,
         "process": process,
         "root": {"path": inputs.rootfs, "readonly": opts.read_only},
@@ -248,3 +323,8 @@ def build_spec(image: ImageDefaults, opts: RunOptions, inputs: Inputs) -> dict:
         "mounts": all_mounts(opts, inputs),
         "linux": linux,
     }
+    if uses_everyday_flags(opts):
+        from rs_docker.models import run_flags
+
+        run_flags.apply(config, opts, inputs.extra)
+    return config
