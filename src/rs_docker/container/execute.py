@@ -97,6 +97,9 @@ def exec_in_container(ctx: Context, container_id: str, opts: ExecOptions) -> int
     record = lifecycle.refresh(ctx, container_id)
     if not lifecycle.is_running(record):
         raise ContainerNotRunning(f"container {container_id} is not running")
+    if record["State"].get("Paused"):
+        raise ContainerNotRunning(f"Container {container_id} is paused, unpause the "
+                                  f"container before exec")
     d = state.container_dir(ctx, container_id)
     config = atomic.read_json(os.path.join(d, "config.json"))
     process = build_process(config, opts, _reader(ctx, container_id, record))
