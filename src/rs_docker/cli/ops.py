@@ -206,3 +206,20 @@ def table(lines: list[list[str]]) -> str:
               for i in range(max(len(line) for line in lines))]
     return "\n".join(("".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=False))
                       + line[-1]).rstrip() for line in lines)
+
+
+# -- rename ---------------------------------------------------------------------------
+
+@click.command("rename")
+@click.argument("old", metavar="CONTAINER")
+@click.argument("new", metavar="NEW_NAME")
+@click.pass_obj
+def rename(ctx, old, new):
+    """Every refusal is the daemon's in Docker: exit 1."""
+    from rs_docker.container import rename as rename_mod
+
+    try:
+        rename_mod.rename(ctx, old, new)
+    except RsDockerError as e:
+        click.echo(f"rs-docker: {e}", err=True)
+        raise click.exceptions.Exit(1) from None
