@@ -92,6 +92,7 @@ CONTAINER_COMMANDS = {
     "stats": Command(_OPS, "stats", "Display a live stream of container(s) resource usage "
                                     "statistics"),
     "stop": Command(_CONTAINERS, "stop", "Stop one or more running containers"),
+    "top": Command(_OPS, "top", "Display the running processes of a container"),
     "unpause": Command(_OPS, "unpause",
                        "Unpause all processes within one or more containers"),
     "wait": Command(_CONTAINERS, "wait",
@@ -119,8 +120,24 @@ VOLUME_COMMANDS = {
     "remove": Command(_VOLUMES, "rm", "Remove one or more volumes"),
 }
 
+# `docker network ...`
+_NETWORK = "rs_docker.cli.network"
+NETWORK_COMMANDS = {
+    "connect": Command(_NETWORK, "connect", "Connect a container to a network"),
+    "create": Command(_NETWORK, "create", "Create a network"),
+    "disconnect": Command(_NETWORK, "disconnect", "Disconnect a container from a network"),
+    "inspect": Command(_NETWORK, "inspect",
+                       "Display detailed information on one or more networks"),
+    "ls": Command(_NETWORK, "ls", "List networks"),
+    "list": Command(_NETWORK, "ls", "List networks"),
+    "prune": Command(_NETWORK, "prune", "Remove all unused networks"),
+    "rm": Command(_NETWORK, "rm", "Remove one or more networks"),
+    "remove": Command(_NETWORK, "rm", "Remove one or more networks"),
+}
+
 COMMANDS = {
     "container": Group(CONTAINER_COMMANDS, "Manage containers"),
+    "network": Group(NETWORK_COMMANDS, "Manage networks"),
     "create": CONTAINER_COMMANDS["create"],
     "commit": CONTAINER_COMMANDS["commit"],
     "cp": CONTAINER_COMMANDS["cp"],
@@ -159,6 +176,7 @@ COMMANDS = {
     "stop": CONTAINER_COMMANDS["stop"],
     "system": Group(SYSTEM_COMMANDS, "Manage rs-docker"),
     "tag": IMAGE_COMMANDS["tag"],
+    "top": CONTAINER_COMMANDS["top"],
     "unpause": CONTAINER_COMMANDS["unpause"],
     "version": Command(_SYSTEM, "version", "Show the rs-docker version information"),
     "volume": Group(VOLUME_COMMANDS, "Manage volumes"),

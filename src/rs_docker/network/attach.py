@@ -296,6 +296,8 @@ def connect(ctx: Context, d: str, cid: str, name: str, net: dict, running: bool,
     ep = endpoint(ctx, d, cid, net, ip, None, all_aliases, _free_ifname(data))
     data["Networks"][net["name"]] = ep
     _save(d, data)
+    if ep["DNS"]:
+        _add_nameserver(d, ep["Gateway"])
     if running and data.get("Up"):
         one = {**data, "Networks": {net["name"]: ep}}
         try:
@@ -309,6 +311,22 @@ def connect(ctx: Context, d: str, cid: str, name: str, net: dict, running: bool,
             with hostnet.Host() as host:
                 host.release(ep["Interface"], ctx.root, cid)
             raise
+
+
+def _add_nameserver(d: str, server: str) -> None:
+    """The network's DNS server first in the container's resolv.conf,
+    written in place: the file is bind-mounted, a rename would not show."""
+    path = os.path.join(d, "resolv.conf")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return
+    line = f"nameserver {server}"
+    if line in text.splitlines():
+        return
+    with open(path, "r+") as f:
+        f.write(f"{line}\n{text}")
 
 
 def disconnect(ctx: Context, d: str, cid: str, name: str, net: dict, running: bool) -> None:
