@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 # Debian packages the tests and the demo use (the real registry, busybox for
 # images, id-mapping helpers and fuse-overlayfs for rootless, iproute2; gcc,
 # libc6-dev and binutils for the probes the security tests compile and to
-# check the exec trampoline's machine code against its source).
+# check the exec trampoline's machine code against its source; netavark,
+# aardvark-dns and iptables for root bridge networking: bridges, veths, NAT,
+# published ports and the user networks' DNS server).
 APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
                 python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils \
-                binutils-aarch64-linux-gnu
+                binutils-aarch64-linux-gnu netavark aardvark-dns iptables
 
 .PHONY: all deps venv test test-pythons unit integration demo lint bench clean
 
