@@ -223,3 +223,28 @@ def rename(ctx, old, new):
     except RsDockerError as e:
         click.echo(f"rs-docker: {e}", err=True)
         raise click.exceptions.Exit(1) from None
+
+
+# -- top -------------------------------------------------------------------------------
+
+@click.command("top", context_settings={"ignore_unknown_options": True})
+@click.argument("container")
+@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED, metavar="[ps OPTIONS]")
+@click.pass_obj
+def top(ctx, container, ps_args):
+    """The host's `ps` (default -ef) for the container's processes."""
+    from rs_docker.cli.containers import _resolve
+    from rs_docker.container import top as top_mod
+
+    try:
+        titles, rows = top_mod.top(ctx, _resolve(ctx, container), list(ps_args))
+    except RsDockerError as e:
+        click.echo(f"rs-docker: {e}", err=True)
+        raise click.exceptions.Exit(1) from None
+    # docker/cli top.go: tabwriter with minimum width 20, padding 3
+    lines = [titles, *rows]
+    widths = [max([20] + [len(line[i]) + 3 for line in lines if i < len(line)])
+              for i in range(len(titles))]
+    for line in lines:
+        click.echo(("".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=False))
+                    + line[-1]).rstrip())
