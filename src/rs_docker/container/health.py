@@ -196,12 +196,38 @@ def probe(ctx, container_id: str, check: dict, pid: int) -> tuple[int, str]:
         os.close(w)
     output, timed_out = _collect(r, c.exit_fd, timeout)
     if timed_out:
+        _kill_tree(c.pid)
         c.kill(9)
     result = c.wait()
     text = output.decode("utf-8", "replace")
     if timed_out:
         return -1, f"Health check exceeded timeout ({_go_seconds(timeout)})"
     return result.exit_code, text
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL what the check started (a shell's children): its descendants,
+    found through /proc's parent links (the check itself is killed by the caller)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    todo, found = [pid], []
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    for child in found:
+        try:
+            os.kill(child, 9)
+        except ProcessLookupError:
+            pass
 
 
 def _go_seconds(seconds: float) -> str:
