@@ -108,7 +108,8 @@ def fields(volume, links: int | None = None) -> dict:
     return {"Availability": "N/A", "Driver": volume.driver, "Group": "N/A",
             "Labels": ",".join(f"{k}={v}" for k, v in sorted(volume.labels.items())),
             "Links": "N/A" if links is None else str(links), "Mountpoint": volume.mountpoint,
-            "Name": volume.name, "Scope": "local", "Size": "N/A", "Status": "N/A"}
+            "Name": volume.name, "Scope": "local", "Size": "N/A", "Status": "N/A",
+            "_labels": dict(volume.labels)}
 
 
 @click.command("ls")
@@ -133,15 +134,9 @@ def ls(ctx, quiet, filters, fmt):
 
 def _echo(fmt: str | None, objects: list[dict]) -> None:
     from rs_docker.cli import format as fmt_mod
-    from rs_docker.cli import templates
 
-    if fmt and templates.is_table(fmt) and fmt != "table":
-        body = templates.table_body(fmt)
-        header = templates.render(body, {k: HEADERS.get(k, k.upper()) for k in HEADERS})
-        fmt_mod.echo_table(header.split("\t"),
-                           [templates.render(body, o).split("\t") for o in objects])
-    else:
-        fmt_mod.echo_objects(fmt, objects, COLUMNS)
+    fmt_mod.echo_objects(fmt, objects, COLUMNS, HEADERS, go_type="*formatter.volumeContext",
+                         labels=[o.pop("_labels") for o in objects])
 
 
 # -- inspect --------------------------------------------------------------------------

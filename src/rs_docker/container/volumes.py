@@ -98,7 +98,7 @@ def attach(ctx: Context, opts: RunOptions, image_config: dict | None,
         volume, new = _ensure(ctx, m, stack)
         if new:
             made.append(volume.name)
-        if volume.anonymous:
+        if m.name is None:  # moby: only a mount given without a name is anonymous
             anonymous.append(volume.name)
         oci.append(_oci(volume.mountpoint, m.target, m.readonly))
         records.append(_volume_record(volume, m.target, m.readonly, m.mode))

@@ -28,7 +28,8 @@ from rs_docker.store.locks import sweep_transient
 RECORD_MODE = 0o600
 DIR_MODE = 0o700
 # The store's own directories (not layer trees, not a container's rootfs).
-_DIRS = ("blobs", "blobs/sha256", "layers", "containers", "names", "locks", "tmp", "cache")
+_DIRS = ("blobs", "blobs/sha256", "layers", "containers", "names", "locks", "tmp", "cache",
+         "volumes")
 # Records in each containers/<id>/ (hostname, hosts and resolv.conf are
 # bind-mounted into the container, for its own users to read: they stay 0644).
 _CONTAINER_RECORDS = ("config.json", "container.json", "runtime.json")
