@@ -67,8 +67,9 @@ def _each(ctx, names, action, parallel: bool = False, echo: bool = True) -> None
 @click.option("-q", "--quiet", is_flag=True, help="Only display container IDs.")
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
-              help="Filter output: id=, name=, status=, ancestor=.")
-@click.option("--format", "fmt", help="'table', 'json', or a Go-template subset.")
+              help="Filter output: id, name, label, exited, status, ancestor, before, since, "
+                   "health, network, publish, expose, volume, is-task (KEY=VALUE).")
+@click.option("--format", "fmt", help="'table', 'json', 'table TEMPLATE' or a Go template.")
 @click.option("-n", "--last", type=int, default=-1, help="Show n last created containers.")
 @click.option("-l", "--latest", is_flag=True, help="Show the latest created container.")
 @click.option("-s", "--size", is_flag=True, help="Accepted for Docker (sizes show 0B).")
@@ -86,7 +87,8 @@ def ps(ctx, all_, quiet, no_trunc, filters, fmt, last, latest, size):
         for r in records:
             click.echo(r["Id"] if no_trunc else r["Id"][:12])
         return
-    fmt_mod.echo_objects(fmt, [fmt_mod.ps_fields(r, no_trunc) for r in records])
+    fmt_mod.echo_objects(fmt, [fmt_mod.ps_fields(r, no_trunc) for r in records],
+                         labels=[(r.get("Config") or {}).get("Labels") or {} for r in records])
 
 
 # -- logs -----------------------------------------------------------------------
@@ -110,8 +112,10 @@ def logs(ctx, container, follow, tail, timestamps, since, until, details):
         record = lifecycle.refresh(ctx, cid)
     except RsDockerError as e:
         _fail([e])
+    if ((record.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
+        _fail([Conflict("configured logging driver does not support reading")])
     path = logs_mod.log_path(state.container_dir(ctx, cid), cid)
-    entries, offset = logs_mod.read_all(path)
+    entries, offset = logs_mod.read_every(path)
     wanted_tail = None if tail in ("all", "") else _int(tail)
     if wanted_tail is not None and wanted_tail < 0:
         wanted_tail = None
@@ -119,12 +123,16 @@ def logs(ctx, container, follow, tail, timestamps, since, until, details):
     high = logs_mod.parse_since(until) if until else None
     for e in logs_mod.select(entries, wanted_tail, low, high):
         _write_entry(e, timestamps)
-    if follow and lifecycle.is_running(record) and until is None:
+    if follow and (lifecycle.is_running(record) or lifecycle.is_restarting(record)) \
+            and until is None:
         def running() -> bool:
+            """Still running, or to run again (a restart policy's back-off):
+            `logs -f` follows across restarts, as Docker's does."""
             try:
-                return lifecycle.is_running(lifecycle.refresh(ctx, cid))
+                now = lifecycle.refresh(ctx, cid)
             except ContainerNotFound:
                 return False
+            return lifecycle.is_running(now) or lifecycle.is_restarting(now)
 
         for e in logs_mod.follow(path, offset, running):
             _write_entry(e, timestamps, flush=True)
@@ -314,7 +322,7 @@ def exec_(ctx, container, command, interactive, tty, detach, env, env_file, work
 
 @click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="NAME|ID...")
-@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
+@click.option("-f", "--format", "fmt", help="A Go template, e.g. '{{.State.Status}}'.")
 @click.option("--type", "kind", type=click.Choice(["container", "image"]), default=None,
               help="Only this type of object.")
 @click.pass_obj
@@ -324,7 +332,7 @@ def inspect(ctx, names, fmt, kind):
 
 @click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="CONTAINER...")
-@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.State.Status}}'.")
+@click.option("-f", "--format", "fmt", help="A Go template, e.g. '{{.State.Status}}'.")
 @click.pass_obj
 def container_inspect(ctx, names, fmt):
     _inspect(ctx, names, fmt, "container")

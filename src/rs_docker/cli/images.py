@@ -102,12 +102,16 @@ def _event(ctx, action: str, actor: str, attributes: dict) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.option("--digests", is_flag=True, help="Show digests.")
 @click.option("--no-trunc", is_flag=True, help="Don't truncate output.")
-@click.option("--format", "fmt", help="'table', 'json', or a Go-template subset.")
+@click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Filter output: dangling=, reference=, label=, before=, since=.")
+@click.option("--format", "fmt", help="'table', 'json', 'table TEMPLATE' or a Go template.")
 @click.pass_obj
-def images(ctx, repository, all_, quiet, digests, no_trunc, fmt):
-    from rs_docker.image.catalog import list_images
+def images(ctx, repository, all_, quiet, digests, no_trunc, filters, fmt):
+    from rs_docker.image.catalog import IMAGE_FILTER_KEYS, filter_images, list_images
+    from rs_docker.models import filters as filter_args
 
-    rows = list_images(ctx, repository)
+    flt = filter_args.parse(filters, IMAGE_FILTER_KEYS)
+    rows = filter_images(ctx, list_images(ctx, repository), flt)
     if quiet:
         seen = []
         for row in rows:
@@ -116,20 +120,21 @@ def images(ctx, repository, all_, quiet, digests, no_trunc, fmt):
                 seen.append(image_id)
                 click.echo(image_id)
         return
-    fields = [_fields(row, no_trunc) for row in rows]
-    if fmt == "json":
-        from rs_docker.cli.templates import go_json
+    from rs_docker.cli import format as fmt_mod
 
-        for f in fields:
-            click.echo(go_json(f))
-    elif fmt and fmt != "table":
-        _echo_template(fmt, fields)
-    else:
-        columns = ["REPOSITORY", "TAG"] + (["DIGEST"] if digests else []) + \
-            ["IMAGE ID", "CREATED", "SIZE"]
-        keys = ["Repository", "Tag"] + (["Digest"] if digests else []) + \
-            ["ID", "CreatedSince", "Size"]
-        _echo_table(columns, [[f[k] for k in keys] for f in fields])
+    columns = IMAGE_COLUMNS if not digests else \
+        IMAGE_COLUMNS[:2] + (("Digest", "DIGEST"),) + IMAGE_COLUMNS[2:]
+    fmt_mod.echo_objects(fmt, [_fields(row, no_trunc) for row in rows], columns,
+                         IMAGE_HEADERS, "*formatter.ImageContext")
+
+
+# docker/cli cli/command/formatter/image.go: the default table and headers.
+IMAGE_COLUMNS = (("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
+                 ("CreatedSince", "CREATED"), ("Size", "SIZE"))
+IMAGE_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+                 "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+                 "Containers": "CONTAINERS", "VirtualSize": "VIRTUAL SIZE",
+                 "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE"}
 
 
 def _fields(row, no_trunc: bool) -> dict:
@@ -145,30 +150,6 @@ def _fields(row, no_trunc: bool) -> dict:
         "Repository": row.repository, "SharedSize": "N/A", "Size": size,
         "Tag": row.tag or "<none>", "UniqueSize": "N/A", "VirtualSize": size,
     }
-
-
-def _echo_table(columns: list[str], rows: list[list[str]]) -> None:
-    # Docker's tabwriter: columns padded to the widest cell plus 3 spaces.
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
-    for line in [columns] + rows:
-        click.echo("   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
-                   .rstrip())
-
-
-def _echo_template(fmt: str, objects: list[dict]) -> None:
-    from rs_docker.cli import templates
-
-    if templates.is_table(fmt):
-        body = templates.table_body(fmt)
-        header = {k: k.upper() for k in (objects[0] if objects else {})}
-        lines = [templates.render(body, header)] if objects else []
-        lines += [templates.render(body, o) for o in objects]
-        cells = [line.split("\t") for line in lines]
-        if cells:
-            _echo_table(cells[0], cells[1:])
-        return
-    for o in objects:
-        click.echo(templates.render(fmt, o))
 
 
 @click.command("rmi")
@@ -208,7 +189,7 @@ def _raise_collected(errors: list[RsDockerError]) -> None:
 
 @click.command("inspect")
 @click.argument("names", nargs=-1, required=True, metavar="IMAGE...")
-@click.option("-f", "--format", "fmt", help="Go-template subset, e.g. '{{.Id}}' or "
+@click.option("-f", "--format", "fmt", help="A Go template, e.g. '{{.Id}}' or "
                                             "'{{json .Config}}'.")
 @click.pass_obj
 def inspect(ctx, names, fmt):
@@ -221,7 +202,10 @@ def inspect(ctx, names, fmt):
         except RsDockerError as e:
             errors.append(e)
     if fmt:
-        _echo_template(fmt, found)
+        from rs_docker.cli import templates
+
+        for obj in found:
+            click.echo(templates.render(fmt, obj, missingkey="error"))
     else:
         click.echo(json.dumps(found, indent=4))
     _raise_collected(errors)

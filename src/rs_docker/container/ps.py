@@ -4,7 +4,10 @@ processes, filtered as `docker ps --filter` does, newest first.
 Filters (docker/cli opts/filter, moby daemon/list.go): values of one key
 are alternatives (OR), different keys must all match (AND). id= is an id
 prefix, name= a regular expression searched in the name, status= one of
-Docker's states, ancestor= an image reference or image id (prefix).
+Docker's states, ancestor= an image reference or image id (prefix),
+label=KEY[=VALUE], exited=CODE, before=/since= a container, network=,
+publish= (host port) and expose= (container port) as PORT[-PORT][/PROTO],
+volume= (name, source or destination), is-task= (never: no swarm here).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import re
 from rs_docker.container import lifecycle, pause, state
 from rs_docker.context import Context
 from rs_docker.errors import ContainerNotFound, StoreError, UsageError
+from rs_docker.models import filters as filter_args
 
-FILTER_KEYS = ("id", "name", "status", "ancestor", "health")
+FILTER_KEYS = ("id", "name", "status", "ancestor", "health", "label", "exited", "before",
+               "since", "network", "publish", "expose", "volume", "is-task")
 # health= (daemon/list.go): a healthcheck's status, or none without one.
 HEALTH = ("starting", "healthy", "unhealthy", "none")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -36,6 +41,12 @@ def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
             raise UsageError(f"invalid filter 'status={value}'")
         if key == "health" and value not in HEALTH:
             raise UsageError(f"Unrecognised filter value for health: {value}")
+        if key == "exited" and not value.lstrip("-").isdigit():
+            raise UsageError(f"invalid filter 'exited={value}'")
+        if key == "is-task":
+            filter_args.bool_value(key, value)
+        if key in ("publish", "expose"):
+            _ports(key, value)
         if key == "name":
             try:
                 re.compile(value)
@@ -62,8 +73,45 @@ def _ancestor_matches(record: dict, wanted: str) -> bool:
         return given == wanted
 
 
+def _ports(key: str, value: str) -> set[str]:
+    """publish=/expose= values: "80", "80/udp", "8000-8080/tcp" -> {"80/tcp", ...}."""
+    port, _, proto = value.partition("/")
+    low, _, high = port.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        raise UsageError(f"invalid filter '{key}={value}'")
+    return {f"{p}/{proto or 'tcp'}" for p in range(int(low), int(high or low) + 1)}
+
+
+def _published(record: dict) -> set[str]:
+    """The host ports (Docker's PublicPort) as "PORT/PROTO"."""
+    out = set()
+    bindings = ((record.get("NetworkSettings") or {}).get("Ports") or
+                (record.get("HostConfig") or {}).get("PortBindings") or {})
+    for spec, binds in bindings.items():
+        proto = spec.partition("/")[2] or "tcp"
+        for b in binds or []:
+            if str(b.get("HostPort") or "").isdigit():
+                out.add(f"{b['HostPort']}/{proto}")
+    return out
+
+
+def _exposed(record: dict) -> set[str]:
+    """The container's ports (Docker's PrivatePort): exposed or published."""
+    ports = set((record.get("Config") or {}).get("ExposedPorts") or {})
+    ports |= set((record.get("HostConfig") or {}).get("PortBindings") or {})
+    return {p if "/" in p else p + "/tcp" for p in ports}
+
+
+def _networks(record: dict) -> set[str]:
+    nets = (record.get("NetworkSettings") or {}).get("Networks") or {}
+    out = set(nets) | {n.get("NetworkID") for n in nets.values() if isinstance(n, dict)}
+    mode = (record.get("HostConfig") or {}).get("NetworkMode")
+    return out | ({mode} if mode else set())
+
+
 def matches(record: dict, filters: dict[str, list[str]]) -> bool:
     name = str(record.get("Name", "")).removeprefix("/")
+    config = record.get("Config") or {}
     tests = {
         "id": lambda v: str(record.get("Id", "")).startswith(v),
         "name": lambda v: re.search(v, name) is not None,
@@ -71,8 +119,20 @@ def matches(record: dict, filters: dict[str, list[str]]) -> bool:
         "ancestor": lambda v: _ancestor_matches(record, v),
         "health": lambda v: ((record.get("State") or {}).get("Health") or {}).get(
             "Status", "none") == v,
+        "label": lambda v: filter_args.label_matches(config.get("Labels"), v),
+        "exited": lambda v: pause.status_of(record) == "exited" and
+        int((record.get("State") or {}).get("ExitCode", 0)) == int(v),
+        "network": lambda v: v in _networks(record),
+        "publish": lambda v: bool(_ports("publish", v) & _published(record)),
+        "expose": lambda v: bool(_ports("expose", v) & _exposed(record)),
+        "volume": lambda v: any(v in (m.get("Name"), m.get("Source"), m.get("Destination"))
+                                for m in record.get("Mounts") or []),
+        "is-task": lambda v: filter_args.bool_value("is-task", v) ==
+        ("com.docker.swarm.task" in (config.get("Labels") or {})),
+        # before=/since= are applied by list_containers (they name another container)
+        "before": lambda v: True, "since": lambda v: True,
     }
-    return all(any(tests[key](v) for v in values) for key, values in filters.items())
+    return filter_args.match_all(filters, tests)
 
 
 def list_containers(ctx: Context, all_: bool = False,
@@ -91,6 +151,12 @@ def list_containers(ctx: Context, all_: bool = False,
             continue
         if (show_all or lifecycle.is_running(record)) and matches(record, filters):
             out.append(record)
+    # before=/since= name a container: only those created before/after it.
+    for key in ("before", "since"):
+        for value in filters.get(key, []):
+            created = lifecycle.refresh(ctx, state.resolve(ctx, value)).get("Created", "")
+            out = [r for r in out if (r.get("Created", "") < created if key == "before"
+                                      else r.get("Created", "") > created)]
     out.sort(key=lambda r: r.get("Created", ""), reverse=True)
     return out
 

@@ -199,3 +199,46 @@ def layers_in_use(ctx) -> set[Digest]:
 def familiar(reference: str) -> str:
     return parse(reference, default_tag=False).familiar
 
+
+
+# `images --filter` keys (moby daemon/images/images.go).
+IMAGE_FILTER_KEYS = ("dangling", "reference", "label", "before", "since")
+
+
+def filter_images(ctx, rows: list[ImageSummary], flt: dict[str, list[str]]) -> list:
+    """The rows `images --filter` keeps: dangling=BOOL (an untagged image),
+    reference=PATTERN (Go path.Match on the familiar name or name:tag),
+    label=KEY[=VALUE], before=/since=IMAGE (created before/after it);
+    values of one key OR, keys AND."""
+    from rs_docker.models import filters as filter_args
+
+    if not flt:
+        return rows
+    for value in flt.get("dangling", []):
+        filter_args.bool_value("dangling", value)
+    bounds = {key: [inspect(ctx, v)["Created"] for v in flt.get(key, [])]
+              for key in ("before", "since")}
+    labels: dict = {}
+
+    def image_labels(row):
+        if row.id not in labels:
+            labels[row.id] = (inspect(ctx, str(row.id)).get("Config") or {}).get("Labels")
+        return labels[row.id]
+
+    def reference(row, pattern: str) -> bool:
+        names = [row.repository] + ([f"{row.repository}:{row.tag}"] if row.tag else [])
+        return any(filter_args.path_match(pattern, n) for n in names)
+
+    out = []
+    for row in rows:
+        tests = {
+            "dangling": lambda v, row=row: filter_args.bool_value("dangling", v) ==
+            (row.tag is None),
+            "reference": lambda v, row=row: reference(row, v),
+            "label": lambda v, row=row: filter_args.label_matches(image_labels(row), v),
+            "before": lambda v, row=row: all((row.created or "") < b for b in bounds["before"]),
+            "since": lambda v, row=row: all((row.created or "") > b for b in bounds["since"]),
+        }
+        if filter_args.match_all(flt, tests):
+            out.append(row)
+    return out
