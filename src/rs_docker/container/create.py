@@ -298,6 +298,7 @@ def _record(cid, name, opts, image, defaults, config, plan, d, attached=None) ->
             "Cpus": opts.cpus, "CpuShares": opts.cpu_shares, "PidsLimit": opts.pids_limit,
             "Ulimits": list(opts.ulimits), **spec.everyday_host_config(opts),
             "RestartPolicy": _restart_policy(opts.restart),
+            "LogConfig": _log_config(opts),
             **_port_fields(opts, image.config)[1],
         },
         "Mounts": [_mount_record(m) for m in spec.user_mounts(opts)]
@@ -306,7 +307,7 @@ def _record(cid, name, opts, image, defaults, config, plan, d, attached=None) ->
         "GraphDriver": {"Name": "overlay2" if plan.driver != "copy" else "vfs", "Data": {
             "LowerDir": ":".join(plan.lowers), "UpperDir": plan.upper,
             "WorkDir": plan.work, "MergedDir": plan.rootfs}},
-        "LogPath": os.path.join(d, f"{cid}-json.log"),
+        "LogPath": "" if opts.log_driver == "none" else os.path.join(d, f"{cid}-json.log"),
         # What start needs to mount this root again (lifecycle: `start`).
         "RsDocker": {"ImageReference": image.reference, "RootfsDriver": plan.driver,
                      "Layers": [os.fspath(p) for p in image.layers],
@@ -364,6 +365,15 @@ def _healthcheck(opts: RunOptions, image_config: dict) -> dict:
 
     check = health.merged(health.from_flags(opts), image_check)
     return {"Healthcheck": check} if check else {}
+
+
+def _log_config(opts: RunOptions) -> dict:
+    """HostConfig.LogConfig; container/logs.py checks options only when given."""
+    if opts.log_driver == "json-file" and not opts.log_opts:
+        return {"Type": "json-file", "Config": {}}
+    from rs_docker.container import logs
+
+    return logs.log_config(opts.log_driver, opts.log_opts)
 
 
 def _restart_policy(text: str) -> dict:

@@ -51,13 +51,31 @@ def encode(text: str, stream: str, ns: int) -> bytes:
     return (entry + "\n").encode()
 
 
+def rotate_files(path: str, keep: int) -> None:
+    """PATH.N-1 -> PATH.N ... PATH -> PATH.1, keeping `keep` files in all."""
+    if keep <= 1:
+        os.unlink(path)
+        return
+    for n in range(keep - 1, 0, -1):
+        older = f"{path}.{n - 1}" if n > 1 else path
+        try:
+            os.rename(older, f"{path}.{n}")
+        except FileNotFoundError:
+            pass
+
+
 class LogWriter:
     """Cuts each stream's bytes into lines and appends entries to the log.
     `dropped_entries` / `dropped_bytes`: what the filesystem refused."""
 
-    def __init__(self, fd: int, clock=time.time_ns):
+    def __init__(self, fd: int, clock=time.time_ns, rotate: tuple[str, int, int] | None = None):
+        """rotate: (the log's path, max bytes, files kept), as --log-opt
+        max-size/max-file: past max bytes the log is renamed PATH.1 (PATH.1
+        to PATH.2...; the oldest beyond the count goes) and a new one begun."""
         self.fd = fd
         self.clock = clock
+        self.rotate = rotate
+        self.size = os.fstat(fd).st_size if rotate else 0
         self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self.dropped_entries = 0
         self.dropped_bytes = 0
@@ -83,6 +101,17 @@ class LogWriter:
         # Go's json replaces invalid UTF-8 with U+FFFD, as does "replace".
         self._append(encode(line.decode("utf-8", "replace"), stream, self.clock()))
 
+    def _rotate(self) -> None:
+        path, _size, keep = self.rotate
+        try:
+            rotate_files(path, keep)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        except OSError:
+            return  # no room to start a new file: go on appending to this one
+        os.dup2(fd, self.fd, inheritable=False)
+        os.close(fd)
+        self.size = 0
+
     def _append(self, entry: bytes) -> None:
         """Append `entry` whole, or drop it whole: a short write (the
         filesystem filled up within it) is cut off again, so the log stays
@@ -91,6 +120,10 @@ class LogWriter:
         try:
             while done < len(entry):
                 done += os.write(self.fd, entry[done:])
+            if self.rotate is not None:
+                self.size += done
+                if self.size >= self.rotate[1]:
+                    self._rotate()
             return
         except OSError as e:
             if e.errno not in DROPPED:

@@ -11,6 +11,7 @@ which should stay small. The reader serves `logs` (--tail, --since, -f).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +59,8 @@ def follow(path, offset: int, running: Callable[[], bool],
         still = running()
         try:
             with open(path, "rb") as f:
+                if os.fstat(f.fileno()).st_size < offset:
+                    offset = 0  # rotated (--log-opt max-size): a new file began
                 f.seek(offset)
                 data = f.read()
         except FileNotFoundError:
@@ -143,3 +146,86 @@ def select(entries: list[Entry], tail: int | None = None, since: float | None = 
     if tail is not None:
         entries = entries[len(entries) - tail:] if tail > 0 else []
     return entries
+
+
+# -- drivers and rotation -------------------------------------------------------
+
+DRIVERS = ("json-file", "local", "none")
+# The options each driver takes (moby daemon/logger/jsonfilelog, local).
+_OPTS = {"json-file": ("max-size", "max-file", "compress", "labels", "labels-regex", "env",
+                       "env-regex", "tag"),
+         "local": ("max-size", "max-file", "compress"),
+         "none": ()}
+# `local`'s defaults (moby daemon/logger/local): 20 MB, 5 files. Its entries
+# are stored here in the json-file format (Docker's is protobuf): `logs`
+# reads both the same way.
+_LOCAL_DEFAULTS = {"max-size": "20m", "max-file": "5"}
+
+
+def parse_size(text: str) -> int:
+    """docker/go-units RAMInBytes: 10m, 1k, 2g, 512 (bytes)."""
+    from rs_docker.errors import UsageError
+
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?", text.strip().lower())
+    if not m:
+        raise UsageError(f"invalid size: '{text}'")
+    scale = 1024 ** " kmgtp".index(m.group(2) or " ")
+    return int(float(m.group(1)) * scale)
+
+
+def log_config(driver: str, opts) -> dict:
+    """HostConfig.LogConfig from --log-driver and --log-opt, Docker's errors."""
+    from rs_docker.errors import UsageError
+
+    if driver not in DRIVERS:
+        raise UsageError(f"failed to create task for container: logger: no log driver named "
+                         f"'{driver}' is registered")
+    config: dict[str, str] = {}
+    for item in opts:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise UsageError(f"invalid log opt: {item}: expected KEY=VALUE")
+        if key not in _OPTS[driver]:
+            raise UsageError(f"unknown log opt '{key}' for {driver} log driver")
+        config[key] = value
+    if "max-size" in config and parse_size(config["max-size"]) <= 0:
+        config.pop("max-size")
+    if "max-file" in config:
+        try:
+            files = int(config["max-file"])
+        except ValueError:
+            raise UsageError(f"invalid value for max-file: {config['max-file']}") from None
+        if files < 1:
+            raise UsageError("max-file cannot be less than 1")
+        if files > 1 and "max-size" not in config and driver == "json-file":
+            raise UsageError("max-file cannot be set without max-size")
+    if driver == "local":
+        config = {**_LOCAL_DEFAULTS, **config}
+    return {"Type": driver, "Config": config}
+
+
+def rotation(record: dict) -> tuple[int, int] | None:
+    """(max bytes, files kept) of the container's log, None: unbounded."""
+    config = ((record.get("HostConfig") or {}).get("LogConfig") or {}).get("Config") or {}
+    if "max-size" not in config:
+        return None
+    return parse_size(config["max-size"]), int(config.get("max-file") or 1)
+
+
+def files(path: str) -> list[str]:
+    """The log's files, oldest first (rotated ones are PATH.1, PATH.2...)."""
+    older = []
+    n = 1
+    while os.path.exists(f"{path}.{n}"):
+        older.append(f"{path}.{n}")
+        n += 1
+    return [*reversed(older), path]
+
+
+def read_every(path: str) -> tuple[list[Entry], int]:
+    """read_all over the rotated files too; the offset is the live file's."""
+    entries: list[Entry] = []
+    for older in files(path)[:-1]:
+        entries += read_all(older)[0]
+    live, offset = read_all(path)
+    return entries + live, offset

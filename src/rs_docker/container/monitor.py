@@ -117,8 +117,9 @@ def _start(ctx, container_id: str, status: Status, backoff_ms: int,
     exits.reserve_space(d)
     # Opened before the start: a log that cannot be created fails the start
     # (reported to the launcher), not the monitor of a running container.
-    log_fd = os.open(logs.log_path(d, container_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT
-                     | os.O_CLOEXEC, 0o640)
+    log_config = (record.get("HostConfig") or {}).get("LogConfig") or {}
+    log_file = os.devnull if log_config.get("Type") == "none" else logs.log_path(d, container_id)
+    log_fd = os.open(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     plan = None
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -148,6 +149,9 @@ def _start(ctx, container_id: str, status: Status, backoff_ms: int,
     console = -1 if c.console is None else c.console
     finish = {"cgroup": exits.describe_cgroup(cgroup), "fuse": plan is not None,
               "backoff": backoff_ms}
+    rotation = logs.rotation(record) if log_file != os.devnull else None
+    if rotation is not None:
+        finish["log"] = [log_file, *rotation]
     check = (record.get("Config") or {}).get("Healthcheck")
     if check:
         from rs_docker.container import health

@@ -46,6 +46,10 @@ def check_options(opts: RunOptions) -> None:
         # and terminal cannot be reached later (`attach` is not there either).
         raise UsageError("-d with -i/-t: not yet supported (attach comes later)")
     local.check_policy(opts.pull)
+    if opts.log_driver != "json-file" or opts.log_opts:
+        from rs_docker.container import logs
+
+        logs.log_config(opts.log_driver, opts.log_opts)
     if opts.restart not in ("", "no"):
         from rs_docker.container import restart
 

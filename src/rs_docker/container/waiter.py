@@ -57,7 +57,7 @@ def wait_and_finish(argv: list[str]) -> None:
     root, container_id = argv[0], argv[1]
     exit_fd, out_r, err_r, log_fd, console = (int(a) for a in argv[2:7])
     started = time.monotonic()
-    writer = LogWriter(log_fd)
+    writer = LogWriter(log_fd, rotate=_rotation(argv[7]))
     checks = _health_timer(root, container_id, argv[7])
     try:
         pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, writer, checks)
@@ -80,6 +80,16 @@ def wait_and_finish(argv: list[str]) -> None:
         if restart.wait_backoff(root, container_id, backoff):
             restart.relaunch(root, container_id, backoff)
         restart.give_up(root, container_id)
+
+
+def _rotation(finish_json: str) -> tuple[str, int, int] | None:
+    """--log-opt max-size/max-file, when given (LogWriter's rotate)."""
+    if '"log":' not in finish_json:
+        return None
+    from rs_docker import jsonio
+
+    path, size, keep = jsonio.loads(finish_json)["log"]
+    return path, size, keep
 
 
 def _health_timer(root: str, container_id: str, finish_json: str):

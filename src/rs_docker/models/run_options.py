@@ -206,6 +206,10 @@ RUN_FLAGS = (
               "(default 0s)."),
     Flag(("--no-healthcheck",), "no_healthcheck", "flag", default=False,
          help="Disable any container-specified HEALTHCHECK."),
+    Flag(("--log-driver",), "log_driver", default="json-file", metavar="DRIVER",
+         help="Logging driver for the container: json-file, local or none."),
+    Flag(("--log-opt",), "log_opts", multiple=True, default=(), metavar="KEY=VALUE",
+         help="Log driver options: max-size (e.g. 10m), max-file."),
 )
 
 def index(flags) -> tuple[dict, dict]:
