@@ -170,8 +170,11 @@ def copy_up(ctx: Context, stack: LayerStack, target: str, data: str) -> None:
     if ctx.rootless:
         from rs_docker.runtime import rootless
 
-        rootless.run_in_userns(*rootless.user_mappings(),
-                               lambda: _copy_tree(stack, target, data))
+        def copy() -> None:
+            _copy_tree(stack, target, data)
+            _apply_owners(data)
+
+        rootless.run_in_userns(*rootless.user_mappings(), copy)
     else:
         _copy_tree(stack, target, data)
 
@@ -188,6 +191,31 @@ def _copy_tree(stack: LayerStack, target: str, data: str) -> None:
     for d in reversed(dirs):  # bottom-first, as the layers merge
         layercopy._merge_dir(Path(d), Path(data), links)
     layercopy._copy_meta(Path(dirs[0]), Path(data), os.lstat(dirs[0]))
+
+
+def _apply_owners(data: str) -> None:
+    """Rootless layers keep each entry's owner and mode in an xattr
+    (image/unpack.py OWNER_XATTR: the unpack could not chown); a volume is
+    mounted as it is, so its copy is given them for real, as root of the
+    user namespace (an id outside the maps stays the mapped root's)."""
+    from rs_docker.image.unpack import OWNER_XATTR
+
+    todo = [data]
+    while todo:
+        path = todo.pop()
+        try:
+            uid, gid, mode = os.getxattr(path, OWNER_XATTR, follow_symlinks=False).split(b":")
+            os.removexattr(path, OWNER_XATTR, follow_symlinks=False)
+            try:
+                os.chown(path, int(uid), int(gid), follow_symlinks=False)
+            except OSError:
+                pass  # not mapped: the mapped root keeps it
+            os.chmod(path, int(mode, 8))  # after chown, which clears setuid bits
+        except (OSError, ValueError):
+            pass  # no record of an owner: as copied
+        if os.path.isdir(path) and not os.path.islink(path):
+            with os.scandir(path) as it:
+                todo.extend(e.path for e in it)
 
 
 # -- in use, removal ------------------------------------------------------------------
