@@ -96,6 +96,7 @@ CONTAINER_COMMANDS = {
     "top": Command(_OPS, "top", "Display the running processes of a container"),
     "unpause": Command(_OPS, "unpause",
                        "Unpause all processes within one or more containers"),
+    "update": Command(_OPS, "update", "Update configuration of one or more containers"),
     "wait": Command(_CONTAINERS, "wait",
                     "Block until containers stop, then print their exit codes"),
 }
@@ -180,6 +181,7 @@ COMMANDS = {
     "top": CONTAINER_COMMANDS["top"],
     "top": CONTAINER_COMMANDS["top"],
     "unpause": CONTAINER_COMMANDS["unpause"],
+    "update": CONTAINER_COMMANDS["update"],
     "version": Command(_SYSTEM, "version", "Show the rs-docker version information"),
     "volume": Group(VOLUME_COMMANDS, "Manage volumes"),
     "wait": CONTAINER_COMMANDS["wait"],

@@ -248,3 +248,30 @@ def top(ctx, container, ps_args):
     for line in lines:
         click.echo(("".join(c.ljust(w) for c, w in zip(line[:-1], widths, strict=False))
                     + line[-1]).rstrip())
+
+
+# -- update ----------------------------------------------------------------------------
+
+@click.command("update")
+@click.argument("containers", nargs=-1, required=True, metavar="CONTAINER...")
+@click.option("-m", "--memory", default=None, help="Memory limit.")
+@click.option("--memory-swap", default=None,
+              help="Swap limit equal to memory plus swap: -1 to enable unlimited swap.")
+@click.option("--cpus", default=None, help="Number of CPUs.")
+@click.option("-c", "--cpu-shares", type=int, default=None,
+              help="CPU shares (relative weight).")
+@click.option("--pids-limit", type=int, default=None,
+              help="Tune container pids limit (set -1 for unlimited).")
+@click.option("--restart", default=None, help="Restart policy to apply when a container exits.")
+@click.pass_obj
+def update(ctx, containers, memory, memory_swap, cpus, cpu_shares, pids_limit, restart):
+    """New limits for containers, running (their cgroup at once) or not."""
+    from rs_docker.cli.containers import _each
+    from rs_docker.container import update as update_mod
+
+    limits = update_mod.Limits(memory, memory_swap, cpus, cpu_shares, pids_limit, restart)
+    if limits == update_mod.Limits():
+        click.echo("rs-docker: you must provide one or more flags when using this command",
+                   err=True)
+        raise click.exceptions.Exit(1)
+    _each(ctx, containers, lambda cid: update_mod.update(ctx, cid, limits))

@@ -75,6 +75,24 @@ class Cgroup:
     def oom_killed(self) -> bool:
         return self._primary.oom_killed()
 
+    def update(self, resources: dict) -> None:
+        """Write new limits (OCI linux.resources) to a live cgroup (`update`).
+        v1 refuses a memory limit above memory+swap and memory+swap below
+        the memory limit: when the first order fails, the other is tried."""
+        from rs_docker.runtime.cgroups import resources as res
+
+        if self.version == 2:
+            self._primary.apply(res.v2_writes(resources))
+            return
+        writes = res.v1_writes(resources)
+        try:
+            self._primary.apply(writes)
+        except RuntimeFailure:
+            memsw = [w for w in writes if w[1] == "memory.memsw.limit_in_bytes"]
+            if not memsw:
+                raise
+            self._primary.apply(memsw + [w for w in writes if w not in memsw])
+
     def destroy(self) -> None:
         """Remove the directories in every hierarchy; processes still in
         them are killed first and waited for (fs.remove). Every hierarchy is
