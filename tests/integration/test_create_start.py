@@ -66,6 +66,8 @@ def test_create_refuses_bad_flags_with_125(rs, busybox):
     assert "Traceback" not in proc.stderr
     proc = rs("create", "--no-such-flag", busybox)
     assert proc.returncode == 125
+    proc = rs("container", "create", "--pull", "never", "no-such-image-here")
+    assert proc.returncode == 125 and "Traceback" not in proc.stderr
     assert ok(rs("ps", "-aq")) == ""
 
 

@@ -9,8 +9,10 @@ import sys
 
 import click
 
+from rs_docker.cli.errors_out import report
 from rs_docker.cli.options import options
 from rs_docker.cli.run import SETTINGS
+from rs_docker.errors import RsDockerError
 from rs_docker.models.run_options import RUN_FLAGS
 
 
@@ -26,7 +28,11 @@ def _create(ctx, **params):
     if ctx.debug:
         callbacks = callbacks._replace(debug=lambda text: _echo_err(f"debug: {text}"))
     sys.stdout.flush()
-    click.echo(create_only(ctx, opts, callbacks))
+    try:
+        click.echo(create_only(ctx, opts, callbacks))
+    except RsDockerError as e:
+        # "create" by name: `container create` fails with 125 too, as Docker's.
+        report(e, "create", ctx.debug)
 
 
 create = click.Command(
