@@ -123,7 +123,7 @@ def tasks(paths: dict[str, str]) -> list[int]:
     """The PIDs (host's) of every process in the cgroup and below it, from
     the first hierarchy that lists them (`top`)."""
     for d in dict.fromkeys(paths.values()):
-        if not d or not os.path.isdir(d):
+        if not d or not os.path.exists(os.path.join(d, "cgroup.procs")):
             continue
         out: list[int] = []
         for top, _dirs, _files in os.walk(d):
