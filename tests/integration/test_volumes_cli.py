@@ -32,6 +32,10 @@ def test_create_inspect_ls(rs):
     assert vol["Options"] == {"type": "none"}
     assert vol["Driver"] == "local" and vol["Scope"] == "local"
     assert vol["CreatedAt"][:2] == "20"
+    plain = json.loads(ok(rs("volume", "create", "plain-one") and rs("volume", "inspect",
+                                                                      "plain-one")))[0]
+    assert plain["Labels"] is None and plain["Options"] is None
+    ok(rs("volume", "rm", "plain-one"))
     # An existing name is returned as it is.
     assert ok(rs("volume", "create", "labelled")) == "labelled\n"
     anon = ok(rs("volume", "create")).strip()

@@ -66,9 +66,10 @@ class Volume:
         return ANONYMOUS_LABEL in self.labels
 
     def inspect(self) -> dict:
-        """`docker volume inspect`'s object."""
+        """`docker volume inspect`'s object (no labels, no options: null, as
+        Docker 23+ shows them)."""
         return {"CreatedAt": self.created, "Driver": self.driver,
-                "Labels": dict(self.labels), "Mountpoint": self.mountpoint,
+                "Labels": dict(self.labels) or None, "Mountpoint": self.mountpoint,
                 "Name": self.name, "Options": dict(self.options) or None, "Scope": "local"}
 
 
@@ -93,7 +94,8 @@ def _now() -> str:
     # RFC 3339 with the local offset, as Docker's CreatedAt.
     t = time.localtime()
     offset = time.strftime("%z", t)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f"{offset[:3]}:{offset[3:]}"
+    zone = "Z" if offset == "+0000" else f"{offset[:3]}:{offset[3:]}"  # Go's RFC 3339
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + zone
 
 
 def _load(ctx: Context, name: str) -> Volume:
