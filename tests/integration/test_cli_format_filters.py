@@ -118,3 +118,30 @@ def test_images_table_json_and_filters(rs, made):
     assert ok(rs("images", "-q", "--filter", "dangling=false")).strip()
     proc = rs("images", "--filter", "size=1")
     assert (proc.returncode, proc.stderr) == (1, "rs-docker: invalid filter 'size'\n")
+
+
+@pytest.mark.parametrize("args,lines,code", [
+    (["ps", "--foo"], ["rs-docker: unknown flag: --foo", "See 'rs-docker ps --help'."], 125),
+    (["ps", "-z"], ["rs-docker: unknown shorthand flag: 'z' in -z",
+                    "See 'rs-docker ps --help'."], 125),
+    (["container", "ls", "--bogus"], ["rs-docker: unknown flag: --bogus",
+                                      "See 'rs-docker container ls --help'."], 125),
+    (["rm"], ['rs-docker: "rs-docker rm" requires at least 1 argument.',
+              "See 'rs-docker rm --help'."], 125),
+    (["ps", "-n", "x"], ['rs-docker: invalid argument for "-n, --last" flag: \'x\' is not a '
+                         "valid integer", "See 'rs-docker ps --help'."], 125),
+    (["nosuch"], ["rs-docker: 'nosuch' is not a rs-docker command.",
+                  "See 'rs-docker --help'."], 1),
+    (["create", "--bogus", "x"], ["rs-docker: unknown flag: --bogus",
+                                  "See 'rs-docker create --help'."], 125),
+])
+def test_usage_errors_read_as_dockers(rsd, args, lines, code):
+    proc = rsd(*args)
+    assert (proc.returncode, proc.stderr.splitlines()) == (code, lines)
+    assert proc.stdout == ""
+
+
+def test_no_arguments_print_the_help(rsd):
+    proc = rsd()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: rs-docker") and "Commands:" in proc.stdout

@@ -298,7 +298,8 @@ def test_run_is_quick_and_does_not_import_requests(rs, busybox):
 def test_unknown_run_flag_is_a_flag_error(rsd, images):
     proc = rsd("run", "--bogus=1", images.busybox.ref, "true")
     assert proc.returncode == 125
-    assert proc.stderr.strip().splitlines() == ["rs-docker: unknown flag: --bogus"]
+    assert proc.stderr.strip().splitlines() == ["rs-docker: unknown flag: --bogus",
+                                                "See 'rs-docker run --help'."]
 
 
 def test_only_dockers_devices_can_be_opened_and_privileged_opens_any(rs, busybox):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # request with 1 (`docker pull nope` -> 1, `docker rm nope` -> 1).
 EXIT_FAILED_REQUEST = 1
 TOOL_EXIT_COMMANDS = frozenset({"run", "create"})
+FLAG_ERRORS = ("unknown flag: ", "unknown shorthand flag: ", "flag needs an argument: ")
 
 
 def exit_code_for(error: RsDockerError, command: str | None) -> int:
@@ -43,7 +44,11 @@ def report(error: RsDockerError, command: str | None, debug: bool) -> NoReturn:
         import traceback
 
         traceback.print_exc()
-    fail(str(error), exit_code_for(error, command), error.hint)
+    message = str(error)
+    if message.startswith(FLAG_ERRORS):
+        # cobra's second line for a flag error, as click's are rewritten (cli/main.py)
+        message += f"\nSee 'rs-docker {command} --help'."
+    fail(message, exit_code_for(error, command), error.hint)
 
 
 def report_os_error(error: OSError, command: str | None, debug: bool) -> NoReturn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from typing import NoReturn
 
 import click
 
@@ -75,14 +76,45 @@ def load(name: str, entry: Command | Group) -> click.Command:
 
 @click.pass_context
 def _configure(ctx, **params):
-    """The group's callback: the Context every command gets (pass_obj)."""
+    """The group's callback: the Context every command gets (pass_obj);
+    with no command, the help (Docker: exit 0)."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     ctx.obj = global_context(params)
 
 
 cli = LazyGroup(
     "rs-docker", help="A daemonless, Docker-compatible container tool.", callback=_configure,
-    params=options(GLOBAL_FLAGS), context_settings={"help_option_names": ["-h", "--help"]})
+    params=options(GLOBAL_FLAGS), context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True)
 cli = click.version_option(package_name="rs-docker", prog_name="rs-docker")(cli)
+
+
+def usage_error(e: click.UsageError) -> NoReturn:
+    """A flag or argument click refused, in Docker's words (cobra's):
+    `rs-docker: unknown flag: --foo`, then `See 'rs-docker ps --help'.`,
+    exit 125; an unknown command exits 1, as Docker's does."""
+    path = e.ctx.command_path if e.ctx is not None else "rs-docker"
+    message = e.format_message()
+    if isinstance(e, click.NoSuchOption):
+        name = e.option_name
+        line = f"unknown flag: {name}" if name.startswith("--") or len(name) != 2 \
+            else f"unknown shorthand flag: '{name[1:]}' in {name}"
+    elif isinstance(e, click.BadOptionUsage) and "requires an argument" in message:
+        line = f"flag needs an argument: {e.option_name}"
+    elif isinstance(e, click.MissingParameter):
+        line = f'"{path}" requires at least 1 argument.'
+    elif isinstance(e, click.BadParameter) and e.param is not None:
+        names = ", ".join(e.param.opts)
+        why = message.split(": ", 1)[-1].rstrip(".")
+        line = f'invalid argument for "{names}" flag: {why}'
+    elif message.startswith("No such command"):
+        name = message.split("'")[1] if "'" in message else message
+        fail(f"'{name}' is not a rs-docker command.\nSee '{path} --help'.", EXIT_FAILED_REQUEST)
+    else:
+        line = message[0].lower() + message[1:] if message else "bad usage"
+    fail(f"{line}\nSee '{path} --help'.", EXIT_TOOL)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         report(e, LazyGroup.invoked, debug)
     except click.exceptions.Exit as e:
         code = e.exit_code
+    except click.UsageError as e:
+        usage_error(e)
     except click.ClickException as e:
         e.show()
         sys.exit(EXIT_TOOL if e.exit_code == 2 else e.exit_code)
