@@ -65,6 +65,12 @@ PLAIN = [
     ["run", "busybox", "sh", "-c", "echo --rm -e x", "--", "--help"],  # all the command's
     ["run", "-", "x"],  # a lone dash is a positional
     ["run", "--name", "", "busybox"],
+    # pflag's boolean values (click's command reads them: cli/options.TableCommand)
+    ["run", "--rm=true", "-d=false", "--privileged=0", "busybox"],
+    ["run", "-it=false", "busybox"],  # -i true, -t false
+    ["run", "-i", "--interactive=false", "-t=T", "--tty=FALSE", "--rm=1", "busybox"],
+    ["run", "--read-only=True", "-e", "--rm=false", "busybox", "--rm=false"],
+    ["run", "-dt=f", "-e", "A=1", "busybox"],
 ]
 
 FALLBACK = [
@@ -75,7 +81,6 @@ FALLBACK = [
     ["run"],  # missing IMAGE
     ["run", "--help"],
     ["run", "--rm"],
-    ["run", "--rm=yes", "busybox"],
     ["run", "--pull", "sometimes", "busybox"],
     ["run", "-c", "lots", "busybox"],
     ["run", "--stop-timeout=1.5", "busybox"],
@@ -226,3 +231,22 @@ def test_run_takes_image_then_the_command_untouched():
     assert run.context_settings["ignore_unknown_options"] is True
     assert [(p.name, p.nargs) for p in run.params if isinstance(p, click.Argument)] == \
         [("image", 1), ("command", -1)]
+
+
+@pytest.mark.parametrize("argv", [["run", "--rm=yes", "busybox"], ["run", "-d=no", "busybox"],
+                                  ["run", "-it=", "busybox"]])
+def test_a_bad_boolean_value_is_docker_s_error(argv):
+    """The fast path hands it to click, whose command reports pflag's error
+    (a UsageError: exit 125, one line)."""
+    from rs_docker.errors import UsageError
+
+    assert parse(argv) is None
+    with pytest.raises(UsageError, match=r'invalid argument ".*" for "(-d, --detach|--rm|'
+                                         r'-t, --tty)" flag: strconv.ParseBool'):
+        click_parse(argv)
+
+
+def test_boolean_values_set_the_flag():
+    params = parse(["run", "-d", "--detach=false", "-it=false", "--rm=true", "busybox"])[1]
+    assert (params["detach"], params["interactive"], params["tty"], params["remove"]) == \
+        (False, True, False, True)

@@ -8,11 +8,13 @@ only the plain shape of a run, [global options] run [run options] IMAGE
 from (cli/commands.py GLOBAL_FLAGS, models.run_options.RUN_FLAGS), the
 way click's parser does (click/parser.py:
 `_process_args_for_options`, `_process_opts`, `_match_short_opt`):
-`--long=v`, `--long v`, `-x v`, `-xv`, `-dit`; option parsing stops at the
+`--long=v`, `--long v`, `-x v`, `-xv`, `-dit`, and pflag's boolean
+`--rm=true`, `-d=false`, `-it=false` (which click's commands read too:
+cli/options.TableCommand); option parsing stops at the
 first positional (allow_interspersed_args=False); a repeated option keeps
 its last value, a multiple one collects them in order. Anything else (an
-unknown option, `--`, --help, a bad int or choice, a flag given a value, a
-flag's environment variable, shell completion) goes to the full click
+unknown option, `--`, --help, a bad int, choice or boolean, a flag's
+environment variable, shell completion) goes to the full click
 entry point with the untouched argv, so the user sees click's own message.
 """
 
@@ -22,7 +24,7 @@ import os
 import stat
 import sys
 
-from rs_docker.models.run_options import RUN_FLAGS, Flag
+from rs_docker.models.run_options import BOOLS, RUN_FLAGS, Flag, index
 
 # The options of `rs-docker` itself, declared here rather than beside the
 # command table (cli/commands.py) so that a run does not load that table;
@@ -51,17 +53,8 @@ class _Fallback(Exception):
     """click must handle this argv."""
 
 
-def _index(flags) -> tuple[dict, dict]:
-    """The flags by long name and by short name (`-e`)."""
-    long, short = {}, {}
-    for flag in flags:
-        for name in flag.names:
-            (short if len(name) == 2 else long)[name] = flag
-    return long, short
-
-
-_GLOBAL = _index(GLOBAL_FLAGS)
-_RUN = _index(RUN_FLAGS)
+_GLOBAL = index(GLOBAL_FLAGS)
+_RUN = index(RUN_FLAGS)
 
 
 def _store(given: dict, flag, value) -> None:
@@ -83,9 +76,7 @@ def _parse_long(arg: str, args: list[str], i: int, long: dict, given: dict) -> i
     if flag is None:
         raise _Fallback
     if flag.kind == "flag":
-        if eq:
-            raise _Fallback  # click: "Option '--rm' does not take a value."
-        _store(given, flag, True)
+        _store(given, flag, _bool(value) if eq else True)
         return i
     if not eq:
         value, i = _take(args, i), i + 1
@@ -102,6 +93,9 @@ def _parse_short(arg: str, args: list[str], i: int, table: tuple, given: dict) -
         if flag is None:
             raise _Fallback
         if flag.kind == "flag":
+            if arg[j + 1:j + 2] == "=":  # pflag: `-d=false`, `-it=false` (t only)
+                _store(given, flag, _bool(arg[j + 2:]))
+                break
             _store(given, flag, True)
             continue
         # The rest of the argument is the value (`-eK=V`), else the next one.
@@ -112,6 +106,14 @@ def _parse_short(arg: str, args: list[str], i: int, table: tuple, given: dict) -
             i += 1
         break
     return i
+
+
+def _bool(value: str) -> bool:
+    """A boolean flag's `=VALUE` as pflag's strconv.ParseBool reads it;
+    anything else goes to click, which reports Docker's error."""
+    if value not in BOOLS:
+        raise _Fallback
+    return BOOLS[value]
 
 
 def _parse_options(args: list[str], table: tuple) -> tuple[dict, list[str]]:

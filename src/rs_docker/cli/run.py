@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from rs_docker.cli.options import options
+from rs_docker.cli.options import TableCommand
 from rs_docker.models.run_options import RUN_FLAGS
 
 SETTINGS = {"ignore_unknown_options": True, "allow_interspersed_args": False,
@@ -28,8 +28,7 @@ def _run(ctx, **params):
     raise click.exceptions.Exit(code)
 
 
-run = click.Command(
-    "run", context_settings=SETTINGS, callback=_run,
+run = TableCommand(
+    "run", RUN_FLAGS, context_settings=SETTINGS, callback=_run,
     params=[click.Argument(["image"]),
-            click.Argument(["command"], nargs=-1, type=click.UNPROCESSED),
-            *options(RUN_FLAGS)])
+            click.Argument(["command"], nargs=-1, type=click.UNPROCESSED)])

@@ -49,6 +49,10 @@ def v1_writes(res: dict | None) -> list[Write]:
     out += _cpuset(cpu)
     if pids.get("limit") is not None:
         out.append(("pids", "pids.max", _pids(pids["limit"])))
+    if (res.get("blockIO") or {}).get("weight"):
+        # V1.apply writes blkio.bfq.weight where the CFQ file is gone, and
+        # nothing where neither exists (Docker: "Weight discarded").
+        out.append(("blkio", "blkio.weight", str(res["blockIO"]["weight"])))
     out += device_writes(res.get("devices") or [])
     return out
 
@@ -96,7 +100,15 @@ def v2_writes(res: dict | None) -> list[Write]:
     out += _cpuset(cpu)
     if pids.get("limit") is not None:
         out.append(("pids", "pids.max", _pids(pids["limit"])))
+    if (res.get("blockIO") or {}).get("weight"):
+        out.append(("io", "io.weight", f"default {blkio_to_io_weight(res['blockIO']['weight'])}"))
     return out
+
+
+def blkio_to_io_weight(weight: int) -> int:
+    """blkio.weight [10, 1000] -> io.weight [1, 10000] (runc's
+    ConvertBlkIOToIOWeightValue)."""
+    return 1 + (weight - 10) * 9999 // 990
 
 
 def _max(v: int) -> str:

@@ -38,6 +38,10 @@ class V1:
             if name == "memory.memsw.limit_in_bytes" and \
                     not os.path.exists(os.path.join(path, name)):
                 continue  # no swap accounting (CONFIG_MEMCG_SWAP off); Docker warns
+            if name == "blkio.weight" and not os.path.exists(os.path.join(path, name)):
+                name = "blkio.bfq.weight"  # CFQ is gone; BFQ's file, if BFQ is there
+                if not os.path.exists(os.path.join(path, name)):
+                    continue  # no proportional I/O scheduler: Docker discards it too
             fs.write(os.path.join(path, name), value)
 
     def add(self, pid: int) -> None:
