@@ -121,3 +121,52 @@ def test_plan_two_bindings_of_one_port_are_kept_in_order():
     p = plan(["127.0.0.1:8080:80", "[::1]:8081:80"])
     assert p.port_bindings == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"},
                                           {"HostIp": "::1", "HostPort": "8081"}]}
+
+
+def _b(ip, port):
+    return {"HostIp": ip, "HostPort": str(port)}
+
+
+# NetworkSettings.Ports -> the PORTS column (docker-cli DisplayablePorts)
+PS_CASES = [
+    ({}, ""),
+    ({"80/tcp": None}, "80/tcp"),
+    ({"80/tcp": [_b("0.0.0.0", 8080)]}, "0.0.0.0:8080->80/tcp"),
+    ({"80/tcp": [_b("0.0.0.0", 8080), _b("::", 8080)]},
+     "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"),
+    ({"80/tcp": [_b("127.0.0.1", 80)]}, "127.0.0.1:80->80/tcp"),
+    ({"8000/tcp": [_b("0.0.0.0", 8000)], "8001/tcp": [_b("0.0.0.0", 8001)],
+      "8002/tcp": [_b("0.0.0.0", 8002)]}, "0.0.0.0:8000-8002->8000-8002/tcp"),
+    ({"7000/udp": None, "7001/udp": None, "7003/udp": None, "443/tcp": None,
+      "80/tcp": [_b("0.0.0.0", 8080)]},
+     # a run broken by a gap is written out at once (docker-cli does the same)
+     "7000-7001/udp, 443/tcp, 7003/udp, 0.0.0.0:8080->80/tcp"),
+    ({"53/udp": [_b("127.0.0.1", 5353)], "53/tcp": [_b("127.0.0.1", 5353)]},
+     "127.0.0.1:5353->53/tcp, 127.0.0.1:5353->53/udp"),
+]
+
+
+@pytest.mark.parametrize(("ports", "text"), PS_CASES)
+def test_ps_ports_column(ports, text):
+    from rs_docker.models.ports import displayable_ports
+
+    assert displayable_ports(ports) == text
+
+
+def test_port_command_lines_and_errors():
+    from rs_docker.models.ports import port_lines
+
+    ports = {"80/tcp": [_b("0.0.0.0", 8080), _b("::", 8080)], "9/tcp": [_b("0.0.0.0", 9009)],
+             "53/udp": [_b("127.0.0.1", 5353)], "443/tcp": None}
+    assert port_lines(ports, "web") == ["9/tcp -> 0.0.0.0:9009", "53/udp -> 127.0.0.1:5353",
+                                        "80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080"]
+    assert port_lines(ports, "web", "80") == ["0.0.0.0:8080", "[::]:8080"]
+    assert port_lines(ports, "web", "53/udp") == ["127.0.0.1:5353"]
+    for asked in ("443", "81/tcp", "53"):
+        with pytest.raises(UsageError) as caught:
+            port_lines(ports, "web", asked)
+        assert str(caught.value) == f"Error: No public port '{asked}' published for web"
+    with pytest.raises(UsageError) as caught:
+        port_lines(ports, "web", "http")
+    assert str(caught.value) == \
+        'Error: invalid port (http): strconv.ParseUint: parsing "http": invalid syntax'

@@ -286,3 +286,103 @@ def plan(publish=(), expose=(), publish_all=False, image_exposed=()) -> PortPlan
         keys.update(parse_expose(spec))
     keys.update(mapping.key for mapping in requested)
     return PortPlan(tuple(sorted(keys)), tuple(requested), bool(publish_all))
+
+
+def _join_host_port(host: str, port: str) -> str:
+    """Go's net.JoinHostPort: an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _listed(network_ports: dict) -> list[tuple[int, str, int, str]]:
+    """NetworkSettings.Ports as the daemon lists a container's ports:
+    (private port, host ip, public port, protocol); an exposed port not
+    published has ip "" and public port 0."""
+    out = []
+    for key, bindings in (network_ports or {}).items():
+        port, _, proto = key.partition("/")
+        if not port.isdigit():
+            continue
+        if not bindings:
+            out.append((int(port), "", 0, proto or "tcp"))
+            continue
+        for b in bindings:
+            host_port = str(b.get("HostPort") or "")
+            out.append((int(port), b.get("HostIp") or "",
+                        int(host_port) if host_port.isdigit() else 0, proto or "tcp"))
+    return out
+
+
+def displayable_ports(network_ports: dict) -> str:
+    """The PORTS column of `ps` from NetworkSettings.Ports, as docker-cli's
+    DisplayablePorts writes it: sorted by private port, host ip, public
+    port, protocol; runs of consecutive ports with the same address,
+    protocol and equal public and private numbers collapsed to a range
+    ("0.0.0.0:8000-8002->8000-8002/tcp", "7000-7001/udp"); other mappings
+    one by one at the end ("0.0.0.0:8080->80/tcp"); ", " between."""
+    groups: dict[str, list[int]] = {}
+    order: list[str] = []
+    result: list[str] = []
+    mappings: list[str] = []
+    for private, ip, public, proto in sorted(_listed(network_ports),
+                                             key=lambda p: (p[0], p[1], p[2], p[3])):
+        key = proto
+        if ip:
+            if public != private:
+                mappings.append(f"{_join_host_port(ip, str(public))}->{private}/{proto}")
+                continue
+            key = f"{ip}/{proto}"
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [private, private]
+            order.append(key)
+        elif private == group[1] + 1:
+            group[1] = private
+        else:
+            result.append(_form_group(key, *group))
+            groups[key] = [private, private]
+    result += [_form_group(key, *groups[key]) for key in order]
+    return ", ".join(result + mappings)
+
+
+def _form_group(key: str, first: int, last: int) -> str:
+    ip, _, proto = key.rpartition("/")
+    group = str(first) if first == last else f"{first}-{last}"
+    if ip:
+        group = f"{_join_host_port(ip, group)}->{group}"
+    return f"{group}/{proto}"
+
+
+def _natural(text: str) -> list:
+    """A sort key in natural order (digit runs compared as numbers)."""
+    out: list = []
+    digits = ""
+    for ch in text + "\0":
+        if ch.isdigit():
+            digits += ch
+            continue
+        if digits:
+            out.append((0, int(digits), ""))
+            digits = ""
+        if ch != "\0":
+            out.append((1, 0, ch))
+    return out
+
+
+def port_lines(network_ports: dict, container: str, private: str | None = None) -> list[str]:
+    """What `docker port CONTAINER [PRIVATE_PORT[/PROTO]]` prints, one
+    entry per line in natural order: "80/tcp -> 0.0.0.0:8080" for every
+    published port, or the host addresses of one ("0.0.0.0:8080").
+    UsageError with docker-cli's text for a bad or unpublished port."""
+    if private is not None:
+        port, _, proto = private.partition("/")
+        if _uint16(port) is None:
+            raise UsageError(f"Error: invalid port ({port}): {_go_parse_error(port)}")
+        bindings = (network_ports or {}).get(f"{port}/{proto or 'tcp'}")
+        if not bindings:
+            raise UsageError(f"Error: No public port '{private}' published for {container}")
+        out = [_join_host_port(b.get("HostIp") or "", str(b.get("HostPort") or ""))
+               for b in bindings]
+    else:
+        out = [f"{key} -> {_join_host_port(b.get('HostIp') or '', str(b.get('HostPort') or ''))}"
+               for key, bindings in (network_ports or {}).items() for b in bindings or ()]
+    return sorted(out, key=_natural)

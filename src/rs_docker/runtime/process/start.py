@@ -144,6 +144,13 @@ def _start_forked(bundle: str, config: dict, cgroup_id: str, stdio: tuple) -> Co
         if cgroup is not None:
             made.append(cgroup)
             cgroup.add(pid)
+        # A rootless container's network (network/pasta.py): connected while
+        # PID 1 waits for "go", so its command starts with eth0 configured.
+        rootless_net = (config.get("annotations") or {}).get("io.rs-docker.rootless-network")
+        if rootless_net:
+            from rs_docker.network import pasta
+
+            pasta.attach(pid, rootless_net, bundle)
         return cgroup
 
     from rs_docker.runtime import bundle as bundle_mod
