@@ -271,18 +271,19 @@ def rm(ctx, containers, force, volumes):
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @click.pass_obj
 def prune(ctx, force):
-    from rs_docker.container import lifecycle
+    from rs_docker.cli import humanize
+    from rs_docker.container import usage
 
     if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
                                        "Are you sure you want to continue?", default=False):
         return
-    removed = lifecycle.prune(ctx)
+    removed, freed = usage.container_prune(ctx)
     if removed:
         click.echo("Deleted Containers:")
         for cid in removed:
             click.echo(cid)
         click.echo("")
-    click.echo("Total reclaimed space: 0B")
+    click.echo(f"Total reclaimed space: {humanize.size(freed)}")
 
 
 # -- exec -----------------------------------------------------------------------
