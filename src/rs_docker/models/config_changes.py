@@ -10,7 +10,11 @@ import json
 import posixpath
 import shlex
 
-from rs_docker.errors import UsageError
+from rs_docker.errors import RsDockerError
+
+
+class InvalidChange(RsDockerError):
+    """A `-c` change Docker's daemon refuses (exit 1, as a failed request)."""
 
 ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "USER", "VOLUME", "WORKDIR")
 
@@ -32,7 +36,7 @@ def _apply_one(config: dict, change: str) -> None:
     instruction = word.upper()
     rest = rest.strip()
     if instruction not in ALLOWED:
-        raise UsageError(f"{word} is not a valid change command")
+        raise InvalidChange(f"{word} is not a valid change command")
     if instruction in ("CMD", "ENTRYPOINT"):
         key = "Cmd" if instruction == "CMD" else "Entrypoint"
         config[key] = _command(rest)
@@ -66,7 +70,7 @@ def _apply_one(config: dict, change: str) -> None:
     elif instruction == "ONBUILD":
         trigger = rest.split(None, 1)[0].upper() if rest else ""
         if trigger in ("", "ONBUILD", "FROM", "MAINTAINER"):
-            raise UsageError(f"{trigger or 'ONBUILD'} isn't allowed as an ONBUILD trigger")
+            raise InvalidChange(f"{trigger or 'ONBUILD'} isn't allowed as an ONBUILD trigger")
         config["OnBuild"] = list(config.get("OnBuild") or []) + [rest]
 
 
@@ -78,9 +82,9 @@ def _json_list(text: str) -> list[str]:
     try:
         value = json.loads(text)
     except ValueError:
-        raise UsageError(f"invalid JSON in change: {text}") from None
+        raise InvalidChange(f"invalid JSON in change: {text}") from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"invalid JSON string list in change: {text}")
+        raise InvalidChange(f"invalid JSON string list in change: {text}")
     return value
 
 
@@ -89,7 +93,7 @@ def _command(text: str) -> list[str]:
     if _is_json_list(text):
         return _json_list(text)
     if not text:
-        raise UsageError("a CMD or ENTRYPOINT change needs a command")
+        raise InvalidChange("a CMD or ENTRYPOINT change needs a command")
     return ["/bin/sh", "-c", text]
 
 
@@ -97,16 +101,16 @@ def _words(text: str, instruction: str) -> list[str]:
     try:
         words = shlex.split(text)
     except ValueError as e:
-        raise UsageError(f"{instruction}: {e}") from None
+        raise InvalidChange(f"{instruction}: {e}") from None
     if not words:
-        raise UsageError(f"{instruction} requires at least one argument")
+        raise InvalidChange(f"{instruction} requires at least one argument")
     return words
 
 
 def _one(text: str, instruction: str) -> str:
     words = _words(text, instruction)
     if len(words) != 1:
-        raise UsageError(f"{instruction} requires exactly one argument")
+        raise InvalidChange(f"{instruction} requires exactly one argument")
     return words[0]
 
 
@@ -116,12 +120,12 @@ def _pairs(text: str, instruction: str) -> list[tuple[str, str]]:
     if "=" not in words[0]:
         key, _, value = text.partition(" ")
         if not value.strip():
-            raise UsageError(f"{instruction} {key} needs a value")
+            raise InvalidChange(f"{instruction} {key} needs a value")
         return [(key, value.strip())]
     pairs = []
     for w in words:
         key, eq, value = w.partition("=")
         if not eq or not key:
-            raise UsageError(f"{instruction}: {w!r} is not KEY=VALUE")
+            raise InvalidChange(f"{instruction}: {w!r} is not KEY=VALUE")
         pairs.append((key, value))
     return pairs
