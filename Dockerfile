@@ -5,7 +5,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       python3 python3-venv ca-certificates libseccomp2 uidmap fuse-overlayfs catatonit iproute2 \
-      netavark aardvark-dns iptables \
+      netavark aardvark-dns iptables passt slirp4netns \
  && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md /src/
 COPY src /src/src

@@ -7,10 +7,12 @@ BIN    := $(VENV)/bin
 # libc6-dev and binutils for the probes the security tests compile and to
 # check the exec trampoline's machine code against its source; netavark,
 # aardvark-dns and iptables for root bridge networking: bridges, veths, NAT,
-# published ports and the user networks' DNS server).
+# published ports and the user networks' DNS server; passt (pasta) and
+# slirp4netns for rootless networking: the container's eth0 and its published
+# ports, as a user without root).
 APT_PACKAGES := docker-registry busybox-static uidmap fuse-overlayfs iproute2 libseccomp2 \
                 python3-venv passwd procps catatonit skopeo util-linux gcc libc6-dev binutils \
-                binutils-aarch64-linux-gnu netavark aardvark-dns iptables
+                binutils-aarch64-linux-gnu netavark aardvark-dns iptables passt slirp4netns
 
 .PHONY: all deps venv test test-pythons unit integration demo lint bench clean
 
@@ -23,6 +25,11 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@# pasta and slirp4netns open /dev/net/tun as the user: udev makes it 0666 on
+	@# a usual Debian; a machine without udev (a VM, a container) leaves it 0600.
+	@if [ -c /dev/net/tun ] && [ "$$(stat -c %a /dev/net/tun)" != 666 ]; then \
+	  echo "chmod 0666 /dev/net/tun (as udev does)"; chmod 0666 /dev/net/tun; \
 	fi
 
 $(BIN)/rs-docker: pyproject.toml

@@ -1,7 +1,7 @@
 """Docker's way of printing containers: the `ps` columns and fields
 (docker/cli cli/command/formatter/container.go), tables aligned like Go's
 tabwriter as the docker CLI sets it up (minwidth 10, padding 3), and
-`--format` (json, table, Go-template subset via cli.templates)."""
+`--format` (json, table, Go templates via cli.templates: cli/gotemplate/)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import click
 
 from rs_docker.cli import humanize, templates
+from rs_docker.models.ports import displayable_ports
 
 NEVER = "0001-01-01T00:00:00Z"
 MIN_WIDTH, PADDING = 10, 3
@@ -85,7 +86,7 @@ def ps_fields(record: dict, no_trunc: bool = False, now: datetime | None = None)
                            for m in record.get("Mounts") or []),
         "Names": str(record.get("Name", "")).removeprefix("/"),
         "Networks": host.get("NetworkMode") or "",
-        "Ports": "",
+        "Ports": displayable_ports((record.get("NetworkSettings") or {}).get("Ports") or {}),
         "RunningFor": humanize.since(record.get("Created"), now),
         "Size": "0B",
         "State": "paused" if st.get("Paused") and st.get("Status") == "running"

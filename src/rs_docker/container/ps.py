@@ -150,6 +150,9 @@ def list_containers(ctx: Context, all_: bool = False,
         if not record.get("State"):
             continue
         if (show_all or lifecycle.is_running(record)) and matches(record, filters):
+            # For the PORTS column (cli/format.ps_fields).
+            record["NetworkSettings"] = {**(record.get("NetworkSettings") or {}),
+                                         "Ports": network_ports(ctx, record)}
             out.append(record)
     # before=/since= name a container: only those created before/after it.
     for key in ("before", "since"):
@@ -184,4 +187,24 @@ def inspect(ctx: Context, container_id: str) -> dict:
         from rs_docker.network import attach  # bridge networking only
 
         record["NetworkSettings"].update(attach.settings(attach.load(d)))
+    record["NetworkSettings"]["Ports"] = network_ports(ctx, record)
     return record
+
+
+def network_ports(ctx: Context, record: dict) -> dict:
+    """NetworkSettings.Ports of a container: while it runs, its exposed
+    ports (null) and published ones with their host addresses (the bridge's
+    network.json, a rootless container's published.json); {} otherwise,
+    as Docker shows a stopped container's."""
+    if not lifecycle.is_running(record):
+        return {}
+    d = state.container_dir(ctx, str(record.get("Id", "")))
+    if os.path.exists(os.path.join(d, "network.json")):
+        from rs_docker.network import attach
+
+        return (attach.load(d) or {}).get("Ports") or {}
+    if os.path.exists(os.path.join(d, "published.json")):
+        from rs_docker.network import pasta
+
+        return pasta.published(d) or {}
+    return {}
