@@ -120,6 +120,15 @@ def test_copy_up_only_into_an_empty_volume(rs, volume_image, busybox):
     assert out.split() == ["keep"]
 
 
+def test_copy_up_into_an_existing_empty_volume(rs, volume_image):
+    ok(rs("volume", "create", "made-empty"))
+    out = ok(rs("run", "--rm", "-v", "made-empty:/data", volume_image, "sh", "-c",
+                "stat -c '%u:%g %a' /data /data/owned; ls /data"))
+    assert out.splitlines() == ["1000:1000 750", "1000:29 640", "hard", "link", "owned",
+                                "setgid", "sub"]
+    assert not list((rs.root / "tmp").glob("copyup-*"))
+
+
 def test_nocopy(rs, volume_image):
     out = ok(rs("run", "--rm", "-v", "nocopied:/data:nocopy", volume_image, "ls", "-A", "/data"))
     assert out == ""

@@ -54,4 +54,8 @@ def test_copy_up_keeps_the_image_owners(user, image):
                       "adduser -D -u 1234 x 2>/dev/null; touch /data/new; chown 1234 /data/new"))
     assert out.splitlines()[:3] == ["1000:1000 750", "1000:1000 640", "app's"]
     ok(user.rsd("volume", "rm", "ucopy"))
+    ok(user.rsd("volume", "create", "uempty"))
+    out = ok(user.rsd("run", "--rm", "--network", "none", "-v", "uempty:/data", image, "stat",
+                      "-c", "%u:%g %a", "/data", "/data/owned"))
+    assert out.splitlines() == ["1000:1000 750", "1000:1000 640"]
     assert not (user.store / "volumes" / "ucopy").exists()

@@ -15,7 +15,8 @@ image's layers (container/layerfs.py: symlinks followed relative to the
 image's root, never the host's), and the copy writes only entries it
 created itself (container/layercopy.py), so a hostile image cannot make it
 read or write a host file. A new volume is filled before it appears in the
-store (store/volumes.create); an existing empty one in place.
+store (store/volumes.create); an existing empty one (which a running
+container may have mounted) from a private copy, renamed in.
 
 In use: named by any container's record (`Mounts`), running or not, as
 Docker counts. store/volumes.lock() makes "not in use, remove it" and
@@ -25,6 +26,7 @@ Docker counts. store/volumes.lock() makes "not in use, remove it" and
 from __future__ import annotations
 
 import os
+import stat
 
 from rs_docker.container import state
 from rs_docker.errors import Conflict, ContainerNotFound, StoreError, UsageError
@@ -127,8 +129,39 @@ def _ensure(ctx: Context, m: mount_flags.VolumeMount,
     fill = None if m.nocopy else (lambda data: copy_up(ctx, stack, m.target, data))
     volume, new = store.create(ctx, m.name, dict(m.labels), fill=fill)
     if not new and fill is not None and store.is_empty(volume):
-        fill(volume.mountpoint)  # Docker: an empty volume is filled on first use
+        _fill_existing(ctx, volume, fill)  # Docker: an empty volume is filled on first use
     return volume, new
+
+
+def _fill_existing(ctx: Context, volume: store.Volume, fill) -> None:
+    """Copy-up into a volume that exists already, which a running container
+    may have mounted: the copy is made in a private temp dir, then each of
+    its top entries renamed into the volume (rename(2) follows no symlink a
+    container could swap in; an entry the container made meanwhile wins),
+    and the root's owner and mode set on the volume's own directory."""
+    from rs_docker.store import atomic
+    from rs_docker.store.rmtree import rmtree
+
+    with atomic.temp_dir(ctx.tmp_dir, "copyup") as (tmp, _fd):
+        fill(tmp)
+
+        def move() -> None:
+            for name in os.listdir(tmp):
+                try:
+                    os.rename(os.path.join(tmp, name), os.path.join(volume.mountpoint, name))
+                except OSError:
+                    continue
+            st = os.lstat(tmp)
+            os.chown(volume.mountpoint, st.st_uid, st.st_gid)
+            os.chmod(volume.mountpoint, stat.S_IMODE(st.st_mode))
+            rmtree(tmp, missing_ok=True)  # what the container's own entries kept out
+
+        if ctx.rootless:  # the copy's owners may be the user's subordinate ids
+            from rs_docker.runtime import rootless
+
+            rootless.run_in_userns(*rootless.user_mappings(), move)
+        else:
+            move()
 
 
 def _volumes_from(ctx: Context, sources: tuple[str, ...],
