@@ -183,4 +183,9 @@ COMMANDS = {
     "version": Command(_SYSTEM, "version", "Show the rs-docker version information"),
     "volume": Group(VOLUME_COMMANDS, "Manage volumes"),
     "wait": CONTAINER_COMMANDS["wait"],
+    "completion": Command("rs_docker.cli.completion", "completion",
+                          "Generate the autocompletion script for the specified shell"),
+    # Hidden (a leading underscore): what the completion scripts call.
+    "__complete": Command("rs_docker.cli.completion", "complete",
+                          "Print the completions of a command line"),
 }

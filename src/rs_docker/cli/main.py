@@ -38,7 +38,7 @@ class LazyGroup(click.Group):
         self.table = commands
 
     def list_commands(self, ctx):
-        return sorted(self.table)
+        return sorted(n for n in self.table if not n.startswith("_"))
 
     def get_command(self, ctx, name):
         if ctx.parent is None:

@@ -200,7 +200,6 @@ def familiar(reference: str) -> str:
     return parse(reference, default_tag=False).familiar
 
 
-
 # `images --filter` keys (moby daemon/images/images.go).
 IMAGE_FILTER_KEYS = ("dangling", "reference", "label", "before", "since")
 
