@@ -27,6 +27,7 @@ NOT_ON_RUN_PATH = (
     "functools", "urllib", "urllib.parse", "ipaddress", "fnmatch", "warnings", "socket",
     "selectors", "tempfile", "shutil", "hashlib", "subprocess",
     "rs_docker.models.mount_flags", "rs_docker.cli.errors_out",
+    "rs_docker.cli.templates", "rs_docker.cli.gotemplate", "rs_docker.models.filters",
 )
 
 
