@@ -21,6 +21,9 @@ BUDGETS = [
     # minimal `crun spec` bundle (7 mounts, no seccomp) is shown for reference.
     ("rs run / crun run (equivalent bundle)", "rs-run", "crun-eq-run", 4.0, "ratio<="),
     ("rs run / crun run (minimal bundle)", "rs-run", "crun-run", None, "ratio<="),
+    ("rs run / podman run (default bridge)", "rs-net-run", "podman-net-run", 0.3, "ratio<="),
+    ("rs / podman container -> container 256 MiB", "rs-net-tput", "podman-net-tput", None,
+     "ratio<="),
     ("rs --help median", "rs-help", None, 80.0, "ms<"),
     ("rs pull / podman pull (debian-python)", "rs-pull", "podman-pull", 0.8, "ratio<="),
     ("rs pull / skopeo+umoci (debian-python)", "rs-pull", "skopeo-pull", None, "ratio<="),

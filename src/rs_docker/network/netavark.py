@@ -90,7 +90,7 @@ def _unlink(path: str) -> None:
         pass
 
 
-def _spawn(argv: list[str], data: bytes) -> tuple[int, bytes, bytes]:
+def spawn(argv: list[str], data: bytes) -> tuple[int, bytes, bytes]:
     """Run argv with `data` on stdin; (exit status, stdout, stderr)."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -154,7 +154,7 @@ def _locked_run(command: str, netns: str, options: dict) -> tuple[int, bytes, by
     fd = os.open(os.path.join(AARDVARK_DIR, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _spawn(_argv(command, netns), jsonio.dumps(options).encode())
+        return spawn(_argv(command, netns), jsonio.dumps(options).encode())
     finally:
         os.close(fd)
 
