@@ -211,6 +211,11 @@ def _fill(ctx, opts, image, cid, name, d, on_debug, made=None) -> Created:
         from rs_docker.container import volumes
 
         attached = volumes.attach(ctx, opts, image.config, stack, made)
+    extra = None
+    if spec.uses_everyday_flags(opts):  # before networking: a refusal leaves nothing to undo
+        from rs_docker.container import flag_inputs
+
+        extra = flag_inputs.resolve(ctx, opts, d, _text(stack, "/etc/group"))
     hostname = _hostname(opts, mode, cid)
     netns, endpoint = None, None
     if mode.managed and not ctx.rootless or mode.joined:
@@ -223,10 +228,7 @@ def _fill(ctx, opts, image, cid, name, d, on_debug, made=None) -> Created:
         init_binary=init_binary() if opts.init else None,
         namespaces=tuple(mode.namespaces(netns)), cgroups_path=f"/rs-docker/{cid}",
         volume_mounts=attached.oci if attached else ())
-    if spec.uses_everyday_flags(opts):
-        from rs_docker.container import flag_inputs
-
-        extra = flag_inputs.resolve(ctx, opts, d, _text(stack, "/etc/group"))
+    if extra is not None:
         inputs = inputs._replace(extra=extra)
     config = spec.build_spec(defaults, opts, inputs)
     # Where the runtime caches compiled seccomp programs (runtime/security/steps.py).

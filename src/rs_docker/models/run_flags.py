@@ -85,7 +85,7 @@ def shm_size(text: str | None) -> int:
         return DEFAULT_SHM_SIZE
     try:
         size = security.ram_in_bytes(text)
-    except UsageError as e:
+    except (UsageError, ValueError) as e:
         raise invalid_argument(text, "--shm-size", str(e)) from None
     if size < 0:
         raise UsageError("SHM size can not be less than 0")
@@ -364,7 +364,7 @@ def memory_reservation(opts: RunOptions) -> int | None:
         return None
     try:
         return security.ram_in_bytes(opts.memory_reservation)
-    except UsageError as e:
+    except (UsageError, ValueError) as e:
         raise invalid_argument(opts.memory_reservation, "--memory-reservation",
                                str(e)) from None
 
