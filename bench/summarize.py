@@ -27,6 +27,10 @@ BUDGETS = [
     ("rs --help median", "rs-help", None, 80.0, "ms<"),
     ("rs pull / podman pull (debian-python)", "rs-pull", "podman-pull", 0.8, "ratio<="),
     ("rs pull / skopeo+umoci (debian-python)", "rs-pull", "skopeo-pull", None, "ratio<="),
+    ("rs commit / podman commit (debian-python)", "rs-commit", "podman-commit", None,
+     "ratio<="),
+    ("rs export / podman export (debian-python)", "rs-export", "podman-export", None,
+     "ratio<="),
 ]
 
 
