@@ -381,3 +381,14 @@ def test_detached_container_with_flags_is_inspectable(rs, busybox):
         assert ok(rs("exec", "knobs", "cat", "/proc/1/oom_score_adj")) == "100\n"
     finally:
         rs("rm", "-f", "knobs")
+
+
+def test_create_takes_the_flags_and_boolean_values(rs, busybox):
+    cid = ok(rs("create", "--name", "created", "--rm=false", "-t=false", "-l", "k=v",
+                "--oom-score-adj", "300", busybox, "cat", "/proc/self/oom_score_adj")).strip()
+    record = inspect(rs, "created")
+    assert record["Id"] == cid and record["Config"]["Labels"] == {"k": "v"}
+    assert record["HostConfig"]["AutoRemove"] is False and record["Config"]["Tty"] is False
+    ok(rs("start", "created"))
+    assert wait_for(lambda: not inspect(rs, "created")["State"]["Running"])
+    assert ok(rs("logs", "created")) == "300\n"

@@ -10,7 +10,7 @@ import sys
 import click
 
 from rs_docker.cli.errors_out import report
-from rs_docker.cli.options import options
+from rs_docker.cli.options import TableCommand
 from rs_docker.cli.run import SETTINGS
 from rs_docker.errors import RsDockerError
 from rs_docker.models.run_options import RUN_FLAGS
@@ -35,8 +35,7 @@ def _create(ctx, **params):
         report(e, "create", ctx.debug)
 
 
-create = click.Command(
-    "create", context_settings=SETTINGS, callback=_create,
+create = TableCommand(
+    "create", RUN_FLAGS, context_settings=SETTINGS, callback=_create,
     params=[click.Argument(["image"]),
-            click.Argument(["command"], nargs=-1, type=click.UNPROCESSED),
-            *options(RUN_FLAGS)])
+            click.Argument(["command"], nargs=-1, type=click.UNPROCESSED)])
