@@ -128,7 +128,7 @@ def _ensure(ctx: Context, m: mount_flags.VolumeMount,
             stack: LayerStack) -> tuple[store.Volume, bool]:
     fill = None if m.nocopy else (lambda data: copy_up(ctx, stack, m.target, data))
     volume, new = store.create(ctx, m.name, dict(m.labels), fill=fill)
-    if not new and fill is not None and store.is_empty(volume):
+    if not new and fill is not None and store.is_empty(volume) and stack.merged_dirs(m.target):
         _fill_existing(ctx, volume, fill)  # Docker: an empty volume is filled on first use
     return volume, new
 
@@ -200,6 +200,8 @@ def copy_up(ctx: Context, stack: LayerStack, target: str, data: str) -> None:
     """Fill the empty directory `data` with the image's content at `target`
     (nothing when the image has no directory there). Rootless, as root of
     a user namespace with the user's maps, so the image's owners carry over."""
+    if not stack.merged_dirs(target):
+        return  # nothing to copy (the common case): no helper process, no imports
     if ctx.rootless:
         from rs_docker.runtime import rootless
 
@@ -213,13 +215,13 @@ def copy_up(ctx: Context, stack: LayerStack, target: str, data: str) -> None:
 
 
 def _copy_tree(stack: LayerStack, target: str, data: str) -> None:
+    dirs = stack.merged_dirs(target)
+    if not dirs:
+        return
     from pathlib import Path
 
     from rs_docker.container import layercopy
 
-    dirs = stack.merged_dirs(target)
-    if not dirs:
-        return
     links: dict = {}
     for d in reversed(dirs):  # bottom-first, as the layers merge
         layercopy._merge_dir(Path(d), Path(data), links)
