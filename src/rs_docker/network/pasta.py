@@ -21,10 +21,9 @@ helper on PID 1's namespaces and waits until it has configured the
 interface, then writes the published ports to the container dir
 (PUBLISHED: NetworkSettings.Ports for inspect, ps and `port`).
 
-The helper ends with the container: it is a child of the process that
-waits for the container (the foreground `run`, or the detached
-container's monitor), which it dies with (PR_SET_PDEATHSIG), and that
-process lives exactly as long as the container. The host ports are taken
+The helper ends with the container: a watcher process, its parent, ends it
+as soon as the container's PID 1 has exited (however the container ends:
+its command exits, stop, rm -f, a killed monitor whose PID 1 dies with it). The host ports are taken
 back by the next allocate once the container is not running
 (network/ports.py), or by `release` at rm.
 
@@ -125,26 +124,50 @@ def slirp_argv(path: str, pid: int, ready_fd: int, api_socket: str) -> list[str]
             f"--userns-path=/proc/{pid}/ns/user", str(pid), "tap0"]
 
 
-def _spawn(argv: list[str], keep: int) -> int:
-    """Fork and exec argv as our child with only stdio (/dev/null) and
-    `keep` open, killed when our thread ends (PR_SET_PDEATHSIG); its PID."""
+def _spawn(argv: list[str], keep: int, container_pid: int) -> int:
+    """Start argv as the helper of the container whose PID 1 is
+    container_pid, with only stdio (/dev/null) and `keep` open; the PID of
+    its watcher (our child). The watcher, a fork of ours holding nothing
+    else, is the helper's parent: it ends the helper (SIGTERM) once PID 1
+    has exited, and exits with it. (A parent-death signal cannot do this:
+    pasta joins the container's user namespace, and the kernel clears the
+    signal on that change of credentials.)"""
+    import select
+    import signal
+
     from rs_docker.linux import syscalls
 
-    parent = os.getpid()
+    watch = os.pidfd_open(container_pid)
     pid = os.fork()
     if pid == 0:
         try:
-            syscalls.set_pdeathsig(15)
-            if os.getppid() != parent:
-                os._exit(1)
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.set_inheritable(keep, True)
-            syscalls.close_from(3, keep=(keep,))
-            os.execv(argv[0], argv)
+            syscalls.close_from(3, keep=(keep, watch))
+            helper = os.fork()
+            if helper == 0:
+                # What exec keeps of ours: pasta refuses to start with
+                # SIGPIPE ignored (as Python leaves it) or signals blocked.
+                for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+                    signal.signal(sig, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, ())
+                os.close(watch)
+                os.set_inheritable(keep, True)
+                os.execv(argv[0], argv)
+                os._exit(127)
+            os.close(keep)
+            helper_fd = os.pidfd_open(helper)
+            poller = select.poll()
+            poller.register(watch, select.POLLIN)
+            poller.register(helper_fd, select.POLLIN)
+            ready = {fd for fd, _ in poller.poll()}
+            if helper_fd not in ready:
+                os.kill(helper, signal.SIGTERM)
+            os.waitpid(helper, 0)
         finally:
-            os._exit(127)
+            os._exit(0)
+    os.close(watch)
     return pid
 
 
@@ -160,13 +183,11 @@ def _read_line(fd: int) -> bytes:
     return out
 
 
-def _reap_failed(pid: int) -> None:
+def _reap_failed(watcher: int) -> None:
+    """Reap the watcher of a helper that exited before it was ready (the
+    watcher exits with it)."""
     try:
-        os.kill(pid, 9)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
+        os.waitpid(watcher, 0)
     except ChildProcessError:
         pass
 
@@ -186,7 +207,7 @@ def _start_pasta(path: str, pid: int, mappings, d: str) -> int:
     log = os.path.join(d, LOG)
     r, w = os.pipe()
     try:
-        child = _spawn(pasta_argv(path, pid, mappings, log, w), w)
+        child = _spawn(pasta_argv(path, pid, mappings, log, w), w, pid)
     finally:
         os.close(w)
     try:
@@ -206,7 +227,7 @@ def _start_slirp(path: str, pid: int, mappings, d: str) -> int:
     api = os.path.join(d, "slirp4netns.sock")
     r, w = os.pipe()
     try:
-        child = _spawn(slirp_argv(path, pid, w, api), w)
+        child = _spawn(slirp_argv(path, pid, w, api), w, pid)
     finally:
         os.close(w)
     try:
@@ -217,12 +238,9 @@ def _start_slirp(path: str, pid: int, mappings, d: str) -> int:
         _reap_failed(child)
         raise NetworkHelperError("rootless networking: slirp4netns exited before "
                                  "configuring the network")
-    try:
-        for m in mappings:
-            _slirp_forward(api, m)
-    except BaseException:
-        _reap_failed(child)
-        raise
+    # A failure here fails the start: PID 1 is killed, and with it the helper.
+    for m in mappings:
+        _slirp_forward(api, m)
     return child
 
 
