@@ -125,6 +125,18 @@ def test_a_sysctl_outside_the_container_s_namespaces_is_refused(rs, busybox, sys
             f"sysctl '{sysctl}' is not allowed")
 
 
+def test_a_sysctl_that_climbs_out_of_net_is_refused(rs, busybox):
+    """Attack: a key that starts with net. but walks up the /proc/sys tree
+    to kernel/hostname, in a container sharing the host's UTS namespace:
+    the host's hostname would change. Refused before anything runs."""
+    host = socket.gethostname()
+    for key in ("net.ipv4/../../kernel/hostname", "net..kernel.hostname",
+                "net/../kernel/hostname"):
+        refused(rs("run", "--rm", "--uts", "host", "--sysctl", f"{key}=pwned", busybox, "true"),
+                "is not allowed")
+    assert socket.gethostname() == host
+
+
 def test_net_sysctl_with_host_network_is_refused(rs, busybox):
     """It would change the host's own setting (runc refuses it too)."""
     refused(rs("run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1",
@@ -256,7 +268,8 @@ def test_a_device_not_listed_is_refused(rs, busybox):
 @pytest.mark.parametrize(("flag", "value", "what"), [
     ("--device", "dev/null", "dev/null is not an absolute path"),
     ("--device", "/dev/null:/x:rwx", "bad mode specified: rwx"),
-    ("--device", "/etc/passwd", "not a device node"),
+    ("--device", "/dev/null:/dev/../etc/null", "the container path must be under /dev"),
+    ("--device", "/etc/passwd:/dev/passwd", "not a device node"),
     ("--device", "/dev/rs-docker-no-such-device", "no such file or directory"),
     ("--device-cgroup-rule", "c 1:3", "invalid device cgroup format 'c 1:3'"),
     ("--device-cgroup-rule", "x 1:3 rwm", "invalid device cgroup format"),

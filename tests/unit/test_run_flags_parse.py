@@ -44,6 +44,8 @@ def test_a_bad_boolean_is_pflag_s_error():
     (["vm.overcommit_memory=1"], False, "is not allowed"),
     (["net.ipv4.ip_forward"], False, "is not allowed"),  # no value
     (["net.core.somaxconn=1"], True, "not allowed in host network namespace"),
+    (["net.ipv4/../../kernel/hostname=x"], False, "is not allowed"),
+    (["net..x=1"], False, "is not allowed"),
 ])
 def test_sysctls(entries, host_net, error):
     if error is None:
@@ -168,6 +170,7 @@ def test_apply_builds_the_oci_fields():
     assert config["process"]["oomScoreAdj"] == 5
     assert config["linux"]["sysctl"] == {"net.ipv4.ip_forward": "1"}
     assert config["linux"]["cgroupsPath"] == "/p/ID"
+    assert run_flags.cgroups_path("relative/parent/", "/rs-docker/ID") == "/relative/parent/ID"
     res = config["linux"]["resources"]
     assert res["cpu"] == {"cpus": "0", "period": 50000, "quota": 20000}
     assert res["memory"] == {"reservation": 8 << 20, "disableOOMKiller": True}

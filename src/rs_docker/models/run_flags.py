@@ -18,6 +18,7 @@ WithSysctls, the /dev/shm mount).
 from __future__ import annotations
 
 import os
+import posixpath
 
 from rs_docker.errors import UsageError
 from rs_docker.models import security
@@ -106,7 +107,11 @@ def sysctls(entries, network_host: bool = False, ipc_host: bool = False) -> dict
     for entry in entries:
         key, eq, value = entry.partition("=")
         ipc = key in _SYSCTL_NAMES or key.startswith("fs.mqueue.")
-        if not eq or not (ipc or key.startswith("net.")):
+        # A `/` separates components too (sysctl(8)): `net.x/../../kernel/...`
+        # would leave the namespaced tree.
+        parts = key.replace("/", ".").split(".")
+        if not eq or not (ipc or key.startswith("net.")) or \
+                any(p in ("", "..") for p in parts):
             raise invalid_argument(entry, "--sysctl", f"sysctl '{entry}' is not allowed")
         if ipc and ipc_host:
             raise UsageError(f"sysctl {_q(key)} not allowed with host ipc namespace")
@@ -202,6 +207,9 @@ def parse_device(text: str) -> tuple[str, str, str]:
     for path in (host, container):
         if not path.startswith("/"):
             raise invalid_argument(text, "--device", f"{path} is not an absolute path")
+    if not posixpath.normpath(container).startswith("/dev/"):
+        # The runtime makes device nodes in the container's /dev only.
+        raise UsageError(f"--device {text}: the container path must be under /dev")
     return host, container, perms
 
 
@@ -399,10 +407,11 @@ def resources(opts: RunOptions, out: dict) -> dict:
 
 
 def cgroups_path(parent: str, default: str) -> str:
-    """linux.cgroupsPath with --cgroup-parent: PARENT/ID, ID the last part of
-    the default path (absolute: from the hierarchy's root; relative: below
-    rs-docker's own cgroup, as runc reads a relative path)."""
-    return parent.rstrip("/") + "/" + default.rsplit("/", 1)[-1]
+    """linux.cgroupsPath with --cgroup-parent: /PARENT/ID, ID the last part
+    of the default path, from the hierarchy's root as Docker's cgroupfs
+    driver joins them (never relative to the caller's own cgroup: `rm` or
+    the monitor, in other cgroups, must find the same one)."""
+    return "/" + parent.strip("/") + "/" + default.rsplit("/", 1)[-1]
 
 
 # -- security options and the runtime ----------------------------------------
