@@ -279,6 +279,17 @@ def test_struct_rows_have_methods_and_refuse_unknown_fields():
     assert "wrong number of args for Label: want 1 got 0" in str(e.value)
 
 
+def test_a_missing_key_of_a_map_field_is_no_value_even_with_missingkey_error():
+    doc = {"Config": {"Labels": {"a": "1"}}, "NetworkSettings": {"Networks": {}}}
+    strict = {"missingkey": "error", "map_fields": frozenset({"Labels", "Networks"})}
+    assert Template("{{.Config.Labels.b}}", **strict).execute(doc) == "<no value>"
+    assert Template("{{.NetworkSettings.Networks.x.IPAddress}}", **strict).execute(doc) == \
+        "<no value>"
+    with pytest.raises(ExecError) as e:
+        Template("{{.Config.Nope}}", **strict).execute(doc)
+    assert str(e.value).endswith('map has no entry for key "Nope"')
+
+
 def test_output_before_an_error_is_kept_for_the_caller():
     with pytest.raises(ExecError) as e:
         Template("ab{{.Foo}}", missingkey="error").execute({})

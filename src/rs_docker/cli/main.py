@@ -96,6 +96,8 @@ def usage_error(e: click.UsageError) -> NoReturn:
     `rs-docker: unknown flag: --foo`, then `See 'rs-docker ps --help'.`,
     exit 125; an unknown command exits 1, as Docker's does."""
     path = e.ctx.command_path if e.ctx is not None else "rs-docker"
+    if path == "rs-docker" and LazyGroup.invoked and LazyGroup.invoked in COMMANDS:
+        path = f"rs-docker {LazyGroup.invoked}"   # an option's error has no context
     message = e.format_message()
     if isinstance(e, click.NoSuchOption):
         name = e.option_name

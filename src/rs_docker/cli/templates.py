@@ -20,6 +20,12 @@ __all__ = ["Struct", "TemplateError", "compile", "execute", "go_json", "go_str",
 
 _cache: dict[tuple[str, str, bool], Template] = {}
 
+# Fields that are Go maps in the documents Docker's inspect templates see
+# (Config.Labels, NetworkSettings.Networks, HostConfig.PortBindings...).
+MAP_FIELDS = frozenset({"Labels", "ExposedPorts", "Volumes", "Networks", "Ports",
+                        "PortBindings", "Sysctls", "StorageOpt", "Tmpfs", "Annotations",
+                        "Options", "Data", "Containers", "DriverOpts"})
+
 
 def go_str(value) -> str:
     """A value as a template action prints it (fmt's %v)."""
@@ -31,7 +37,8 @@ def compile(text: str, missingkey: str = "default", header: bool = False) -> Tem
     key = (text, missingkey, header)
     if key not in _cache:
         try:
-            _cache[key] = Template(text, missingkey=missingkey, header=header)
+            _cache[key] = Template(text, missingkey=missingkey, header=header,
+                                   map_fields=MAP_FIELDS)
         except TemplateError as e:
             raise UsageError(f"template parsing error: {e}") from None
     return _cache[key]

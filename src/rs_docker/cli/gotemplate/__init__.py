@@ -9,7 +9,9 @@ builtin and Docker functions (`funcs.py`), Go's error lines
 `data`: what Docker would hand the template, as Python values (dicts are
 Go maps; a `Struct` is a Go struct, with methods such as `.Label`);
 `missingkey="error"` is Go's `Option("missingkey=error")` (Docker's
-inspect). Never imported by `run`.
+inspect), except below a field named in `map_fields` (a Go map in
+Docker's typed document, where a missing key is <no value>). Never
+imported by `run`.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ class Template:
     the text is not one."""
 
     def __init__(self, text: str, name: str = "", missingkey: str = "default",
-                 header: bool = False):
+                 header: bool = False, map_fields: frozenset = frozenset()):
         from rs_docker.cli.gotemplate.parser import Parser
 
         self.name, self.text, self.missingkey = name, text, missingkey
+        self.map_fields = map_fields
         self.funcs = {**FUNCS, **HEADER} if header else FUNCS
         self.root, self.defines = Parser(name, text, self.funcs).parse()
 

@@ -104,14 +104,11 @@ class State:
     def walk_if_or_with(self, dot, node: p.BranchNode) -> None:
         mark = len(self.vars)
         value = self.eval_pipeline(dot, node.pipe)
-        del self.vars[mark:]
         if truth(value):
-            if isinstance(node, p.WithNode):
-                self.walk(value, node.body)
-            else:
-                self.walk(dot, node.body)
+            self.walk(value if isinstance(node, p.WithNode) else dot, node.body)
         elif node.else_ is not None:
             self.walk(dot, node.else_)
+        del self.vars[mark:]
 
     def walk_range(self, dot, node: p.RangeNode) -> None:
         self.at(node)
@@ -236,13 +233,20 @@ class State:
         return self.eval_field_chain(dot, value, var, var.idents[1:], args, final)
 
     def eval_field_chain(self, dot, receiver, node, idents, args, final):
-        for ident in idents[:-1]:
-            receiver = self.eval_field(dot, ident, node, None, _NO_FINAL, receiver)
-        return self.eval_field(dot, idents[-1], node, args, final, receiver)
+        # A key missing from a map field of Docker's typed document (Labels,
+        # Networks...) is <no value> even under missingkey=error: docker/cli
+        # executes on the typed struct first, where those are Go maps.
+        lenient = False
+        for i, ident in enumerate(idents):
+            last = i == len(idents) - 1
+            lenient = lenient or (i > 0 and idents[i - 1] in self.tmpl.map_fields)
+            receiver = self.eval_field(dot, ident, node, args if last else None,
+                                       final if last else _NO_FINAL, receiver, lenient)
+        return receiver
 
-    def eval_field(self, dot, name: str, node, args, final, receiver):
+    def eval_field(self, dot, name: str, node, args, final, receiver, lenient=False):
         if receiver is NO_VALUE:
-            if self.tmpl.missingkey == "error":
+            if self.tmpl.missingkey == "error" and not lenient:
                 self.errorf(f"nil data; no entry for key \"{name}\"")
             return NO_VALUE
         has_args = (args is not None and len(args) > 1) or final is not _NO_FINAL
@@ -260,7 +264,7 @@ class State:
                 self.errorf(f"{name} is not a method but has arguments")
             if name in receiver:
                 return receiver[name]
-            if self.tmpl.missingkey == "error":
+            if self.tmpl.missingkey == "error" and not lenient:
                 self.errorf(f"map has no entry for key \"{name}\"")
             return NO_VALUE
         if receiver is None:

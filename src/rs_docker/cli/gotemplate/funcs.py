@@ -248,8 +248,10 @@ def _jsonable(v):
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
         return int(v)
     if isinstance(v, dict):
-        keys = list(v) if isinstance(v, Struct) or not all(isinstance(k, str) for k in v) \
-            else list(v)
+        # A dict of strings is a Go map (Labels: encoding/json sorts its
+        # keys); any other stands for a struct, in its fields' order.
+        keys = sorted(v) if not isinstance(v, Struct) and v and \
+            all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()) else list(v)
         return {str(k): _jsonable(v[k]) for k in keys}
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]

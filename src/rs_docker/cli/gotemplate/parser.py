@@ -413,9 +413,10 @@ class Parser:
                 if not isinstance(end, _End):
                     self.errorf("expected end; found {{else}}")
         del self.vars[mark:]
-        return cls(item.pos, pipe, body, else_list)
+        return cls(pipe.pos, pipe, body, else_list)
 
     def template_control(self, item: lx.Item) -> Node:
+        item = self.peek_non_space()   # Go places the node at its name
         name = self.expect_string("template clause")
         pipe = None
         if self.peek_non_space().kind != lx.RIGHT:
@@ -425,6 +426,7 @@ class Parser:
         return TemplateNode(item.pos, name, pipe)
 
     def block_control(self, item: lx.Item) -> Node:
+        item = self.peek_non_space()
         name = self.expect_string("block clause")
         pipe = self.pipeline("block clause", lx.RIGHT)
         saved, self.vars = self.vars, ["$"]
