@@ -82,7 +82,12 @@ def test_ps_filters_combine_as_docker(rs, made):
     assert names(rs, "--filter", "since=db") == ["ex"]
     assert names(rs, "--filter", "is-task=true") == []
     assert names(rs, "--filter", "volume=/nowhere") == []
-    assert "ex" in names(rs, "--filter", f"ancestor={made}")
+    assert sorted(names(rs, "--filter", f"ancestor={made}")) == ["db", "ex", "web"]
+    digest = json.loads(ok(rs("image", "inspect", made)))[0]["RepoDigests"][0]
+    image_id = json.loads(ok(rs("image", "inspect", made)))[0]["Id"]
+    assert sorted(names(rs, "--filter", f"ancestor={digest}")) == ["db", "ex", "web"]
+    assert sorted(names(rs, "--filter", f"ancestor={image_id[7:19]}")) == ["db", "ex", "web"]
+    assert names(rs, "--filter", "ancestor=nosuchimage") == []
 
 
 @pytest.mark.parametrize("flt,message", [

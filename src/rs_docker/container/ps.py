@@ -57,6 +57,17 @@ def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _image_ids(ctx: Context, wanted: str) -> set[str]:
+    """The IDs of the local images `wanted` names (moby resolves ancestor=
+    through the image store: tags, digests, ID prefixes)."""
+    from rs_docker.store.images import ImageIndex
+
+    try:
+        return {str(r.config) for r in ImageIndex(ctx).find(wanted)}
+    except Exception:  # noqa: BLE001 - a value naming no image matches by name only
+        return set()
+
+
 def _ancestor_matches(record: dict, wanted: str) -> bool:
     from rs_docker.models.reference import parse
 
@@ -109,14 +120,19 @@ def _networks(record: dict) -> set[str]:
     return out | ({mode} if mode else set())
 
 
-def matches(record: dict, filters: dict[str, list[str]]) -> bool:
+def matches(record: dict, filters: dict[str, list[str]],
+            ancestors: dict[str, set[str]] | None = None) -> bool:
+    """Does `record` pass `filters`; `ancestors`: each ancestor= value's
+    image IDs in the store (a tag, a digest or an ID names the image)."""
     name = str(record.get("Name", "")).removeprefix("/")
     config = record.get("Config") or {}
+    ancestors = ancestors or {}
     tests = {
         "id": lambda v: str(record.get("Id", "")).startswith(v),
         "name": lambda v: re.search(v, name) is not None,
         "status": lambda v: pause.status_of(record) == v,
-        "ancestor": lambda v: _ancestor_matches(record, v),
+        "ancestor": lambda v: str(record.get("Image") or "") in ancestors.get(v, ()) or
+        _ancestor_matches(record, v),
         "health": lambda v: ((record.get("State") or {}).get("Health") or {}).get(
             "Status", "none") == v,
         "label": lambda v: filter_args.label_matches(config.get("Labels"), v),
@@ -141,6 +157,7 @@ def list_containers(ctx: Context, all_: bool = False,
     A status filter implies all_, as in Docker."""
     filters = filters or {}
     show_all = all_ or "status" in filters
+    ancestors = {v: _image_ids(ctx, v) for v in filters.get("ancestor", [])}
     out = []
     for cid in state.list_ids(ctx):
         try:
@@ -149,7 +166,8 @@ def list_containers(ctx: Context, all_: bool = False,
             continue  # removed while we listed, or being created
         if not record.get("State"):
             continue
-        if (show_all or lifecycle.is_running(record)) and matches(record, filters):
+        if (show_all or lifecycle.is_running(record)) and \
+                matches(record, filters, ancestors):
             # For the PORTS column (cli/format.ps_fields).
             record["NetworkSettings"] = {**(record.get("NetworkSettings") or {}),
                                          "Ports": network_ports(ctx, record)}
