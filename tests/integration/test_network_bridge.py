@@ -112,7 +112,8 @@ def test_nothing_left_behind(rs, busybox, path):
     before = leases(rs.root)
     if path == "run-rm":
         out = ok(rs("run", "--rm", busybox, "cat", "/sys/class/net/eth0/iflink"))
-        assert int(out) not in interface_indexes()
+        # The kernel deletes the veth when it frees the namespace (a work queue).
+        assert wait_for(lambda: int(out) not in interface_indexes())
         assert leases(rs.root) == before
         return
     cid = ok(rs("run", "-d", busybox, "sleep", "600")).strip()
@@ -123,7 +124,7 @@ def test_nothing_left_behind(rs, busybox, path):
     if path == "stop":
         ok(rs("stop", "-t", "0", cid))
         assert container_left(rs.root, cid) == {}
-        assert peer not in interface_indexes()
+        assert wait_for(lambda: peer not in interface_indexes())
         ok(rs("rm", cid))
     elif path == "rm-f":
         ok(rs("rm", "-f", cid))
@@ -136,5 +137,5 @@ def test_nothing_left_behind(rs, busybox, path):
         ok(rs("stop", "-t", "0", cid))
         ok(rs("container", "prune", "-f"))
     assert container_left(rs.root, cid) == {}
-    assert peer not in interface_indexes()
+    assert wait_for(lambda: peer not in interface_indexes())
     assert leases(rs.root) == before
