@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from tests.fixtures import userenv
 from tests.fixtures.cli import ok, wait_for
 from tests.integration.test_rootless import throwaway_user
 
@@ -107,3 +108,37 @@ def test_user_network_is_a_clear_error(user, pulled):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rs-docker: ")
     assert "rootless" in lines[0]
+
+
+def test_slirp4netns_when_asked_for(user, pulled):
+    """RS_DOCKER_ROOTLESS_NETWORK_CMD=slirp4netns: tap0 10.0.2.100, the
+    published port forwarded through its API socket, the helper gone after."""
+    port = free_port()
+    argv = ["runuser", "-u", user.name, "--", *user.env(),
+            "RS_DOCKER_ROOTLESS_NETWORK_CMD=slirp4netns", str(userenv.shared_script())]
+    proc = subprocess.run([*argv, "run", "-d", "-p", f"127.0.0.1:{port}:80", pulled,
+                           "sh", "-c", "mkdir -p /www && ip -o -4 addr show tap0 > /www/addr; "
+                           + HTTPD],
+                          capture_output=True, text=True, timeout=90, cwd="/")
+    cid = ok(proc).strip()
+    try:
+        assert wait_for(lambda: fetch(port) is not None, 30)
+        assert fetch(port) == "rootless-hello\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/addr", timeout=5) as r:
+            assert "10.0.2.100/24" in r.read().decode()
+        assert any("slirp4netns" in line for line in subprocess.run(
+            ["pgrep", "-a", "-u", str(user.uid), "slirp4netns"], capture_output=True,
+            text=True).stdout.splitlines())
+    finally:
+        ok(user.rsd("rm", "-f", cid))
+    assert wait_for(lambda: helpers_of(user) == [], 30), helpers_of(user)
+
+
+def test_unknown_helper_is_one_line(user, pulled):
+    argv = ["runuser", "-u", user.name, "--", *user.env(),
+            "RS_DOCKER_ROOTLESS_NETWORK_CMD=vpnkit", str(userenv.shared_script())]
+    proc = subprocess.run([*argv, "run", "--rm", pulled, "true"], capture_output=True,
+                          text=True, timeout=90, cwd="/")
+    assert proc.returncode == 125
+    assert proc.stderr.strip() == \
+        "rs-docker: RS_DOCKER_ROOTLESS_NETWORK_CMD=vpnkit: not one of pasta, slirp4netns"

@@ -9,7 +9,8 @@ the user; a TCP client's own source address is seen inside for connections
 from other hosts, pasta's loopback path shows 127.0.0.1) and carries the
 container's outbound traffic through the host's sockets. slirp4netns
 (10.0.2.100/24 on `tap0`, gateway 10.0.2.2) is the fallback, its ports
-added through its API socket.
+added through its API socket; RS_DOCKER_ROOTLESS_NETWORK_CMD=pasta|slirp4netns
+picks one (read at create, kept in the bundle).
 
 How it is wired: `create` puts the plan in the bundle (the annotation
 ANNOTATION: store root, container id and name, the exposed ports and the
@@ -44,6 +45,9 @@ ANNOTATION = "io.rs-docker.rootless-network"
 PUBLISHED = "published.json"
 LOG = "pasta.log"
 HELPERS = ("pasta", "slirp4netns")
+# Which helper to use instead of the first one installed (as Podman's
+# containers.conf default_rootless_network_cmd); read at create.
+HELPER_ENV = "RS_DOCKER_ROOTLESS_NETWORK_CMD"
 # slirp4netns --configure's fixed layout.
 SLIRP_GUEST = "10.0.2.100"
 
@@ -53,19 +57,27 @@ class NetworkHelperError(RsDockerError):
 
 
 def helper() -> tuple[str, str]:
-    """(name, path) of the helper to use: pasta, else slirp4netns; a
-    one-line UsageError naming the package when neither is installed."""
-    for name in HELPERS:
+    """(name, path) of the helper to use: pasta, else slirp4netns, or the
+    one HELPER_ENV names; a one-line UsageError naming the package when it
+    is not installed."""
+    wanted = os.environ.get(HELPER_ENV) or ""
+    if wanted and wanted not in HELPERS:
+        raise UsageError(f"{HELPER_ENV}={wanted}: not one of {', '.join(HELPERS)}")
+    for name in (wanted,) if wanted else HELPERS:
         path = shutil.which(name) or next(
             (p for p in (f"/usr/bin/{name}", f"/usr/sbin/{name}") if os.access(p, os.X_OK)),
             None)
         if path:
             return name, path
+    if wanted:
+        package = "passt" if wanted == "pasta" else wanted
+        raise UsageError(f"rootless networking: {wanted} not found: install the Debian "
+                         f"package {package}")
     raise UsageError("rootless networking needs pasta or slirp4netns: "
                      "install the Debian package passt (or slirp4netns)")
 
 
-def annotation(root: str, cid: str, name: str, network: str, port_plan=None) -> str:
+def annotation(root: str, cid: str, cid_name: str, network: str, port_plan=None) -> str:
     """The ANNOTATION value create puts in config.json for a rootless
     container on `network` (a managed network's name); port_plan: its
     models.ports.PortPlan, if any. UsageError, before anything is made,
@@ -74,13 +86,13 @@ def annotation(root: str, cid: str, name: str, network: str, port_plan=None) -> 
     if network != "bridge":
         raise UsageError(f"network {network}: user-defined networks are not supported "
                          "in rootless mode yet: use the default network, none or host")
-    helper()
+    name, _path = helper()
     exposed = port_plan.exposed if port_plan is not None else ()
     mappings = port_plan.to_publish if port_plan is not None else ()
     check_mappings(mappings)
     return jsonio.dumps({
-        "root": os.fspath(root), "id": cid, "name": name, "exposed": list(exposed),
-        "ports": [list(m) for m in mappings]})
+        "root": os.fspath(root), "id": cid, "name": cid_name, "helper": name,
+        "exposed": list(exposed), "ports": [list(m) for m in mappings]})
 
 
 def check_mappings(mappings) -> None:
@@ -224,24 +236,31 @@ def _start_pasta(path: str, pid: int, mappings, d: str) -> int:
 
 
 def _start_slirp(path: str, pid: int, mappings, d: str) -> int:
-    api = os.path.join(d, "slirp4netns.sock")
-    r, w = os.pipe()
+    import tempfile
+
+    # A socket's path has at most 107 bytes: not under the container dir.
+    api_dir = tempfile.mkdtemp(prefix="rsd-slirp-")
     try:
-        child = _spawn(slirp_argv(path, pid, w, api), w, pid)
+        api = os.path.join(api_dir, "api.sock")
+        r, w = os.pipe()
+        try:
+            child = _spawn(slirp_argv(path, pid, w, api), w, pid)
+        finally:
+            os.close(w)
+        try:
+            ready = os.read(r, 1)  # "1" once tap0 is configured, EOF if it failed
+        finally:
+            os.close(r)
+        if not ready.strip():
+            _reap_failed(child)
+            raise NetworkHelperError("rootless networking: slirp4netns exited before "
+                                     "configuring the network")
+        # A failure here fails the start: PID 1 is killed, and with it the helper.
+        for m in mappings:
+            _slirp_forward(api, m)
+        return child
     finally:
-        os.close(w)
-    try:
-        ready = os.read(r, 1)  # "1" once tap0 is configured, EOF if it failed
-    finally:
-        os.close(r)
-    if not ready.strip():
-        _reap_failed(child)
-        raise NetworkHelperError("rootless networking: slirp4netns exited before "
-                                 "configuring the network")
-    # A failure here fails the start: PID 1 is killed, and with it the helper.
-    for m in mappings:
-        _slirp_forward(api, m)
-    return child
+        shutil.rmtree(api_dir, ignore_errors=True)
 
 
 def _slirp_forward(api: str, m) -> None:
@@ -278,7 +297,8 @@ def attach(pid: int, text: str, bundle: str) -> int:
     requested = [PortMapping(*m) for m in plan.get("ports") or ()]
     ctx = Context(plan["root"], rootless=True)
     cid = plan["id"]
-    name, path = helper()
+    name = plan.get("helper") or "pasta"
+    path = shutil.which(name) or f"/usr/bin/{name}"
     chosen = ports.allocate(ctx, cid, requested, f"{plan.get('name', '')} ({cid})") \
         if requested else ()
     try:
