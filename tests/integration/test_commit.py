@@ -209,3 +209,22 @@ def test_prunes_and_df(rs, busybox):
     assert "Deleted Containers:" in out and "untagged: unused:tag" in out
     assert "unused" not in ok(rs("images"))
     ok(rs("pull", busybox))
+
+
+def test_running_container_commit_and_export(rs, busybox, tmp_path):
+    """A running container: commit (paused meanwhile, running after) and
+    export take its changes but not what is mounted on it (a tmpfs)."""
+    cid = ok(rs("run", *NET, "-d", "--tmpfs", "/scratch", busybox, "sh", "-c",
+                "echo live > /made && echo mounted > /scratch/f && exec sleep 600")).strip()
+    try:
+        assert wait_for(lambda: rs("exec", cid, "test", "-f", "/scratch/f").returncode == 0)
+        ok(rs("commit", cid, "live:v1"))
+        assert json.loads(ok(rs("inspect", cid)))[0]["State"]["Status"] == "running"
+        assert ok(rs("run", *NET, "--rm", "live:v1", "cat", "/made")) == "live\n"
+        assert rs("run", *NET, "--rm", "live:v1", "test", "-e", "/scratch/f").returncode == 1
+        ok(rs("export", "-o", tmp_path / "live.tar", cid))
+        with tarfile.open(tmp_path / "live.tar") as t:
+            names = set(t.getnames())
+        assert "made" in names and "scratch/f" not in names
+    finally:
+        rs("rm", "-f", cid)
