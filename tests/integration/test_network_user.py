@@ -150,3 +150,40 @@ def test_published_port_from_the_host_on_loopback(rs, busybox, host_ip):
     finally:
         ok(rs("rm", "-f", web))
     assert container_left(rs.root, web) == {}
+
+
+def test_start_after_stop_gets_its_network_and_address_back(rs, busybox):
+    ok(rs("network", "create", "--subnet", "10.97.4.0/24", "again"))
+    cid = ok(rs("run", "-d", "--network", "again", "--ip", "10.97.4.50", "--name", "again1",
+                busybox, "sleep", "600")).strip()
+    try:
+        ok(rs("stop", "-t", "0", cid))
+        assert container_left(rs.root, cid) == {}
+        ok(rs("start", cid))
+        out = ok(rs("exec", cid, "ip", "-o", "-4", "addr", "show", "eth0"))
+        assert "10.97.4.50/24" in out
+        out = ok(rs("run", "--rm", "--network", "again", busybox, "nslookup", "again1"))
+        assert "10.97.4.50" in out
+    finally:
+        ok(rs("rm", "-f", cid))
+        ok(rs("network", "rm", "again"))
+
+
+def test_network_container_mode_and_link_alias(rs, busybox):
+    ok(rs("network", "create", "linknet"))
+    web = ok(rs("run", "-d", "--network", "linknet", "--name", "linkweb", busybox,
+                "sh", "-c", WEB)).strip()
+    try:
+        # --link NAME:ALIAS: the alias resolves on the network (legacy links).
+        out = ok(rs("run", "--rm", "--network", "linknet", "--link", "linkweb:db", busybox,
+                    "sh", "-c", fetch_retrying("http://db:8080/")))
+        assert out.strip() == "hello-by-name"
+        # container:NAME shares web's namespace: its httpd is on localhost.
+        out = ok(rs("run", "--rm", "--network", "container:linkweb", busybox, "sh", "-c",
+                    fetch_retrying("http://127.0.0.1:8080/")))
+        assert out.strip() == "hello-by-name"
+        proc = rs("run", "--rm", "--network", "container:nosuch", busybox, "true")
+        assert proc.returncode == 125 and proc.stderr.startswith("rs-docker: ")
+    finally:
+        ok(rs("rm", "-f", web))
+        ok(rs("network", "rm", "linknet"))

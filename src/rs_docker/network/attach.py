@@ -102,15 +102,35 @@ def plan(ctx: Context, d: str, cid: str, name: str, network: str, opts) -> dict:
     aliases = []
     if net["name"] != defs.DEFAULT_NETWORK:
         aliases = [name, cid[:12], *getattr(opts, "network_alias", ())]
-        aliases += [link.partition(":")[2] or link.partition(":")[0]
-                    for link in getattr(opts, "link", ())]
     elif getattr(opts, "network_alias", ()):
         raise UsageError("network-scoped alias is supported only for containers in user "
                          "defined networks")
+    links = _links(ctx, net, getattr(opts, "link", ()))
     ep = endpoint(ctx, d, cid, net, getattr(opts, "ip", None), mac, aliases)
+    ep["Links"] = links
     data = {"Netns": nv.netns_path(cid), "Networks": {net["name"]: ep}, "Ports": None}
     _save(d, data)
     return data
+
+
+def _links(ctx: Context, net: dict, links) -> list[list[str]]:
+    """--link NAME[:ALIAS] (legacy): [address, ALIAS, NAME] of each linked
+    container on `net`, for /etc/hosts; Docker's error if it is not there."""
+    out = []
+    for text in links:
+        other, _, alias = text.partition(":")
+        from rs_docker.container import state
+
+        try:
+            oid = state.resolve(ctx, other)
+        except RsDockerError:
+            raise UsageError(f"could not get container for {other}") from None
+        theirs = load(state.container_dir(ctx, oid)) or {}
+        ep = (theirs.get("Networks") or {}).get(net["name"])
+        if ep is None:
+            raise UsageError(f"container {other} is not connected to network {net['name']}")
+        out.append([ep["IPAddress"], alias or other, other.lstrip("/")])
+    return out
 
 
 def first(data: dict | None) -> dict | None:
@@ -426,6 +446,8 @@ def etc_texts(hostname: str, opts, net: dict | None, host_resolv: str) -> tuple[
                 ipaddress.ip_address(text)
             except ValueError:
                 raise UsageError(f"{text} is not an ip address") from None
+    for ip, alias, other in (net or {}).get("Links") or ():
+        extra.append((alias if alias == other else f"{alias} {other}", ip))
     hosts = files.hosts_file(hostname, net["IPAddress"] if net else None, extra,
                              opts.domainname or "")
     if net and net.get("DNS"):

@@ -36,7 +36,7 @@ def hosts_file(hostname: str, address: str | None = None, extra=(),
     order), then `address hostname` (127.0.0.1 when the container has no
     address of its own, e.g. --network none); with a domain name,
     `address hostname.domain hostname` (libnetwork's etchosts.Build)."""
-    names = f"{hostname}.{domainname}\t{hostname}" if domainname else hostname
+    names = f"{hostname}.{domainname} {hostname}" if domainname else hostname
     lines = LOCALHOST_LINES + tuple(f"{ip}\t{name}" for name, ip in extra)
     return "\n".join(lines + (f"{address or '127.0.0.1'}\t{names}",)) + "\n"
 
