@@ -182,3 +182,19 @@ def test_bad_publish_spec_is_one_line_125(rs, busybox, spec, message):
     assert proc.returncode == 125
     assert proc.stderr.strip() == f"rs-docker: {message}"
     assert ok(rs("ps", "-aq")) == before
+
+
+def test_ports_are_checked_before_the_image_is_looked_up(rs):
+    proc = rs("run", "--rm", "-p", "8080:http", "127.0.0.1:1/no/such:image", "true")
+    assert proc.returncode == 125
+    assert proc.stderr.strip() == "rs-docker: invalid containerPort: http"
+    proc = rs("create", "--expose", "80:80", "127.0.0.1:1/no/such:image")
+    assert proc.returncode == 125
+    assert proc.stderr.strip() == "rs-docker: invalid port format for --expose: 80:80"
+
+
+def test_publishing_into_another_containers_network_is_refused(rs, busybox):
+    proc = rs("run", "--rm", "--network", "container:whatever", "-p", "80", busybox, "true")
+    assert proc.returncode == 125
+    assert proc.stderr.strip() == \
+        "rs-docker: conflicting options: port publishing and the container type network mode"

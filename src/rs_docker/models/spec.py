@@ -201,6 +201,19 @@ def check_flags(opts: RunOptions, ncpu: int | None = None) -> None:
         from rs_docker.models import run_flags
 
         run_flags.check(opts)
+    if opts.publish or opts.expose or opts.publish_all:
+        _check_ports(opts)
+
+
+def _check_ports(opts: RunOptions) -> None:
+    """-p/--expose parsed (models.ports); publishing refused with a joined
+    network namespace, in docker-cli's words."""
+    from rs_docker.models import ports
+
+    ports.plan(opts.publish, opts.expose)
+    if (opts.publish or opts.publish_all) and (opts.network or "").startswith("container:"):
+        raise UsageError("conflicting options: port publishing and the container type "
+                         "network mode")
 
 
 # The fields of the flags models.run_flags checks and applies: a run that
