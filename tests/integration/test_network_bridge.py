@@ -139,3 +139,17 @@ def test_nothing_left_behind(rs, busybox, path):
     assert container_left(rs.root, cid) == {}
     assert wait_for(lambda: peer not in interface_indexes())
     assert leases(rs.root) == before
+
+
+def test_concurrent_runs_get_distinct_addresses(rs, busybox):
+    """IPAM under its flock: containers created at once never share an address."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(6) as pool:
+        procs = list(pool.map(lambda _: rs("run", "-d", busybox, "sleep", "600"), range(6)))
+    ids = [ok(p).strip() for p in procs]
+    try:
+        ips = [inspect(rs, cid)["NetworkSettings"]["IPAddress"] for cid in ids]
+        assert len(set(ips)) == 6 and all(ips)
+    finally:
+        ok(rs("rm", "-f", *ids))

@@ -1,54 +1,57 @@
-"""/etc/hosts, /etc/resolv.conf and --network modes (pure)."""
+"""Pure parts of networking: /etc/hosts and resolv.conf as Docker writes
+them, --add-host parsing, subnet arithmetic, Docker's generated MACs."""
+
+from __future__ import annotations
 
 import pytest
 
 from rs_docker.errors import UsageError
-from rs_docker.network import network_mode
-from rs_docker.network.files import container_resolv_conf, hosts_file, uses_systemd_stub
+from rs_docker.network import files, hostnet
+from rs_docker.network.attach import check_mac, mac_for
 
 
-def test_hosts_has_localhost_lines_and_the_hostname():
-    text = hosts_file("abc123")
-    assert text.startswith("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-    assert text.endswith("127.0.0.1\tabc123\n")
+def test_hosts_file_with_address_add_host_and_domain():
+    text = files.hosts_file("web", "172.17.0.5", [("db", "10.0.0.9")], "example.test")
+    lines = text.splitlines()
+    assert lines[0] == "127.0.0.1\tlocalhost"
+    assert "10.0.0.9\tdb" in lines
+    assert lines[-1] == "172.17.0.5\tweb.example.test web"
 
 
-def test_resolv_conf_drops_loopback_nameservers_keeps_the_rest():
-    host = "search example.org\nnameserver 127.0.0.1\nnameserver ::1\nnameserver 10.0.0.2\n" \
-           "options ndots:2\n"
-    assert container_resolv_conf(host) == \
-        "search example.org\nnameserver 10.0.0.2\noptions ndots:2\n"
+@pytest.mark.parametrize("text, want", [("db:10.0.0.9", ("db", "10.0.0.9")),
+                                        ("db=10.0.0.9", ("db", "10.0.0.9")),
+                                        ("gw:host-gateway", ("gw", "host-gateway")),
+                                        ("v6:[::1]", ("v6", "::1"))])
+def test_parse_add_host(text, want):
+    assert files.parse_add_host(text) == want
 
 
-def test_resolv_conf_defaults_when_only_loopback():
-    assert container_resolv_conf("nameserver 127.0.0.11\n") == \
-        "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
-    assert uses_systemd_stub("nameserver 127.0.0.53\n")
+@pytest.mark.parametrize("text", ["db", "db:", ":1.2.3.4", "db:not-an-ip"])
+def test_parse_add_host_refuses(text):
+    with pytest.raises(UsageError):
+        files.parse_add_host(text)
 
 
-def test_network_modes():
-    none, host = network_mode("none"), network_mode("host")
-    assert {"type": "network"} in none.namespaces()
-    assert {"type": "network"} not in host.namespaces()
-    assert {"type": "pid"} in host.namespaces() and host.host_files
-    with pytest.raises(UsageError, match="not supported yet"):
-        network_mode("bridge")
-    with pytest.raises(UsageError, match="network nosuch not found"):
-        network_mode("nosuch")
+def test_resolv_with_replaces_what_the_flags_name():
+    base = "search corp.test\nnameserver 10.1.1.1\noptions ndots:1\n"
+    out = files.resolv_with(base, ("10.9.9.9",), ("a.test", "b.test"), ("ndots:3",))
+    assert out.splitlines() == ["nameserver 10.9.9.9", "search a.test b.test",
+                                "options ndots:3"]
+    assert files.resolv_with(base, search=(".",)).splitlines() == [
+        "nameserver 10.1.1.1", "options ndots:1"]
 
 
-def test_loopback_is_decided_as_ipaddress_decides_it():
-    """Dotted quads are checked by hand (no ipaddress import on a plain run);
-    the answer is the one ipaddress gives for every form."""
-    import ipaddress
+def test_subnet_arithmetic():
+    assert hostnet.parse_cidr("10.90.3.7/24") == (hostnet.ip_int("10.90.3.0"), 24)
+    assert hostnet.overlaps("172.17.0.0/16", "172.17.5.0/24")
+    assert not hostnet.overlaps("172.17.0.0/16", "172.18.0.0/16")
+    assert hostnet.ip_text(hostnet.ip_int("192.0.2.255")) == "192.0.2.255"
+    with pytest.raises(ValueError):
+        hostnet.ip_int("1.2.3.256")
 
-    from rs_docker.network.files import _is_loopback
 
-    for text in ("127.0.0.1", "127.255.0.9", "10.0.0.2", "0.0.0.0", "255.255.255.255",
-                 "128.0.0.1", "0127.0.0.1", "127.0.0.256", "127.0.0", "127.0.0.1.1",
-                 "1\u0662.0.0.1", "::1", "fe80::1%eth0", "::ffff:127.0.0.1", "localhost", ""):
-        try:
-            expected = ipaddress.ip_address(text.split("%")[0]).is_loopback
-        except ValueError:
-            expected = False
-        assert _is_loopback(text) is expected, text
+def test_docker_generated_mac_and_mac_checks():
+    assert mac_for("172.17.0.2") == "02:42:ac:11:00:02"
+    assert check_mac("92:D0:C6:0A:29:33") == "92:d0:c6:0a:29:33"
+    with pytest.raises(UsageError):
+        check_mac("92:d0:c6:0a:29")
