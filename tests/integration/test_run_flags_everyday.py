@@ -200,8 +200,12 @@ def test_ipc_container_shares_dev_shm_and_the_namespace(rs, busybox):
         ok(rs("run", "--rm", "--ipc", "container:ipcdonor", busybox, "sh", "-c",
               "echo back > /dev/shm/reply"))
         assert ok(rs("exec", "ipcdonor", "cat", "/dev/shm/reply")) == "back\n"
+        donor = inspect(rs, "ipcdonor")["Id"]
+        assert any(f"/{donor}/shm " in line for line in open("/proc/self/mountinfo"))
     finally:
         rs("rm", "-f", "ipcdonor")
+    # rm unmounted the host-side /dev/shm it had.
+    assert not any(f"/{donor}/shm " in line for line in open("/proc/self/mountinfo"))
 
 
 def test_ipc_container_of_a_private_one_is_refused(rs, busybox):
