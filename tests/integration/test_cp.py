@@ -253,3 +253,23 @@ def test_symlink_swapped_while_copying(rs, busybox, canary, tmp_path):
         assert ok(rs("exec", cid, "cat", "/w/real/planted")) == "PAYLOAD\n"
     finally:
         rs("rm", "-f", cid)
+
+
+def test_stopped_container_volumes_and_binds(rs, busybox, tmp_path):
+    """cp on a stopped container goes through its volumes and binds, as
+    its start would mount them: into the volume, not under it."""
+    bind = tmp_path / "bind"
+    bind.mkdir()
+    name = f"cp-vol-{uuid.uuid4().hex[:6]}"
+    volume = f"cpvol{uuid.uuid4().hex[:6]}"
+    ok(rs("run", "--network", "none", "--name", name, "-v", f"{volume}:/vol",
+          "-v", f"{bind}:/bnd", busybox, "sh", "-c", "echo from-run > /vol/old"))
+    (tmp_path / "in").write_text("in\n")
+    ok(rs("cp", tmp_path / "in", f"{name}:/vol/"))
+    ok(rs("cp", tmp_path / "in", f"{name}:/bnd/copied"))
+    assert (bind / "copied").read_text() == "in\n"
+    assert ok(rs("run", "--network", "none", "--rm", "-v", f"{volume}:/vol", busybox,
+                 "cat", "/vol/in", "/vol/old")) == "in\nfrom-run\n"
+    ok(rs("cp", f"{name}:/vol/old", tmp_path / "old"))
+    assert (tmp_path / "old").read_text() == "from-run\n"
+    ok(rs("rm", name))

@@ -28,6 +28,9 @@ from rs_docker.errors import Conflict, StoreError
 
 _DIR = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 MS_REC = 0x4000
+MS_BIND = 0x1000
+MS_REMOUNT = 0x20
+MS_RDONLY = 1
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
@@ -125,7 +128,39 @@ class RootView:
             raise StoreError(f"mount the root of container {self.cid[:12]}: "
                              f"{(e.strerror or str(e)).lower()}") from None
         self._mounted = target
-        return os.open(target, _DIR | os.O_NOFOLLOW)
+        fd = os.open(target, _DIR | os.O_NOFOLLOW)
+        if not readonly:
+            _mount_volumes(syscalls, fd, record.get("Mounts") or [])
+        return fd
+
+
+def _mount_volumes(syscalls, root_fd: int, mounts: list) -> None:
+    """The container's volumes and binds over its stopped root, as its
+    start would mount them, so `cp` reads and writes them (Docker mounts
+    them for an archive request too). Each destination is resolved inside
+    the root (openat2) and mounted on through its descriptor, so an image's
+    symlink cannot aim the bind at a host path."""
+    from rs_docker.linux.openat2 import O_PATH, openat2
+
+    for m in mounts:
+        if not isinstance(m, dict) or m.get("Type") not in ("bind", "volume"):
+            continue
+        source, dest = m.get("Source"), str(m.get("Destination") or "")
+        if not source or not dest.startswith("/"):
+            continue
+        try:
+            fd = openat2(root_fd, dest.strip("/") or ".", O_PATH)
+        except OSError:
+            continue  # made by the runtime at start: nothing of it to copy yet
+        target = f"/proc/self/fd/{fd}"
+        try:
+            syscalls.mount(source, target, None, MS_BIND | MS_REC, None)
+            if m.get("RW") is False:
+                syscalls.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
+        except OSError:
+            pass  # a source gone since: the container's own layer shows
+        finally:
+            os.close(fd)
 
 
 def _private_mounts(syscalls, constants) -> None:

@@ -156,7 +156,9 @@ class TreeWriter:
         info.mode = stat.S_IMODE(st.st_mode)
         info.uid, info.gid = st.st_uid, st.st_gid
         info.uname = info.gname = ""
-        info.mtime = st.st_mtime
+        # Whole seconds, as Docker's archives hold them: a fractional mtime
+        # would cost a PAX header per entry.
+        info.mtime = int(st.st_mtime)
         return info
 
     def _header(self, info: tarfile.TarInfo, fd: int | None, data=None) -> None:
