@@ -66,6 +66,9 @@ IMAGE_COMMANDS = {
 
 # `docker container ...`: Docker's aliases of the container commands.
 CONTAINER_COMMANDS = {
+    "attach": Command(_SUPERVISION, "attach",
+                      "Attach local standard input, output, and error streams to a running "
+                      "container"),
     "create": Command(_CREATE, "create", "Create a new container"),
     "commit": Command(_DATA, "commit", "Create a new image from a container's changes"),
     "cp": Command(_DATA, "cp",
@@ -137,6 +140,7 @@ NETWORK_COMMANDS = {
 }
 
 COMMANDS = {
+    "attach": CONTAINER_COMMANDS["attach"],
     "container": Group(CONTAINER_COMMANDS, "Manage containers"),
     "network": Group(NETWORK_COMMANDS, "Manage networks"),
     "create": CONTAINER_COMMANDS["create"],

@@ -207,11 +207,13 @@ def _none(_value) -> None:
 def start(ctx, containers, attach, interactive):
     from rs_docker.container import lifecycle
 
-    if interactive:
-        raise UsageError("start -i: not yet supported (attaching stdin comes later)")
-    if attach:
+    if attach or interactive:
         if len(containers) > 1:
             raise UsageError("you cannot start and attach multiple containers at once")
+        if interactive:
+            from rs_docker.cli.supervision import start_interactive
+
+            start_interactive(ctx, containers[0])
         _start_attached(ctx, containers[0])
     _each(ctx, containers, lambda cid: _none(lifecycle.start(ctx, cid)))
 

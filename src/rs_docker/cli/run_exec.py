@@ -67,7 +67,7 @@ def build_options(params: dict) -> RunOptions:
         # click takes an unknown option for IMAGE (the command's own options
         # must pass through untouched); Docker's word for it:
         raise UsageError(f"unknown flag: {image.split('=', 1)[0]}")
-    if params["tty"] and params["interactive"] and not os.isatty(0):
+    if params["tty"] and params["interactive"] and not params["detach"] and not os.isatty(0):
         raise UsageError("the input device is not a TTY")
     values = {name: params[name] for name in RunOptions._fields}
     values["command"] = tuple(values["command"])

@@ -61,3 +61,62 @@ def systemd(ctx, container, use_name, files, stop_timeout):
     with open(path, "w") as f:
         f.write(text)
     click.echo(path)
+
+
+def _bool(text: str, flag: str) -> bool:
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.lower())
+    if value is None:
+        raise click.UsageError(f'invalid argument "{text}" for "{flag}" flag: '
+                               f'strconv.ParseBool: parsing "{text}": invalid syntax')
+    return value
+
+
+@click.command("attach")
+@click.argument("container")
+@click.option("--no-stdin", is_flag=True, help="Do not attach STDIN.")
+@click.option("--detach-keys", default=None,
+              help="Override the key sequence for detaching a container.")
+@click.option("--sig-proxy", default="true", metavar="BOOL",
+              help="Proxy all received signals to the process (non-TTY mode only).")
+@click.pass_obj
+def attach(ctx, container, no_stdin, detach_keys, sig_proxy):
+    """Its output to ours, our input to its stdin (when it keeps one open);
+    the detach sequence (ctrl-p ctrl-q) leaves it running."""
+    _attach(ctx, container, not no_stdin, detach_keys, _bool(sig_proxy, "--sig-proxy"))
+
+
+def start_interactive(ctx, name: str) -> None:
+    """start -i (-a): start the container, then attach with stdin."""
+    from rs_docker.container import lifecycle, state
+
+    try:
+        lifecycle.start(ctx, state.resolve(ctx, name))
+    except RsDockerError as e:
+        click.echo(f"rs-docker: {e}", err=True)
+        raise click.exceptions.Exit(1) from None
+    _attach(ctx, name, True, None, True)
+
+
+def _attach(ctx, name: str, stdin: bool, detach_keys: str | None, sig_proxy: bool) -> None:
+    from rs_docker.container import attach as attach_mod
+    from rs_docker.container import lifecycle, state
+
+    try:
+        cid = state.resolve(ctx, name)
+        record = lifecycle.refresh(ctx, cid)
+        if not lifecycle.is_running(record):
+            from rs_docker.errors import Conflict
+
+            raise Conflict("You cannot attach to a stopped container, start it first")
+        keys = attach_mod.parse_detach_keys(detach_keys or attach_mod.DEFAULT_DETACH_KEYS)
+        config = record.get("Config") or {}
+        detached = attach_mod.attach(state.container_dir(ctx, cid), bool(config.get("Tty")),
+                                     stdin and bool(config.get("OpenStdin")), keys, sig_proxy)
+    except RsDockerError as e:
+        click.echo(f"rs-docker: {e}", err=True)
+        raise click.exceptions.Exit(1) from None
+    if detached:
+        click.echo(attach_mod.ESCAPED, err=True)
+        raise click.exceptions.Exit(1)
+    code = lifecycle.wait(ctx, cid)
+    raise click.exceptions.Exit(code)

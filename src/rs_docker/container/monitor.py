@@ -123,17 +123,27 @@ def _start(ctx, container_id: str, status: Status, backoff_ms: int,
     plan = None
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    # -i without -t: the container's stdin is a pipe whose write end the
+    # waiter keeps for attach clients (attach.py); with -t the pty master.
+    config = record.get("Config") or {}
+    in_r, in_w = os.pipe2(os.O_CLOEXEC) if config.get("OpenStdin") and not config.get("Tty") \
+        else (None, -1)
+    from rs_docker.container import attach
+
+    listen_fd = attach.listen(d)
     try:
         plan = exits.fuse_plan(d, record)
-        c = spawn(d, stdin=None, stdout=out_w, stderr=err_w, container_id=container_id)
+        c = spawn(d, stdin=in_r, stdout=out_w, stderr=err_w, container_id=container_id)
     except BaseException:
         exits.release_plan(plan)
-        for fd in (log_fd, out_r, err_r):
-            os.close(fd)
+        for fd in (log_fd, out_r, err_r, listen_fd, in_w):
+            if fd >= 0:
+                os.close(fd)
         raise
     finally:
-        os.close(out_w)
-        os.close(err_w)
+        for fd in (out_w, err_w, in_r):
+            if fd is not None:
+                os.close(fd)
     cgroup = getattr(c, "_cgroup", None)
     me = os.getpid()
     report = {"pid": c.pid, "ticks": c.start_time, "monitor_pid": me,
@@ -159,8 +169,9 @@ def _start(ctx, container_id: str, status: Status, backoff_ms: int,
         if health.enabled(check):
             finish["health"] = health.schedule(check)
     args = [str(ctx.root), container_id, str(c.exit_fd), str(out_r), str(err_r), str(log_fd),
-            str(console), json.dumps(finish)]
-    return args, [fd for fd in (c.exit_fd, out_r, err_r, log_fd, console) if fd >= 0]
+            str(console), json.dumps(finish), str(in_w), str(listen_fd)]
+    return args, [fd for fd in (c.exit_fd, out_r, err_r, log_fd, console, in_w, listen_fd)
+                  if fd >= 0]
 
 
 def _wait(args: list[str], fds: list[int]) -> None:

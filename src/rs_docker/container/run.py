@@ -41,10 +41,6 @@ class RunCallbacks:
 
 
 def check_options(opts: RunOptions) -> None:
-    if opts.detach and (opts.tty or opts.interactive):
-        # The monitor has no attach socket yet: a detached container's stdin
-        # and terminal cannot be reached later (`attach` is not there either).
-        raise UsageError("-d with -i/-t: not yet supported (attach comes later)")
     local.check_policy(opts.pull)
     if opts.log_driver != "json-file" or opts.log_opts:
         from rs_docker.container import logs

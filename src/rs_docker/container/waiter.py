@@ -59,14 +59,25 @@ def wait_and_finish(argv: list[str]) -> None:
     started = time.monotonic()
     writer = LogWriter(log_fd, rotate=_rotation(argv[7]))
     checks = _health_timer(root, container_id, argv[7])
+    streams = {out_r: "stdout", err_r: "stderr"}
+    if console >= 0:
+        os.set_blocking(console, False)
+        streams[console] = "stdout"
+    clients = None
+    if len(argv) > 9 and int(argv[9]) >= 0:
+        from rs_docker.container.attach import Server
+
+        clients = Server(int(argv[9]), int(argv[8]), console, exit_fd)
     try:
-        pump(exit_fd, {out_r: "stdout", err_r: "stderr"}, writer, checks)
+        pump(exit_fd, streams, writer, checks, clients)
         code = exit_code(exit_fd)
     finally:
         os.close(log_fd)
         if checks is not None:
             checks.cancel()
-    for fd in (exit_fd, console):
+        if clients is not None:
+            clients.close()
+    for fd in (exit_fd, int(argv[8]) if clients is not None and clients.stdin_fd >= 0 else -1):
         if fd >= 0:
             os.close(fd)
     from rs_docker.container import exits
@@ -161,12 +172,13 @@ class HealthTimer:
             self._reap()
 
 
-def pump(exit_fd: int, streams: dict[int, str], writer, checks=None) -> None:
+def pump(exit_fd: int, streams: dict[int, str], writer, checks=None, clients=None) -> None:
     """Copy the pipes into the log until they close; once the container has
     exited, stop after 2 s of silence (a pipe some escaped process still
-    holds). `checks`: the HealthTimer, if any, run in the same loop."""
+    holds). `checks`: the HealthTimer, if any, run in the same loop;
+    `clients`: the attach socket's (attach.Server), who see the output too."""
     poller = select.poll()
-    for fd in (exit_fd, *streams):
+    for fd in (exit_fd, *streams, *(clients.fds() if clients is not None else ())):
         poller.register(fd, select.POLLIN)
     exited = False
     while streams:
@@ -180,13 +192,25 @@ def pump(exit_fd: int, streams: dict[int, str], writer, checks=None) -> None:
             if checks is not None and checks.owns(fd):
                 checks.done(poller)
                 continue
+            if clients is not None and clients.owns(fd):
+                clients.ready(fd, poller)
+                continue
             if fd == exit_fd:
                 exited = True
                 poller.unregister(fd)
                 continue
-            data = os.read(fd, MONITOR_READ)
+            if fd not in streams:
+                continue  # an attach client let go earlier in this round
+            try:
+                data = os.read(fd, MONITOR_READ)
+            except BlockingIOError:
+                continue
+            except OSError:  # EIO: a pty whose other side is closed
+                data = b""
             if data:
                 writer.feed(streams[fd], data)
+                if clients is not None and clients.clients:
+                    clients.broadcast(6 if streams[fd] == "stderr" else 5, data, poller)
                 continue
             writer.flush(streams.pop(fd))
             poller.unregister(fd)
