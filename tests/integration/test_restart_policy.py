@@ -195,3 +195,12 @@ def test_generate_systemd(rs, busybox, tmp_path):
     assert (tmp_path / f"container-{cid}.service").read_text().startswith(
         f"# container-{cid}.service")
     ok(rs("rm", "-f", cid))
+
+
+def test_each_restart_is_a_die_and_a_start_event(rs, busybox):
+    cid = run_d(rs, "--restart", "on-failure:2", busybox, "false")
+    assert wait_for(lambda: settled(rs, cid))
+    lines = (rs.root / "events.jsonl").read_text().splitlines()
+    mine = [json.loads(line)["Action"] for line in lines if cid in line]
+    assert mine.count("die") == 3 and mine.count("start") == 3
+    ok(rs("rm", cid))

@@ -154,6 +154,10 @@ def _start(ctx, container_id: str, status: Status, backoff_ms: int,
 
         lifecycle.set_running(record, report)
         state.write(ctx, container_id, record, exists=True)
+        from rs_docker.container import events
+
+        # A policy's restart is a start, as dockerd's restart manager logs it.
+        events.emit(ctx, "container", "start", container_id, events.container_attributes(record))
     else:
         status.send(report)
     console = -1 if c.console is None else c.console
