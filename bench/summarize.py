@@ -51,12 +51,13 @@ def load_rows(rd: str) -> list[dict]:
 
 
 def load_memory(rd: str) -> dict[str, dict]:
+    """Every memory-<label>.json (rs-docker and podman at MEM_N, the
+    supervised cases at 20 and 100 containers), by label."""
     out = {}
-    for label in ("rs-docker", "podman"):
-        path = os.path.join(rd, f"memory-{label}.json")
-        if os.path.exists(path):
-            with open(path) as f:
-                out[label] = json.load(f)
+    for name in sorted(os.listdir(rd)):
+        if name.startswith("memory-") and name.endswith(".json"):
+            with open(os.path.join(rd, name)) as f:
+                out[name.removeprefix("memory-").removesuffix(".json")] = json.load(f)
     return out
 
 
@@ -76,7 +77,8 @@ def memory_table(mem: dict[str, dict]) -> list[str]:
     out = ["| tool | containers | processes each | RSS sum MiB | RSS median MiB "
            "| PSS sum MiB | PSS median MiB | `run -d` x N s |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for label in ("rs-docker", "podman"):
+    labels = ["rs-docker", "podman", *sorted(k for k in mem if k not in ("rs-docker", "podman"))]
+    for label in labels:
         m = mem.get(label)
         if m is None:
             out.append(f"| {label} | not available | | | | | | |")
