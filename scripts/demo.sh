@@ -46,3 +46,21 @@ step rs-docker run --rm "$IMAGE" sh -c 'exit 3'
 status=0
 "$RSD" --root "$STORE" run --rm "$IMAGE" sh -c 'exit 3' || status=$?
 echo "exit status: $status"
+
+# Networking (root): a user network with DNS, two containers talking by
+# name, and a port published on the host's loopback.
+R="$RSD --root $STORE"
+WEB='mkdir /www && echo "hello from web" > /www/index.html && httpd -f -p 8080 -h /www'
+step rs-docker network create demo-net
+$R network create demo-net
+step rs-docker run -d --network demo-net --name web -p 127.0.0.1:18080:8080 "$IMAGE" sh -c "'$WEB'"
+$R run -d --network demo-net --name web -p 127.0.0.1:18080:8080 "$IMAGE" sh -c "$WEB"
+step rs-docker run --rm --network demo-net "$IMAGE" wget -q -O - http://web:8080/
+for _ in $(seq 1 25); do
+  $R run --rm --network demo-net "$IMAGE" wget -q -O - http://web:8080/ 2>/dev/null && break
+  sleep 0.2
+done
+step "$PY" -c "urllib.request.urlopen('http://127.0.0.1:18080/')  # from the host"
+"$PY" -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:18080/', timeout=5).read().decode(), end='')"
+$R rm -f web >/dev/null
+$R network rm demo-net >/dev/null
