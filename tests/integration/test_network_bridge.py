@@ -53,6 +53,10 @@ def test_inspect_shows_docker_network_settings(rs, busybox):
         assert len(bridge["NetworkID"]) == 64 and len(bridge["EndpointID"]) == 64
         inside = ok(rs("exec", cid, "cat", "/sys/class/net/eth0/address")).strip()
         assert inside == bridge["MacAddress"]
+        ok(rs("stop", "-t", "0", cid))
+        stopped = inspect(rs, cid)["NetworkSettings"]
+        assert stopped["IPAddress"] == "" and stopped["Networks"]["bridge"]["IPAddress"] == ""
+        assert stopped["Networks"]["bridge"]["NetworkID"] == bridge["NetworkID"]
     finally:
         ok(rs("rm", "-f", cid))
 

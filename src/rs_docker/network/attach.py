@@ -359,6 +359,9 @@ def settings(data: dict | None, running: bool = True) -> dict:
                  "IPPrefixLen": ep["IPPrefixLen"], "IPv6Gateway": "",
                  "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None,
                  "DNSNames": ep.get("Aliases") or None}
+        if not (data or {}).get("Up"):
+            # Docker shows a stopped container's endpoint without address.
+            shown.update(IPAddress="", IPPrefixLen=0, Gateway="", EndpointID="")
         nets[name] = shown
         if name == defs.DEFAULT_NETWORK:
             top = {k: shown[k] for k in top}
