@@ -90,3 +90,18 @@ def test_logs_follow_across_restarts(rs, busybox):
     assert follow.stdout == "run\n" * 3
     assert ok(rs("logs", cid)) == "run\n" * 3
     ok(rs("rm", cid))
+
+
+def test_a_foreground_run_is_logged(rs, busybox):
+    p = rs("run", "--name", "fg-logged", "--network", "none", busybox, "sh", "-c",
+           "echo out; echo err >&2; exit 4")
+    assert (p.returncode, p.stdout, p.stderr) == (4, "out\n", "err\n")
+    logs = rs("logs", "fg-logged")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n")
+    ok(rs("rm", "fg-logged"))
+    # the log driver none: nothing written
+    p = rs("run", "--name", "fg-none", "--log-driver", "none", "--network", "none", busybox,
+           "echo", "x")
+    assert ok(p) == "x\n"
+    assert rs("logs", "fg-none").returncode == 1
+    ok(rs("rm", "fg-none"))

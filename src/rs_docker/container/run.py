@@ -155,12 +155,14 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
             raise
     relay = None
     stdio = (stdin, 1, 2)
-    if not opts.tty and any(os.isatty(fd) for fd in stdio):
+    log = _foreground_log(created, opts)
+    if log is not None or (not opts.tty and any(os.isatty(fd) for fd in stdio)):
         # Without -t the caller's terminal is relayed, never handed over
-        # (stdio_relay.py); the module is imported only then.
+        # (stdio_relay.py), and a kept container's output logged as Docker
+        # logs every container; the module is imported only then.
         from rs_docker.container.stdio_relay import Relay
 
-        relay = Relay(stdio)
+        relay = Relay(stdio, log)
         stdio = relay.stdio
     try:
         # No state_dir yet: process.start.write_state reads /proc/<pid>/stat and
@@ -173,6 +175,8 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
     finally:
         if relay is not None:
             relay.finish()
+        if log is not None:
+            os.close(log.fd)
         rootfs.release(created.plan)
         if net is not None:  # --rm: the address goes with the container
             (net.release if opts.remove else net.down)(ctx, created.dir, created.id,
@@ -186,6 +190,25 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
                         OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
     return result.exit_code
+
+
+def _foreground_log(created: create.Created, opts: RunOptions):
+    """The json-file log of a foreground run (a LogWriter), as Docker logs
+    every container. Not for --rm, whose log goes with it when it exits
+    (kept off the fastest path), nor -t (the pty is relayed by the runtime),
+    nor --log-driver none."""
+    if opts.remove or opts.tty or opts.log_driver == "none":
+        return None
+    from rs_docker.container.jsonlog import LogWriter  # not logs.py: json and re stay off
+
+    path = os.path.join(created.dir, f"{created.id}-json.log")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    rotation = None
+    if opts.log_opts:
+        from rs_docker.container import logs
+
+        rotation = logs.rotation({"HostConfig": {"LogConfig": create._log_config(opts)}})
+    return LogWriter(fd, rotate=(path, *rotation) if rotation else None)
 
 
 def remove(ctx: Context, created: create.Created) -> None:

@@ -16,6 +16,10 @@ wrote before has been read. Streams that are not terminals (files, pipes,
     relay = Relay((stdin, stdout, stderr))   # None: not given (/dev/null)
     process.start.run(..., stdin=relay.stdio[0], ...)  # the container's ends
     relay.finish()                           # once the process has exited
+
+With `log` (a jsonlog.LogWriter: a foreground `run`'s json-file log, as
+Docker logs every container), stdout and stderr are relayed whatever they
+are, and each chunk is fed to the log as well.
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ class Relay:
     """The container's ends of the pipes in `stdio` (the caller's fds where
     they are not terminals), and the thread relaying the others."""
 
-    def __init__(self, caller: tuple[int | None, int | None, int | None]):
+    def __init__(self, caller: tuple[int | None, int | None, int | None], log=None):
         self.stdio = list(caller)
+        self.log = log
         self._mine: list[int] = []       # every pipe end we made, closed by finish()
         self._outputs: dict[int, int] = {}  # pipe read end -> caller's fd
+        self._names: dict[int, str] = {}    # pipe read end -> "stdout" | "stderr"
         self._input: tuple[int, int] | None = None  # (caller's fd, pipe write end)
         for i, fd in enumerate(caller):
-            if fd is not None and os.isatty(fd):
+            if fd is not None and (os.isatty(fd) or (log is not None and i > 0)):
                 self._pipe(i, fd)
         self._stop_r, self._stop_w = self._pair()
         self._done = _thread.allocate_lock()
@@ -65,6 +71,7 @@ class Relay:
             self.stdio[0] = r
         else:
             self._outputs[r] = fd
+            self._names[r] = "stdout" if i == 1 else "stderr"
             self.stdio[i] = w
 
     def _start(self) -> None:
@@ -92,6 +99,9 @@ class Relay:
         for fd in self._mine:
             os.close(fd)
         self._mine = []
+        if self.log is not None:
+            for name in ("stdout", "stderr"):
+                self.log.flush(name)
 
     def _close(self, fd: int) -> None:
         self._mine.remove(fd)
@@ -117,7 +127,7 @@ class Relay:
                     self._drain()
                     return
                 if fd in self._outputs:
-                    if not _copy(fd, self._outputs[fd]):
+                    if not self._copy(fd):
                         poller.unregister(fd)
                 elif feed is not None:
                     feed.ready(fd)
@@ -132,7 +142,19 @@ class Relay:
                 if not data:
                     break
                 write_all(dst, data, drop_when_gone=True)
+                if self.log is not None:
+                    self.log.feed(self._names[r], data)
                 left -= len(data)
+
+    def _copy(self, src: int) -> bool:
+        """Move one chunk from pipe `src` to the caller (and the log); False at EOF."""
+        data = os.read(src, _CHUNK)
+        if not data:
+            return False
+        write_all(self._outputs[src], data, drop_when_gone=True)
+        if self.log is not None:
+            self.log.feed(self._names[src], data)
+        return True
 
 
 class _Feed:
@@ -193,12 +215,3 @@ def _pending(fd: int) -> int:
     """Bytes waiting in pipe `fd` (FIONREAD, pipe(7))."""
     buf = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
     return int.from_bytes(buf, "little")
-
-
-def _copy(src: int, dst: int) -> bool:
-    """Move one chunk from pipe `src` to the caller's `dst`; False at EOF."""
-    data = os.read(src, _CHUNK)
-    if not data:
-        return False
-    write_all(dst, data, drop_when_gone=True)
-    return True
