@@ -157,3 +157,23 @@ def test_concurrent_runs_get_distinct_addresses(rs, busybox):
         assert len(set(ips)) == 6 and all(ips)
     finally:
         ok(rs("rm", "-f", *ids))
+
+
+def test_killed_foreground_run_is_cleaned_up_by_the_next_command(rs, busybox):
+    """kill -9 of a foreground `run`: its PID 1 dies with it; the next
+    command that sees the record (ps) tears the network down, rm frees the
+    address."""
+    before = leases(rs.root)
+    proc = subprocess.Popen([str(rs.script), "--root", str(rs.root), "run", "--name", "fg9",
+                             busybox, "sleep", "600"], env=rs.base_env)
+    try:
+        assert wait_for(lambda: "fg9" in rs("ps").stdout)
+        cid = ok(rs("inspect", "-f", "{{.Id}}", "fg9")).strip()
+        assert os.path.ismount(f"/run/rs-docker/netns/{cid}")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert wait_for(lambda: "fg9" not in rs("ps").stdout)
+    assert container_left(rs.root, cid) == {}
+    ok(rs("rm", "fg9"))
+    assert leases(rs.root) == before

@@ -77,13 +77,15 @@ def test_static_ip_mac_and_files(rs, busybox):
                     "--mac-address", "92:d0:c6:0a:29:33", "--add-host", "db:10.97.3.5",
                     "--add-host", "gw:host-gateway", "--hostname", "h1",
                     "--dns-search", "example.test", "--dns-option", "ndots:2",
+                    "--dns", "10.97.3.53",
                     busybox, "sh", "-c",
                     "cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; "
                     "cat /etc/hosts /etc/resolv.conf"))
         assert "92:d0:c6:0a:29:33" in out and "10.97.3.77/24" in out
         assert "10.97.3.5\tdb" in out and "10.97.3.1\tgw" in out
         assert "10.97.3.77\th1" in out
-        assert "nameserver 10.97.3.1" in out
+        # The network's DNS server first, then --dns (never queried here).
+        assert "nameserver 10.97.3.1\nnameserver 10.97.3.53\n" in out
         assert "search example.test" in out and "options ndots:2" in out
         proc = rs("run", "--rm", "--network", "static", "--ip", "10.98.0.9", busybox, "true")
         assert proc.returncode == 125 and proc.stderr.startswith("rs-docker: ")
