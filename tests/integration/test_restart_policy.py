@@ -204,3 +204,19 @@ def test_each_restart_is_a_die_and_a_start_event(rs, busybox):
     mine = [json.loads(line)["Action"] for line in lines if cid in line]
     assert mine.count("die") == 3 and mine.count("start") == 3
     ok(rs("rm", cid))
+
+
+def test_bridge_networking_across_restarts_and_a_stop_in_the_back_off(rs, busybox):
+    cid = ok(rs("run", "-d", "--restart", "on-failure:1", busybox, "sh", "-c",
+                "ip -4 addr show eth0 | grep -o 'inet [0-9.]*'; exit 1")).strip()
+    assert wait_for(lambda: settled(rs, cid))
+    first, second = ok(rs("logs", cid)).splitlines()
+    assert first == second and first.startswith("inet ")  # the same address both times
+    assert not os.path.exists(f"/run/rs-docker/netns/{cid}")  # down once it stays stopped
+    ok(rs("rm", cid))
+    cid = ok(rs("run", "-d", "--restart", "always", busybox, "false")).strip()
+    assert wait_for(lambda: inspect(rs, cid)["RestartCount"] >= 5)  # back-offs of seconds now
+    ok(rs("stop", cid))
+    assert settled(rs, cid)
+    assert not os.path.exists(f"/run/rs-docker/netns/{cid}")
+    ok(rs("rm", cid))

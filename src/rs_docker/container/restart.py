@@ -163,10 +163,14 @@ def give_up(root: str, container_id: str) -> None:
         if st.get("Status") == RESTARTING:
             st.update(Status=state.EXITED, Running=False, Restarting=False, Pid=0)
 
+    ctx = Context.from_env(root=root)
     try:
-        state.update(Context.from_env(root=root), container_id, change)
+        state.update(ctx, container_id, change)
     except (OSError, RsDockerError):
-        pass  # removed meanwhile
+        return  # removed meanwhile
+    from rs_docker.container import exits
+
+    exits._network_down(ctx, container_id, state)  # kept up across the back-off
 
 
 def relaunch(root: str, container_id: str, backoff_ms: int) -> None:
