@@ -143,3 +143,30 @@ def test_attach_refusals(rs, busybox):
     assert (p.returncode, p.stderr.strip()) == (
         1, "rs-docker: Invalid detach keys (ctrl-1) provided")
     ok(rs("rm", "-f", cid, cid2))
+
+
+def test_run_a_attaches_only_the_streams_named(rs, busybox):
+    script = "echo out; echo err >&2"
+    p = rs("run", "--rm", "--network", "none", "-a", "stdout", busybox, "sh", "-c", script)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "out\n", "")
+    p = rs("run", "--rm", "--network", "none", "-a", "STDERR", busybox, "sh", "-c", script)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "err\n")
+    # stdin only when named (with -i)
+    p = rs("run", "--rm", "--network", "none", "-i", "-a", "stdout", busybox, "cat",
+           input="typed\n")
+    assert (p.returncode, p.stdout) == (0, "")
+    p = rs("run", "--rm", "--network", "none", "-i", "-a", "stdin", "-a", "stdout", busybox,
+           "cat", input="typed\n")
+    assert (p.returncode, p.stdout) == (0, "typed\n")
+    p = rs("run", "--rm", "--network", "none", "--sig-proxy=false", busybox, "echo", "ok")
+    assert (p.returncode, p.stdout) == (0, "ok\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("-a", "foo"), 'invalid argument "foo" for "-a, --attach" flag: valid streams are '
+                    "STDIN, STDOUT and STDERR"),
+    (("-d", "-a", "stdout"), "conflicting options: cannot specify both --attach and --detach"),
+])
+def test_run_a_refusals(rs, busybox, args, message):
+    p = rs("run", "--network", "none", *args, busybox, "true")
+    assert (p.returncode, p.stderr.strip()) == (125, f"rs-docker: {message}")

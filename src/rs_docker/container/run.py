@@ -42,6 +42,17 @@ class RunCallbacks:
 
 def check_options(opts: RunOptions) -> None:
     local.check_policy(opts.pull)
+    if opts.sig_proxy is not None and opts.sig_proxy not in (
+            "1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"):
+        raise UsageError(f'invalid argument "{opts.sig_proxy}" for "--sig-proxy" flag: '
+                         f'strconv.ParseBool: parsing "{opts.sig_proxy}": invalid syntax')
+    if opts.attach:
+        if opts.detach:
+            raise UsageError("conflicting options: cannot specify both --attach and --detach")
+        for stream in opts.attach:
+            if stream.lower() not in ("stdin", "stdout", "stderr"):
+                raise UsageError(f'invalid argument "{stream}" for "-a, --attach" flag: '
+                                 f"valid streams are STDIN, STDOUT and STDERR")
     if opts.log_driver != "json-file" or opts.log_opts:
         from rs_docker.container import logs
 
@@ -141,7 +152,8 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         cb.started(created.id)
         events.emit(ctx, "container", "start", created.id, attrs)
 
-    stdin = 0 if opts.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    stdin = 0 if opts.interactive and _attached(opts, "stdin") \
+        else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     rootfs.prepare_mount(created.plan)
     net = None
     if os.path.exists(os.path.join(created.dir, "network.json")):
@@ -154,9 +166,11 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
             rootfs.release(created.plan)
             raise
     relay = None
-    stdio = (stdin, 1, 2)
+    stdio = (stdin, 1 if _attached(opts, "stdout") else None,
+             2 if _attached(opts, "stderr") else None)
     log = _foreground_log(created, opts)
-    if log is not None or (not opts.tty and any(os.isatty(fd) for fd in stdio)):
+    if log is not None or (not opts.tty and any(fd is not None and os.isatty(fd)
+                                                for fd in stdio)):
         # Without -t the caller's terminal is relayed, never handed over
         # (stdio_relay.py), and a kept container's output logged as Docker
         # logs every container; the module is imported only then.
@@ -168,7 +182,8 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         # No state_dir yet: process.start.write_state reads /proc/<pid>/stat and
         # races a command that exits at once; `run` records Pid itself.
         result = run_bundle(created.dir, stdin=stdio[0], stdout=stdio[1], stderr=stdio[2],
-                            on_start=on_start, container_id=created.id, startup=startup)
+                            on_start=on_start, container_id=created.id, startup=startup,
+                            forward_signals=_sig_proxy(opts))
     except RsDockerError as e:
         state.set_state(ctx, created.id, ExitCode=e.exit_code, Error=str(e))
         raise
@@ -190,6 +205,16 @@ def _start(ctx: Context, created: create.Created, opts: RunOptions, cb: RunCallb
         state.set_state(ctx, created.id, Status=state.EXITED, Pid=0, ExitCode=result.exit_code,
                         OOMKilled=bool(result.oom_killed), FinishedAt=state.now())
     return result.exit_code
+
+
+def _sig_proxy(opts: RunOptions) -> bool:
+    """--sig-proxy (Go's ParseBool values; checked by check_options), true by default."""
+    return opts.sig_proxy is None or opts.sig_proxy in ("1", "t", "T", "TRUE", "true", "True")
+
+
+def _attached(opts: RunOptions, stream: str) -> bool:
+    """-a/--attach: the streams given (case-insensitive); without it, all."""
+    return not opts.attach or any(s.lower() == stream for s in opts.attach)
 
 
 def _foreground_log(created: create.Created, opts: RunOptions):
