@@ -205,7 +205,10 @@ def test_network_host_shares_the_hosts_interfaces(rs, busybox):
     # Docker: a host-network container gets the host's name
     assert ok(rs("run", "--rm", "--network", "host", busybox, "hostname")) == \
         os.uname().nodename + "\n"
-    assert _interfaces(ok(rs("run", "--rm", busybox, "cat", "/proc/net/dev"))) == ["lo"]
+    # the default (Docker's bridge) gives eth0; none only lo
+    assert _interfaces(ok(rs("run", "--rm", busybox, "cat", "/proc/net/dev"))) == ["eth0", "lo"]
+    assert _interfaces(ok(rs("run", "--rm", "--network", "none", busybox,
+                             "cat", "/proc/net/dev"))) == ["lo"]
 
 
 def test_network_host_reaches_a_loopback_listener(rs, busybox):
