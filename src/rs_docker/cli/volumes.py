@@ -75,17 +75,13 @@ def create(ctx, name, name_option, driver, labels, opts):
 # -- ls -------------------------------------------------------------------------------
 
 def parse_filters(items: tuple[str, ...]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        key = key.strip().lower()
-        if not eq:
-            raise UsageError(f"bad format of filter (expected name=value): {item}")
-        if key not in FILTER_KEYS:
-            raise UsageError(f"invalid filter '{key}'")
-        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
+    """models/filters.parse, and dangling= must be a boolean."""
+    from rs_docker.models import filters as filter_args
+
+    out = filter_args.parse(items, FILTER_KEYS)
+    for value in out.get("dangling", ()):
+        if value.lower() not in ("true", "false", "1", "0"):
             raise UsageError(f"invalid filter 'dangling={value}'")
-        out.setdefault(key, []).append(value)
     return out
 
 

@@ -183,18 +183,9 @@ FILTER_KEYS = ("container", "event", "image", "label", "type", "scope")
 
 def parse_filters(items) -> dict[str, list[str]]:
     """--filter KEY=VALUE values by key (Docker's events filters we keep)."""
-    from rs_docker.errors import UsageError
+    from rs_docker.models import filters as filter_args
 
-    out: dict[str, list[str]] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip().lower()
-        if not sep:
-            raise UsageError(f"bad format of filter (expected name=value): {item}")
-        if key not in FILTER_KEYS:
-            raise UsageError(f"invalid filter '{key}'")
-        out.setdefault(key, []).append(value)
-    return out
+    return filter_args.parse(items, FILTER_KEYS)
 
 
 def _label_matches(attrs: dict, wanted: str) -> bool:

@@ -29,14 +29,8 @@ STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", 
 
 def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
     """["status=exited", "name=web"] -> {"status": ["exited"], "name": ["web"]}."""
-    out: dict[str, list[str]] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        key = key.strip().lower()
-        if not eq:
-            raise UsageError(f"bad format of filter (expected name=value): {item}")
-        if key not in FILTER_KEYS:
-            raise UsageError(f"invalid filter '{key}'")
+    out = filter_args.parse(items, FILTER_KEYS)
+    for key, value in ((k, v) for k, values in out.items() for v in values):
         if key == "status" and value not in STATUSES:
             raise UsageError(f"invalid filter 'status={value}'")
         if key == "health" and value not in HEALTH:
@@ -53,7 +47,6 @@ def parse_filters(items: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
             except re.error:
                 raise UsageError(f"invalid filter 'name={value}': not a regular expression") \
                     from None
-        out.setdefault(key, []).append(value)
     return out
 
 
