@@ -273,19 +273,14 @@ def rm(ctx, containers, force, volumes):
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @click.pass_obj
 def prune(ctx, force):
-    from rs_docker.cli import humanize
+    from rs_docker.cli import prune as prune_out
     from rs_docker.container import usage
 
-    if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
-                                       "Are you sure you want to continue?", default=False):
+    if not prune_out.confirm(force, "This will remove all stopped containers."):
         return
     removed, freed = usage.container_prune(ctx)
-    if removed:
-        click.echo("Deleted Containers:")
-        for cid in removed:
-            click.echo(cid)
-        click.echo("")
-    click.echo(f"Total reclaimed space: {humanize.size(freed)}")
+    prune_out.echo_deleted("Containers", removed)
+    prune_out.echo_reclaimed(freed)
 
 
 # -- exec -----------------------------------------------------------------------

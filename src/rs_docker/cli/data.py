@@ -219,11 +219,6 @@ def history(ctx, image, human, no_trunc, quiet, fmt, platform):
 
 # -- prune and df ---------------------------------------------------------------
 
-def _confirm(force: bool, warning: str) -> bool:
-    return force or click.confirm(f"WARNING! {warning}\nAre you sure you want to continue?",
-                                  default=False)
-
-
 @click.command("prune")
 @click.option("-a", "--all", "all_", is_flag=True,
               help="Remove all unused images, not just dangling ones.")
@@ -233,21 +228,17 @@ def _confirm(force: bool, warning: str) -> bool:
 @click.pass_obj
 def image_prune(ctx, all_, force, filters):
     """Remove unused images."""
-    from rs_docker.cli import humanize
+    from rs_docker.cli import prune
     from rs_docker.container import usage
 
     usage.parse_filters(filters)
     warning = ("This will remove all images without at least one container associated "
                "to them." if all_ else "This will remove all dangling images.")
-    if not _confirm(force, warning):
+    if not prune.confirm(force, warning):
         return
     events, freed = usage.image_prune(ctx, all_, filters)
-    if events:
-        click.echo("Deleted Images:")
-        for verb, what in events:
-            click.echo(f"{verb}: {what}")
-        click.echo("")
-    click.echo(f"Total reclaimed space: {humanize.size(freed)}")
+    prune.echo_deleted("Images", (f"{verb}: {what}" for verb, what in events))
+    prune.echo_reclaimed(freed)
 
 
 @click.command("prune")
@@ -259,7 +250,7 @@ def image_prune(ctx, all_, force, filters):
 @click.pass_obj
 def system_prune(ctx, all_, volumes, force, filters):
     """Remove unused data."""
-    from rs_docker.cli import humanize
+    from rs_docker.cli import prune
     from rs_docker.container import usage
 
     usage.parse_filters(filters)
@@ -269,30 +260,18 @@ def system_prune(ctx, all_, volumes, force, filters):
     items.append("all images without at least one container associated to them" if all_
                  else "all dangling images")
     items.append("unused build cache")
-    if not _confirm(force, "This will remove:\n" + "".join(f"  - {i}\n" for i in items)):
+    if not prune.confirm(force, "This will remove:\n" + "".join(f"  - {i}\n" for i in items)):
         return
     removed, freed = usage.container_prune(ctx)
-    if removed:
-        click.echo("Deleted Containers:")
-        for cid in removed:
-            click.echo(cid)
-        click.echo("")
+    prune.echo_deleted("Containers", removed)
     if volumes:
         names, volume_bytes = usage.volume_prune(ctx)
         freed += volume_bytes
-        if names:
-            click.echo("Deleted Volumes:")
-            for name in names:
-                click.echo(name)
-            click.echo("")
+        prune.echo_deleted("Volumes", names)
     events, image_bytes = usage.image_prune(ctx, all_, filters)
     freed += image_bytes
-    if events:
-        click.echo("Deleted Images:")
-        for verb, what in events:
-            click.echo(f"{verb}: {what}")
-        click.echo("")
-    click.echo(f"Total reclaimed space: {humanize.size(freed)}")
+    prune.echo_deleted("Images", (f"{verb}: {what}" for verb, what in events))
+    prune.echo_reclaimed(freed)
 
 
 @click.command("df")

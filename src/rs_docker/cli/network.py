@@ -228,11 +228,11 @@ def rm(ctx, force, names):
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @click.pass_obj
 def prune(ctx, force):
+    from rs_docker.cli import prune as prune_out
     from rs_docker.network import attach, defs
 
-    if not force and not click.confirm("WARNING! This will remove all custom networks not "
-                                       "used by at least one container.\nAre you sure you "
-                                       "want to continue?", default=False):
+    if not prune_out.confirm(force, "This will remove all custom networks not used by at "
+                                    "least one container."):
         return
     removed = []
     for net in defs.all_networks(ctx):

@@ -20,10 +20,8 @@ HEADERS = {"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
            "Availability": "AVAILABILITY", "Group": "GROUP"}
 FILTER_KEYS = ("dangling", "driver", "label", "name")
 PRUNE_WARNING = {
-    False: "WARNING! This will remove anonymous local volumes not used by at least one "
-           "container.\nAre you sure you want to continue?",
-    True: "WARNING! This will remove all local volumes not used by at least one container.\n"
-          "Are you sure you want to continue?",
+    False: "This will remove anonymous local volumes not used by at least one container.",
+    True: "This will remove all local volumes not used by at least one container.",
 }
 
 
@@ -190,7 +188,7 @@ def rm(ctx, names, force):
 @click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
 @click.pass_obj
 def prune(ctx, all_, filters, force):
-    from rs_docker.cli import humanize
+    from rs_docker.cli import prune as prune_out
     from rs_docker.container import volumes
 
     labels = []
@@ -202,12 +200,8 @@ def prune(ctx, all_, filters, force):
             all_ = all_ or value.lower() in ("1", "true")
         else:
             raise UsageError(f"invalid filter '{key}'")
-    if not force and not click.confirm(PRUNE_WARNING[all_], default=False):
+    if not prune_out.confirm(force, PRUNE_WARNING[all_]):
         return
     removed, reclaimed = volumes.prune(ctx, all_, tuple(labels))
-    if removed:
-        click.echo("Deleted Volumes:")
-        for name in removed:
-            click.echo(name)
-        click.echo("")
-    click.echo(f"Total reclaimed space: {humanize.size(reclaimed)}")
+    prune_out.echo_deleted("Volumes", removed)
+    prune_out.echo_reclaimed(reclaimed)
