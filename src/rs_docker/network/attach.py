@@ -304,7 +304,8 @@ def _down(ctx: Context, cid: str, name: str, data: dict, published=()) -> None:
     # outside the namespace but the veth (its network's rules stay with
     # the kept bridge, and it has no DNS entries): removing the namespace
     # file frees the namespace, and the kernel deletes both veth ends with
-    # it. netavark's teardown would spend ~20 ms checking rules.
+    # it. netavark's teardown is skipped then: it would only check firewall
+    # rules that stay, on every container's exit path.
     plain = not published and _plain(data)
     if os.path.exists(netns) and not (plain and hostnet.interface_exists(KEEPER)):
         from rs_docker.models.ports import PortMapping
