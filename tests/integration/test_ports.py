@@ -12,12 +12,12 @@ import json
 import socket
 import subprocess
 import sys
-import urllib.request
 
 import pytest
 
 from tests.conftest import module_rsd_removing
 from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.hostports import fetch, free_port
 from tests.fixtures.images import ImageSpec, busybox_layer, default_config, push_image
 
 pytestmark = pytest.mark.root
@@ -36,20 +36,6 @@ def exposing(pusher):
 @pytest.fixture(scope="module")
 def rs(images, exposing, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "ports", images.busybox.ref, exposing)
-
-
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
 
 
 def served(port: int) -> str:

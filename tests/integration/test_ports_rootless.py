@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import urllib.request
 
@@ -18,6 +17,7 @@ import pytest
 
 from tests.fixtures import userenv
 from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.hostports import fetch, free_port
 from tests.integration.test_rootless import throwaway_user
 
 pytestmark = pytest.mark.root
@@ -36,20 +36,6 @@ def pulled(user, images):
     proc = user.rsd("pull", images.busybox.ref)
     assert proc.returncode == 0, proc.stderr
     return images.busybox.ref
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
 
 
 def helpers_of(user) -> list[str]:

@@ -18,6 +18,7 @@ from rs_docker.network.ports import (
     network_settings_ports,
     release,
 )
+from tests.fixtures.hostports import free_port
 
 A, B = "a" * 64, "b" * 64
 
@@ -29,12 +30,6 @@ def ctx(tmp_path):
         (Path(c.containers_dir) / cid).mkdir(parents=True)
         state.write(c, cid, {"Id": cid, "State": {"Status": "running"}})
     return c
-
-
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_ephemeral_range_is_the_kernels(tmp_path):
