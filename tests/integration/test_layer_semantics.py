@@ -185,7 +185,7 @@ def test_unpack_drops_overlay_xattrs(tmp_path, privileged):
 
 @pytest.fixture(scope="module")
 def rootless_user():
-    from tests.integration.test_rootless import throwaway_user
+    from tests.fixtures.rootless import throwaway_user
 
     with throwaway_user(f"rsdls{os.getpid() % 10000}", subids=False) as u:
         yield u

@@ -18,7 +18,7 @@ import pytest
 from tests.fixtures import userenv
 from tests.fixtures.cli import ok, wait_for
 from tests.fixtures.hostports import fetch, free_port
-from tests.integration.test_rootless import throwaway_user
+from tests.fixtures.rootless import pulled_busybox, throwaway_user
 
 pytestmark = pytest.mark.root
 
@@ -33,9 +33,7 @@ def user():
 
 @pytest.fixture(scope="module")
 def pulled(user, images):
-    proc = user.rsd("pull", images.busybox.ref)
-    assert proc.returncode == 0, proc.stderr
-    return images.busybox.ref
+    return pulled_busybox(user, images)
 
 
 def helpers_of(user) -> list[str]:

@@ -9,83 +9,18 @@ $HOME/.local/share/rs-docker, as for a real user.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import pwd
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.fixtures import sweep, userenv
+from tests.fixtures import userenv
 from tests.fixtures.cli import ok
+from tests.fixtures.rootless import SUB_COUNT, SUB_START, pulled_busybox, throwaway_user
 
 pytestmark = pytest.mark.root
-
-SUB_START = {"subids": 700000}  # a range no Debian default hands out
-SUB_COUNT = 65536
-
-
-class User:
-    def __init__(self, name: str, subids: bool):
-        self.name, self.subids = name, subids
-        pw = pwd.getpwnam(name)
-        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, Path(pw.pw_dir)
-        self.store = self.home / ".local" / "share" / "rs-docker"
-
-    def env(self) -> list[str]:
-        return ["env", "-i", f"HOME={self.home}", f"USER={self.name}",
-                "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
-
-    def rsd(self, *args, timeout: float = 90) -> subprocess.CompletedProcess:
-        return subprocess.run(["runuser", "-u", self.name, "--", *self.env(),
-                               str(userenv.shared_script()),
-                               *map(str, args)], capture_output=True, text=True,
-                              timeout=timeout, cwd="/")
-
-    def sh(self, command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["runuser", "-u", self.name, "--", "sh", "-c", command],
-                              capture_output=True, text=True, timeout=30, cwd="/")
-
-
-def _make_user(name: str, subids: bool) -> User:
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--comment",
-                    sweep.USER_COMMENT + os.environ[sweep.SESSION_VAR],
-                    "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name], check=True,
-                   capture_output=True)
-    if subids:
-        start = SUB_START["subids"]
-        span = f"{start}-{start + SUB_COUNT - 1}"
-        subprocess.run(["usermod", "--add-subuids", span, "--add-subgids", span, name],
-                       check=True, capture_output=True)
-    return User(name, subids)
-
-
-def _remove_user(user: User) -> None:
-    if user.subids:
-        start = SUB_START["subids"]
-        span = f"{start}-{start + SUB_COUNT - 1}"
-        subprocess.run(["usermod", "--del-subuids", span, "--del-subgids", span, user.name],
-                       capture_output=True)
-    subprocess.run(["pkill", "-KILL", "-u", user.name], capture_output=True)
-    subprocess.run(["userdel", "--remove", user.name], capture_output=True)
-    shutil.rmtree(user.home, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def throwaway_user(name: str, subids: bool):
-    """A new user (with a subordinate id range when `subids`), removed with
-    everything it left on leaving."""
-    u = _make_user(name, subids)
-    try:
-        script = userenv.shared_script()
-        assert u.sh(f"test -x {script}").returncode == 0, f"{script} unreachable by {name}"
-        yield u
-    finally:
-        _remove_user(u)
 
 
 @pytest.fixture(scope="module", params=["subids", "single"])
@@ -97,9 +32,7 @@ def user(request):
 
 @pytest.fixture(scope="module")
 def pulled(user, images):
-    proc = user.rsd("pull", images.busybox.ref)
-    assert proc.returncode == 0, proc.stderr
-    return images.busybox.ref
+    return pulled_busybox(user, images)
 
 
 def test_pull_as_the_user_fills_its_own_store(user, pulled):

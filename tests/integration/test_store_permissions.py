@@ -28,7 +28,7 @@ from tests.fixtures import oci
 from tests.fixtures.busybox import BUSYBOX
 from tests.fixtures.images import MOTD, ImageSpec, Layer, busybox_layer, push_image
 from tests.fixtures.procs import in_child
-from tests.integration.test_rootless import _make_user, _remove_user
+from tests.fixtures.rootless import make_user, remove_user
 
 pytestmark = pytest.mark.root
 
@@ -183,7 +183,7 @@ def test_a_rootless_store_is_its_users_alone(images):
     """As a user with subordinate ids: the store in the user's home is
     closed to others too (a home others may enter, as Debian's default
     0755 is), and the container's other ids still reach its root."""
-    user = _make_user(f"rsdperm{os.getpid() % 10000}", subids=True)
+    user = make_user(f"rsdperm{os.getpid() % 10000}", subids=True)
     try:
         user.home.chmod(0o755)
         ref = images.busybox.ref
@@ -202,4 +202,4 @@ def test_a_rootless_store_is_its_users_alone(images):
         proc = user.rsd("run", "--rm", "-u", "1000:1000", ref, "sh", "-c", "id -u; cat /etc/motd")
         assert (proc.returncode, proc.stdout) == (0, "1000\n" + MOTD), proc.stderr
     finally:
-        _remove_user(user)
+        remove_user(user)

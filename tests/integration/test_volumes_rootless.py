@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures import oci
 from tests.fixtures.cli import ok
 from tests.fixtures.images import ImageSpec, Layer, busybox_layer, default_config, push
-from tests.integration.test_rootless import throwaway_user
+from tests.fixtures.rootless import throwaway_user
 
 pytestmark = pytest.mark.root
 
