@@ -14,19 +14,12 @@ import time
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import busybox_store, ok, run_d, wait_for
 
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "attach", images.busybox.ref)
-
-
-def run_d(rs, *args) -> str:
-    return ok(rs("run", "-d", "--network", "none", *args)).strip()
+rs = busybox_store("attach")
 
 
 def running(rs, cid) -> bool:

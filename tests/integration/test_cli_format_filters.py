@@ -8,15 +8,12 @@ import json
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok
+from tests.fixtures.cli import busybox_store, ok
 
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "format", images.busybox.ref)
+rs = busybox_store("format")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import ok, run_d, wait_for
 from tests.fixtures.images import ImageSpec, busybox_layer, default_config, push
 
 pytestmark = pytest.mark.root
@@ -27,10 +27,6 @@ def health_image(pusher) -> str:
 @pytest.fixture(scope="module")
 def rs(images, health_image, tmp_path_factory):
     yield from module_rsd_removing(tmp_path_factory, "health", images.busybox.ref, health_image)
-
-
-def run_d(rs, *args) -> str:
-    return ok(rs("run", "-d", "--network", "none", *args)).strip()
 
 
 def health(rs, cid) -> dict:

@@ -8,19 +8,12 @@ import subprocess
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import busybox_store, ok, run_d, wait_for
 
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "logdrivers", images.busybox.ref)
-
-
-def run_d(rs, *args) -> str:
-    return ok(rs("run", "-d", "--network", "none", *args)).strip()
+rs = busybox_store("logdrivers")
 
 
 def test_rotation_keeps_max_file_files_of_max_size(rs, busybox):
