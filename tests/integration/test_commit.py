@@ -16,17 +16,15 @@ import uuid
 
 import pytest
 
-from tests.conftest import Rsd, module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.conftest import Rsd
+from tests.fixtures.cli import busybox_store, ok, wait_for
 
 pytestmark = pytest.mark.root
 
 NET = ("--network", "none")
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "commit", images.busybox.ref)
+rs = busybox_store("commit")
 
 
 def run_named(rs, busybox, script: str) -> str:

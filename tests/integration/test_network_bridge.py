@@ -15,16 +15,13 @@ import sys
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import busybox_store, ok, wait_for
 from tests.fixtures.netcheck import container_left, interface_indexes, leases
 
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "netbridge", images.busybox.ref)
+rs = busybox_store("netbridge")
 
 
 def inspect(rs, cid) -> dict:

@@ -14,8 +14,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import busybox_store, ok, wait_for
 from tests.fixtures.netcheck import container_left, leases
 
 pytestmark = pytest.mark.root
@@ -23,9 +22,7 @@ pytestmark = pytest.mark.root
 WEB = ("mkdir /www && echo hello-by-name > /www/index.html && httpd -f -p 8080 -h /www")
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "netuser", images.busybox.ref)
+rs = busybox_store("netuser")
 
 
 def fetch_retrying(url: str) -> str:

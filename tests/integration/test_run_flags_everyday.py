@@ -10,15 +10,12 @@ import socket
 
 import pytest
 
-from tests.conftest import module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.fixtures.cli import busybox_store, ok, wait_for
 
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "flags", images.busybox.ref)
+rs = busybox_store("flags")
 
 
 def refused(proc, *words: str) -> str:

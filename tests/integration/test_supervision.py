@@ -19,17 +19,15 @@ import subprocess
 
 import pytest
 
-from tests.conftest import DockerConfig, Rsd, module_rsd_removing
-from tests.fixtures.cli import ok, wait_for
+from tests.conftest import DockerConfig, Rsd
+from tests.fixtures.cli import busybox_store, ok, wait_for
 
 pytestmark = pytest.mark.root
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-@pytest.fixture(scope="module")
-def rs(images, tmp_path_factory):
-    yield from module_rsd_removing(tmp_path_factory, "supervision", images.busybox.ref)
+rs = busybox_store("supervision")
 
 
 def raw_record(runner, cid: str) -> dict:
